@@ -1,0 +1,102 @@
+"""``python -m compare``: argument parsing and exit codes; the work is elsewhere.
+
+Exit status: 0 when everything agrees, 1 on any disagreement, 2 on bad usage or bad
+input (one line on stderr, never a traceback).
+"""
+import argparse
+import sys
+
+from tabulate import tabulate_formats
+
+from compare.comparison import compare_exercise
+from compare.report import render_json, render_text
+from compare.selftest import run_self_test
+from compare.tolerance import Tolerance
+from reference.exercise import CHAPTER7_PATH, ExerciseError, load_exercise
+
+BATCH_PATH = CHAPTER7_PATH.parent / "diagonal_flip_batch.toml"
+OK, DISAGREE, BAD_INPUT = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line usage; the message is one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def tolerance_value(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(text)
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="python -m compare",
+        description="Cross-check hand-written NumPy backpropagation against PyTorch autograd, "
+                    "exact rational arithmetic and the values a text prints.")
+    parser.add_argument("exercise", nargs="?", default=str(CHAPTER7_PATH),
+                        help="exercise TOML file (default: the Chapter 7 network)")
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                        help="float dtype of the NumPy and torch runs (default float64)")
+    parser.add_argument("--rtol", type=tolerance_value, help="relative tolerance (default per dtype, "
+                        "as torch.testing.assert_close: 1e-7 float64, 1.3e-6 float32)")
+    parser.add_argument("--atol", type=tolerance_value, help="absolute tolerance (default per dtype: "
+                        "1e-7 float64, 1e-5 float32)")
+    parser.add_argument("--format", default="github", metavar="FORMAT",
+                        help="table format, any of tabulate's: " + ", ".join(tabulate_formats))
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--example", type=int, metavar="N",
+                        help="run only example N (0-based) of a file with several")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check that deliberately broken backward passes are all rejected")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        if args.format not in tabulate_formats:
+            raise UsageError(f"--format: expected one of {', '.join(tabulate_formats)}; got {args.format!r}")
+        exercise = load_exercise(args.exercise)
+        if args.example is not None:
+            try:
+                exercise = exercise.example(args.example)
+            except IndexError as error:
+                raise UsageError(f"--example: {error}") from None
+        tolerance = Tolerance.for_dtype(args.dtype, args.rtol, args.atol)
+        if args.self_test:
+            return self_test(exercise, args.dtype, tolerance)
+        comparison = compare_exercise(exercise, args.dtype, tolerance)
+    except UsageError as error:
+        print(f"python -m compare: error: {error}", file=sys.stderr)
+        return BAD_INPUT
+    except ExerciseError as error:
+        print(f"python -m compare: {error}", file=sys.stderr)
+        return BAD_INPUT
+    print(render_json(comparison) if args.json else render_text(comparison, args.format))
+    return OK if comparison.ok else DISAGREE
+
+
+def self_test(exercise, dtype: str, tolerance: Tolerance) -> int:
+    """Print one line per variant; 0 only if every variant is caught and the correct
+    backward pass accepted."""
+    batch = load_exercise(BATCH_PATH)
+    results = run_self_test(exercise, dtype, tolerance, batch=batch)
+    for r in results:
+        status = "ok  " if r.passed else "FAIL"
+        what = ("rejected" if r.rejected else "accepted")
+        print(f"{status} {r.name}: {what} — {r.description} [{r.evidence}]")
+    failed = sum(not r.passed for r in results)
+    print(f"{len(results) - failed} of {len(results)} self-test checks passed.")
+    return OK if failed == 0 else DISAGREE
+
+
+def run() -> None:
+    """Console-script entry point: ``backprop-crosscheck`` = ``python -m compare``."""
+    sys.exit(main())

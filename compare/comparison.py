@@ -1,0 +1,235 @@
+"""The cross-check: hand-written NumPy backprop vs autograd vs exact arithmetic vs the
+values the text prints, entry by entry.
+
+Ground truth is the exact (``Fraction``) run of the hand backward pass, with the text's
+convention ReLU'(0) = 0. Each float run (NumPy and torch, same dtype) is compared with
+the exact values under ``Tolerance``; printed values within their rounding. At a ReLU
+kink a float run is compared with the exact gradient for the side of the kink it took
+(see ``compare.kinks``).
+"""
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+import itertools
+
+import numpy as np
+
+from compare.kinks import Kink, SideMatched, affected_parameters, find_kinks, is_affected, sides_taken
+from compare.reasons import Reasons
+from compare.tolerance import Tolerance, written_value_agrees
+from reference import quantities
+from reference.backprop import Backprop, Pass, run_pass
+from reference.exercise import Exercise
+from torch_impl import run_autograd
+
+HAND, AUTOGRAD = "hand", "autograd"
+
+
+@dataclass
+class Row:
+    """One scalar entry: a parameter's gradient (``W1[0][2]``) or an intermediate
+    (``z1[0]``, ``L``). ``exact`` follows ReLU'(0) = 0; ``expected`` holds, per float
+    run, the exact value for the side of any kink that run took. ``hand`` is None when
+    the hand pass did not produce this entry."""
+    quantity: str
+    label: str
+    exact: Fraction
+    expected: dict[str, Fraction]
+    hand: float | None
+    autograd: float
+    published: Decimal | None = None
+    kink: bool = False
+    reason: str = ""
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def agree(self) -> bool:
+        return not self.problems
+
+    @property
+    def abs_diff(self) -> float | None:
+        """|hand - autograd|, or None without a hand value."""
+        return None if self.hand is None else abs(self.hand - self.autograd)
+
+    @property
+    def same_side(self) -> bool:
+        """Whether hand and autograd took the same side of every kink on this row's path."""
+        return self.expected[HAND] == self.expected[AUTOGRAD]
+
+    @property
+    def verdict(self) -> str:
+        if self.problems:
+            return "DISAGREE: " + "; ".join(self.problems)
+        if self.notes:
+            runs = " and ".join(run for run in (HAND, AUTOGRAD) if self.expected[run] != self.exact)
+            return f"agree: subgradient, {runs} took the other side of the kink"
+        return "agree"
+
+
+@dataclass
+class Comparison:
+    """Every row of one exercise run, with the kinks found and the settings used."""
+    exercise: Exercise
+    dtype: str
+    tolerance: Tolerance
+    gradients: list[Row]
+    intermediates: list[Row]
+    kinks: list[Kink]
+    kink_notes: list[str]
+    hand_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every gradient and intermediate agrees."""
+        return self.hand_error is None and all(r.agree for r in self.gradients + self.intermediates)
+
+
+def _published(exercise: Exercise) -> dict[tuple[str, tuple], Decimal]:
+    table = {}
+    for answer in exercise.answers:
+        if answer.index:
+            table[(answer.name, answer.index)] = answer.value[()]
+        else:
+            for index in np.ndindex(answer.value.shape):
+                table[(answer.name, index)] = answer.value[index]
+    return table
+
+
+def _run_hand(exercise: Exercise, dtype: str, backprop: Backprop) -> tuple[dict | None, str | None]:
+    try:
+        return run_pass(exercise, dtype, backprop).values, None
+    except Exception as error:  # a broken backward pass is a verdict, not a crash
+        return None, f"{type(error).__name__}: {error}"
+
+
+def _kink_notes(exercise: Exercise, kinks: list[Kink], dtype: str) -> list[str]:
+    n, batch = exercise.architecture.n_layers, exercise.batch_size
+    notes = []
+    for kink in kinks:
+        where = kink.neuron.z_label(batch)
+        exact = "exactly 0: dead (on the boundary)" if kink.exact_z == 0 else f"{float(kink.exact_z):.3g} exactly"
+        runs = ", ".join(
+            f"{run} {dtype} {z:.2g} ({'alive, ReLU′ = 1' if z > 0 else 'dead, ReLU′ = 0'})"
+            for run, z in kink.float_z.items())
+        notes.append(f"{kink.neuron.label(n, batch)} is at the ReLU kink: {where} = {exact}; {runs}")
+    return notes
+
+
+def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tolerance | None = None,
+                     backprop: Backprop | None = None, hand_values: dict | None = None) -> Comparison:
+    """Run the exact pass, the hand pass in ``dtype`` (by ``backprop``, or take
+    ``hand_values`` computed elsewhere), autograd in ``dtype``, and compare every entry.
+
+    ``dtype`` is ``"float64"`` or ``"float32"``; ``tolerance`` defaults to
+    ``Tolerance.for_dtype(dtype)``. A hand pass that raises is reported in
+    ``hand_error`` and fails every row; it never propagates.
+    """
+    tolerance = tolerance or Tolerance.for_dtype(dtype)
+    exact = run_pass(exercise, "exact")
+    hand_error = None
+    if hand_values is None:
+        hand_values, hand_error = _run_hand(exercise, dtype, backprop or Backprop())
+    auto = run_autograd(exercise, dtype)
+
+    float_zs = {AUTOGRAD: [np.asarray(z) for z in auto.pre_activations]}
+    hand_zs = run_pass(exercise, dtype).pre_activations  # the forward pass is not under test
+    float_zs[HAND] = hand_zs
+    kinks = find_kinks(exercise, exact.pre_activations, float_zs, tolerance.atol)
+    expected = {}
+    for run in (HAND, AUTOGRAD):
+        sides = sides_taken(kinks, run)
+        expected[run] = run_pass(exercise, "exact", SideMatched(sides)).values if sides else exact.values
+    affected = affected_parameters(kinks)
+    published = _published(exercise)
+    reasons = Reasons(exercise, exact)
+    arch = exercise.architecture
+
+    def row(name: str, index: tuple, label: str, parameter: str | None) -> Row:
+        hand_value, problems = _hand_entry(hand_values, hand_error, exact.values[name], name, index)
+        r = Row(quantity=name, label=label, exact=Fraction(exact.values[name][index]),
+                expected={run: Fraction(expected[run][name][index]) for run in (HAND, AUTOGRAD)},
+                hand=hand_value, autograd=float(auto.values[name][index]),
+                published=published.get((name, index)), problems=problems)
+        if parameter is not None:
+            r.kink = is_affected(affected, parameter, index)
+            r.reason = reasons.for_entry(parameter, index)
+        _judge(r, tolerance)
+        return r
+
+    gradients = []
+    for parameter in arch.parameter_shapes():
+        name = f"dL/d{parameter}"
+        for index in np.ndindex(exact.values[name].shape):
+            gradients.append(row(name, index, quantities.entry_label(parameter, index), parameter))
+    intermediates = []
+    for name in quantities.all_names(arch.n_layers, list(arch.activations)):
+        if name.startswith(("dL/dW", "dL/db")):
+            continue
+        for index in np.ndindex(exact.values[name].shape):
+            intermediates.append(row(name, index, quantities.entry_label(name, index), None))
+    return Comparison(exercise, dtype, tolerance, gradients, intermediates, kinks,
+                      _kink_notes(exercise, kinks, dtype), hand_error)
+
+
+def _hand_entry(hand_values, hand_error, exact_value, name, index) -> tuple[float | None, list[str]]:
+    if hand_error is not None:
+        return None, [f"hand backward failed ({hand_error})"]
+    if name not in hand_values:
+        return None, [f"hand: no value for {name}"]
+    value = np.asarray(hand_values[name])
+    if value.shape != exact_value.shape:
+        return None, [f"hand: {name} has shape {value.shape}, expected {exact_value.shape}"]
+    return float(value[index]), []
+
+
+def _judge(r: Row, tolerance: Tolerance) -> None:
+    """Fill ``r.problems`` and ``r.notes``."""
+    if r.hand is not None:
+        if not tolerance.close(r.hand, r.expected[HAND]):
+            r.problems.append("hand ≠ exact")
+        elif r.same_side and not tolerance.close(r.hand, r.autograd):
+            r.problems.append("hand ≠ autograd")
+    if not tolerance.close(r.autograd, r.expected[AUTOGRAD]):
+        r.problems.append("autograd ≠ exact")
+    for run in (HAND, AUTOGRAD):
+        if r.expected[run] != r.exact:
+            r.notes.append(f"{run} took the other side of the kink: exact there {r.expected[run]}")
+    if r.published is not None and not written_value_agrees(r.published, r.exact):
+        r.problems.append(f"printed {r.published} ≠ exact")
+
+
+def summarize(comparison: Comparison) -> dict:
+    """Counts for the summary: agreement, max |hand - autograd|, nonzero gradients per
+    parameter (exact), printed values checked, kinks."""
+    rows = comparison.gradients
+    diffs = [r.abs_diff for r in rows if r.abs_diff is not None and r.same_side]
+    by_parameter = {}
+    for parameter, group in itertools.groupby(rows, key=lambda r: r.label.split("[")[0]):
+        group = list(group)
+        by_parameter[parameter] = {"nonzero": sum(r.exact != 0 for r in group), "total": len(group)}
+    checked = [r for r in rows + comparison.intermediates if r.published is not None]
+    nonzero = sum(v["nonzero"] for v in by_parameter.values())
+    return {
+        "dtype": comparison.dtype,
+        "rtol": comparison.tolerance.rtol,
+        "atol": comparison.tolerance.atol,
+        "gradients": len(rows),
+        "gradients_agree": sum(r.agree for r in rows),
+        "intermediates": len(comparison.intermediates),
+        "intermediates_agree": sum(r.agree for r in comparison.intermediates),
+        "max_abs_diff": max(diffs) if diffs else None,
+        "rows_on_different_sides_of_a_kink": sum(not r.same_side for r in rows),
+        "nonzero_gradients": nonzero,
+        "nonzero_by_parameter": by_parameter,
+        "printed_checked": len(checked),
+        "printed_agree": sum(r.published is not None and written_value_agrees(r.published, r.exact)
+                             for r in checked),
+        "kink_rows": sum(r.kink for r in rows),
+        "kinks": comparison.kink_notes,
+        "claims": [{"claim": key, "stated": stated, "exact": nonzero,
+                    "agree": stated == nonzero}
+                   for key, stated in comparison.exercise.claims.items()],
+        "hand_error": comparison.hand_error,
+        "ok": comparison.ok,
+    }

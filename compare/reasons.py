@@ -1,0 +1,78 @@
+"""Why a gradient is zero, or which way gradient descent moves the parameter.
+
+Worded as the text's summary table: "dead neuron 0", "input x[1] = 0", "will decrease",
+"tiny increase". Reasons come from the exact pass (ReLU'(0) = 0, as the text).
+"""
+import numpy as np
+
+from reference.backprop import Pass
+from reference.exercise import Exercise
+
+TINY = 0.1  # a nonzero gradient below 10% of the largest |gradient| moves its parameter "tiny"
+
+
+def _neuron(layer: int, index: int, n_layers: int) -> str:
+    return f"neuron {index}" if n_layers == 2 else f"neuron {index} of layer {layer}"
+
+
+def _dead(layer: int, index: int, z_exact, n_layers: int) -> str:
+    boundary = " (on the boundary)" if z_exact == 0 else ""
+    return f"dead {_neuron(layer, index, n_layers)}{boundary}"
+
+
+class Reasons:
+    """Reasons for every parameter entry of one exact pass."""
+
+    def __init__(self, exercise: Exercise, exact: Pass):
+        self.arch = exercise.architecture
+        self.n = self.arch.n_layers
+        self.x = exercise.x
+        self.exact = exact
+        self.zs = exact.pre_activations
+        grads = [abs(g) for p in self.arch.parameter_shapes() for g in exact.gradient(p).reshape(-1)]
+        self.largest = max(grads) if grads else 0
+
+    def _batch(self, name: str) -> np.ndarray:
+        value = self.exact.values[name]
+        return value.reshape(1, -1) if value.ndim == 1 else value
+
+    def _input(self, layer: int) -> np.ndarray:
+        if layer == 1:
+            return self.x
+        return self._batch("h" if self.n == 2 else f"h{layer - 1}")
+
+    def _input_zero(self, layer: int, example: int, i: int) -> str:
+        if layer == 1:
+            return f"input x[{i}] = 0"
+        return _dead(layer - 1, i, self.zs[layer - 2][example, i], self.n)
+
+    def _upstream_zero(self, layer: int, example: int, j: int) -> str:
+        z = self.zs[layer - 1][example, j]
+        if self.arch.activations[layer - 1] == "relu" and z <= 0:
+            return _dead(layer, j, z, self.n)
+        if layer == self.n:
+            return f"output {j} already equals its target"
+        return f"no gradient reaches {_neuron(layer, j, self.n)}"
+
+    def for_entry(self, parameter: str, index: tuple[int, ...]) -> str:
+        """The reason for ``parameter[index]`` (``"W1", (1, 2)`` -> ``"input x[1] = 0"``)."""
+        gradient = self.exact.gradient(parameter)[index]
+        if gradient != 0:
+            size = "tiny " if abs(gradient) < TINY * self.largest else "will "
+            return size + ("decrease" if gradient > 0 else "increase")
+        layer = int(parameter[1:])
+        j = index[-1]
+        upstream = self._batch(f"dL/dz{layer}")
+        causes = []
+        for b in range(upstream.shape[0]):
+            cause = []
+            if upstream[b, j] == 0:
+                cause.append(self._upstream_zero(layer, b, j))
+            if parameter.startswith("W") and self._input(layer)[b, index[0]] == 0:
+                cause.append(self._input_zero(layer, b, index[0]))
+            causes.append("; ".join(cause))
+        if all(causes) and len(set(causes)) == 1:
+            return causes[0] + (" in every example" if len(causes) > 1 else "")
+        if all(causes):
+            return "; ".join(f"example {b}: {c}" for b, c in enumerate(causes))
+        return "contributions of the examples cancel"

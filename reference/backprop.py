@@ -1,0 +1,118 @@
+"""Backpropagation by hand, following the text's seven steps.
+
+One code path for every number type: the same methods run on float32, float64 and
+exact ``Fraction`` object arrays. Arrays carry a leading batch axis B (B = 1 for the
+text's single example), so the text's ``np.outer(h, dL_dy)`` is ``h.T @ dL_dy`` here and
+its ``W2 @ dL_dy`` is ``dL_dy @ W2.T``: the same numbers.
+
+Each step is a method, so a deliberately broken variant (``compare.selftest``) can
+replace exactly one step and the comparison has to catch it.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from reference import activations, losses, quantities
+from reference.exercise import Exercise
+from reference.network import Network
+from reference.numbers import convert
+
+
+class Backprop:
+    """The hand-written backward pass of a fully connected network."""
+
+    def loss_gradient(self, y_hat: np.ndarray, y: np.ndarray, loss: str, reduction: str) -> np.ndarray:
+        """Step 1: dL/dy_hat, shape (B, n_out). For the chapter: 2/4 (y_hat - y)."""
+        return losses.LOSS_GRADIENT[loss](y_hat, y, reduction)
+
+    def weight_gradient(self, inputs: np.ndarray, upstream: np.ndarray) -> np.ndarray:
+        """Steps 2 and 6: dL/dW[i][j] = sum over the batch of inputs[i] * upstream[j].
+        ``inputs`` (B, in), ``upstream`` = dL/dz (B, out); returns (in, out)."""
+        return inputs.T @ upstream
+
+    def bias_gradient(self, upstream: np.ndarray) -> np.ndarray:
+        """Steps 3 and 7: dL/db[j] = dL/dz[j] (times 1), summed over the batch."""
+        return upstream.sum(axis=0)
+
+    def to_previous_layer(self, weights: np.ndarray, upstream: np.ndarray) -> np.ndarray:
+        """Step 4: dL/dh[i] = sum_j W[i][j] dL/dz[j], the text's W2 @ dL/dy_hat;
+        ``weights`` (in, out), ``upstream`` (B, out); returns (B, in)."""
+        return upstream @ weights.T
+
+    def activation_derivative(self, activation: str, z: np.ndarray, a: np.ndarray, layer: int) -> np.ndarray:
+        """Step 5: f'(z) elementwise; for ReLU the mask 1 if z > 0 else 0.
+        ``layer`` is 1-based, for variants that treat one layer differently."""
+        return activations.DERIVATIVE[activation](z, a)
+
+    def through_activation(self, upstream: np.ndarray, derivative: np.ndarray) -> np.ndarray:
+        """Step 5: dL/dz = dL/da * f'(z), elementwise."""
+        return upstream * derivative
+
+    def backward(self, network: Network, zs: list, acts: list, y: np.ndarray) -> dict[str, np.ndarray]:
+        """All backward quantities by name (``dL/dy_hat``, ``dL/dW2``, ``relu_mask``, ...),
+        intermediates with shape (B, n), gradients with the parameters' shapes."""
+        arch = network.architecture
+        n = arch.n_layers
+        out = {"dL/dy_hat": self.loss_gradient(acts[-1], y, arch.loss, arch.reduction)}
+        upstream = out["dL/dy_hat"]
+        for k in range(n, 0, -1):
+            derivative = self.activation_derivative(arch.activations[k - 1], zs[k - 1], acts[k], k)
+            if k < n:
+                out[quantities.derivative_name(k, n, arch.activations[k - 1])] = derivative
+            elif arch.activations[-1] != "identity":
+                out[quantities.derivative_name(n, n, arch.activations[-1])] = derivative
+            upstream = self.through_activation(upstream, derivative)
+            out[f"dL/dz{k}"] = upstream
+            out[f"dL/dW{k}"] = self.weight_gradient(acts[k - 1], upstream)
+            out[f"dL/db{k}"] = self.bias_gradient(upstream)
+            if k > 1:
+                upstream = self.to_previous_layer(network.weights[k - 1], upstream)
+                out[f"dL/d{quantities.hidden_name(k - 1, n)}"] = upstream
+        return out
+
+
+@dataclass
+class Pass:
+    """One forward and backward pass in one number type.
+
+    ``values`` maps every quantity name of ``reference.quantities`` (and ``dL/dz{K}`` of the
+    output layer, equal to dL/dy_hat for a linear output) to its value, with the
+    shape hand answers have (intermediates (n,) for one example, (B, n) for a batch; L
+    a 0-d array). ``pre_activations[k-1]`` is z_k with shape (B, n_k), kept for kink checks.
+    """
+    number_type: str
+    values: dict[str, np.ndarray]
+    pre_activations: list[np.ndarray]
+
+    def gradient(self, parameter: str) -> np.ndarray:
+        """dL/dW1 etc. for a parameter name such as ``"W1"``."""
+        return self.values[f"dL/d{parameter}"]
+
+
+def run_pass(exercise: Exercise, number_type: str, backprop: Backprop | None = None) -> Pass:
+    """Forward and backward pass of ``exercise`` in ``number_type`` (``"exact"``,
+    ``"float64"``, ``"float32"``), by ``backprop`` (the correct one by default).
+
+    Errors a broken ``backprop`` raises (a shape mismatch, say) propagate.
+    """
+    backprop = backprop or Backprop()
+    network = Network.from_exercise(exercise, number_type)
+    x, y = convert(exercise.x, number_type), convert(exercise.y, number_type)
+    zs, acts = network.forward(x)
+    arch = exercise.architecture
+    n = arch.n_layers
+    raw = {"y_hat": acts[-1], "L": np.asarray(network.loss(acts[-1], y), dtype=acts[-1].dtype)}
+    for k in range(1, n + 1):
+        raw[f"z{k}"] = zs[k - 1]
+        if k < n:
+            raw[quantities.hidden_name(k, n)] = acts[k]
+    raw.update(backprop.backward(network, zs, acts, y))
+    values = {name: _per_example_shape(name, value, exercise.batch_size) for name, value in raw.items()}
+    return Pass(number_type, values, zs)
+
+
+def _per_example_shape(name: str, value: np.ndarray, batch_size: int) -> np.ndarray:
+    """Intermediates of a single example lose their batch axis, as the text prints them."""
+    if batch_size == 1 and not name.startswith(("dL/dW", "dL/db")) and name != "L":
+        return value.reshape(value.shape[1:]) if value.ndim == 2 and value.shape[0] == 1 else value
+    return value

@@ -1,0 +1,294 @@
+"""Exercise files: a network, its parameters, one or more examples and hand answers.
+
+The format is TOML, read with ``tomllib`` and every float parsed as ``Decimal``::
+
+    title = "..."                 # optional
+    source = "..."                # optional
+    [network]                     # optional; the default is the chapter's 4-3-4 network
+    sizes = [4, 3, 4]
+    activations = ["relu", "identity"]
+    loss = "mse"
+    reduction = "mean"
+    [parameters]                  # W{k} with shape (in, out), b{k} with shape (out,)
+    W1 = [[...], ...]
+    [[examples]]                  # one or more
+    x = [...]
+    y = [...]
+    [answers]                     # optional hand answers, whole arrays or single entries
+    L = 0.896
+    "dL/dW1[0][2]" = 0.44
+    [claims]                      # optional claims of the prose, checked and reported
+    nonzero_gradients = 11
+
+Anything wrong raises ``ExerciseError`` with one line naming the file, the key and what
+was expected.
+"""
+import tomllib
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+from reference import quantities
+from reference.numbers import decimal_array
+
+CHAPTER7_PATH = Path(__file__).parent / "data" / "chapter7.toml"
+
+ACTIVATIONS = ("relu", "identity")
+LOSSES = ("mse",)
+REDUCTIONS = ("mean", "sum")
+DEFAULT_NETWORK = {"sizes": [4, 3, 4], "activations": ["relu", "identity"],
+                   "loss": "mse", "reduction": "mean"}
+TOP_LEVEL_KEYS = {"title", "source", "network", "parameters", "examples", "answers", "claims"}
+# Claims the prose makes about the numbers, checked and reported beside them.
+CLAIMS = {"nonzero_gradients": "how many parameters receive a nonzero gradient"}
+
+
+class ExerciseError(ValueError):
+    """A bad exercise file. ``str(error)`` is one line: ``FILE: KEY: expected ...``."""
+
+    def __init__(self, path, key: str, expected: str):
+        self.path, self.key, self.expected = str(path), key, expected
+        where = f"{self.path}: {key}: " if key else f"{self.path}: "
+        super().__init__(f"{where}expected {expected}")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A fully connected network: ``sizes[k]`` neurons per layer, one activation per
+    weight layer, a loss over the outputs and a reduction over the examples."""
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]
+    loss: str
+    reduction: str
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers (2 for the chapter's 4-3-4 network)."""
+        return len(self.sizes) - 1
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """``{"W1": (4, 3), "b1": (3,), ...}`` in the text's (in, out) layout."""
+        shapes = {}
+        for k in range(1, self.n_layers + 1):
+            shapes[f"W{k}"] = (self.sizes[k - 1], self.sizes[k])
+            shapes[f"b{k}"] = (self.sizes[k],)
+        return shapes
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One hand answer as written: ``key`` as in the file, the quantity ``name``, the
+    entry ``index`` (``()`` for a whole array) and the value(s) as a ``Decimal`` array."""
+    key: str
+    name: str
+    index: tuple[int, ...]
+    value: np.ndarray
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A loaded exercise. Arrays are object arrays of ``Decimal`` as written.
+
+    ``x`` has shape (B, sizes[0]) and ``y`` (B, sizes[-1]) for B examples.
+    """
+    path: str
+    title: str
+    source: str
+    architecture: Architecture
+    parameters: dict[str, np.ndarray]
+    x: np.ndarray
+    y: np.ndarray
+    answers: tuple[Answer, ...] = field(default=())
+    claims: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def batch_size(self) -> int:
+        return self.x.shape[0]
+
+    def example(self, i: int) -> "Exercise":
+        """The exercise restricted to example ``i`` (0-based), without hand answers,
+        which belong to the whole batch. Raises ``IndexError`` when out of range."""
+        if not 0 <= i < self.batch_size:
+            raise IndexError(f"example {i} out of range: the file has {self.batch_size}")
+        if self.batch_size == 1:
+            return self
+        return replace(self, x=self.x[i:i + 1], y=self.y[i:i + 1], answers=(), claims={},
+                       title=f"{self.title} (example {i})")
+
+
+def load_exercise(path) -> Exercise:
+    """Read and validate an exercise file.
+
+    Raises ``ExerciseError`` for a missing or empty file, invalid TOML, unknown or
+    missing keys, wrong shapes, non-numeric, NaN or infinite values, and answers for
+    quantities the network does not have.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ExerciseError(path, "", "an existing exercise file; there is none") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ExerciseError(path, "", f"a readable UTF-8 text file ({error})") from None
+    if not text.strip():
+        raise ExerciseError(path, "", "an exercise, but the file is empty")
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as error:
+        raise ExerciseError(path, "", f"valid TOML ({error})") from None
+    return _parse(path, data)
+
+
+def _parse(path: Path, data: dict) -> Exercise:
+    unknown = sorted(set(data) - TOP_LEVEL_KEYS)
+    if unknown:
+        raise ExerciseError(path, unknown[0], "one of " + ", ".join(sorted(TOP_LEVEL_KEYS)))
+    for key in ("parameters", "examples"):
+        if key not in data:
+            raise ExerciseError(path, key, "this section; it is missing")
+    architecture = _architecture(path, data.get("network", DEFAULT_NETWORK))
+    parameters = _parameters(path, data["parameters"], architecture)
+    x, y = _examples(path, data["examples"], architecture)
+    answers = _answers(path, data.get("answers", {}), architecture, x.shape[0])
+    return Exercise(path=str(path), title=_text(path, data, "title", path.stem),
+                    source=_text(path, data, "source", ""), architecture=architecture,
+                    parameters=parameters, x=x, y=y, answers=answers,
+                    claims=_claims(path, data.get("claims", {})))
+
+
+def _claims(path, table) -> dict[str, int]:
+    if not isinstance(table, dict):
+        raise ExerciseError(path, "claims", "a table of " + ", ".join(CLAIMS))
+    for key, value in table.items():
+        if key not in CLAIMS:
+            raise ExerciseError(path, f"claims.{key}", "one of " + ", ".join(CLAIMS))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ExerciseError(path, f"claims.{key}", f"a non-negative integer: {CLAIMS[key]}")
+    return dict(table)
+
+
+def _text(path, data, key, default) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise ExerciseError(path, key, "a string")
+    return value
+
+
+def _architecture(path, network) -> Architecture:
+    if not isinstance(network, dict):
+        raise ExerciseError(path, "network", "a table")
+    unknown = sorted(set(network) - set(DEFAULT_NETWORK))
+    if unknown:
+        raise ExerciseError(path, f"network.{unknown[0]}", "one of " + ", ".join(DEFAULT_NETWORK))
+    sizes = network.get("sizes", DEFAULT_NETWORK["sizes"])
+    if (not isinstance(sizes, list) or len(sizes) < 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes)):
+        raise ExerciseError(path, "network.sizes", "a list of at least two positive integers")
+    default_acts = ["relu"] * (len(sizes) - 2) + ["identity"]
+    activations = network.get("activations", default_acts)
+    if not isinstance(activations, list) or len(activations) != len(sizes) - 1:
+        raise ExerciseError(path, "network.activations",
+                            f"a list of {len(sizes) - 1} activation names, one per weight layer")
+    for i, name in enumerate(activations):
+        if name not in ACTIVATIONS:
+            raise ExerciseError(path, f"network.activations[{i}]", "one of " + ", ".join(ACTIVATIONS))
+    loss = network.get("loss", "mse")
+    if loss not in LOSSES:
+        raise ExerciseError(path, "network.loss", "one of " + ", ".join(LOSSES))
+    reduction = network.get("reduction", "mean")
+    if reduction not in REDUCTIONS:
+        raise ExerciseError(path, "network.reduction", "one of " + ", ".join(REDUCTIONS))
+    return Architecture(tuple(sizes), tuple(activations), loss, reduction)
+
+
+def _numbers(path, key: str, value, shape: tuple[int, ...] | None) -> np.ndarray:
+    """``value`` as a Decimal array of ``shape`` (any shape if None), all finite numbers."""
+    try:
+        arr = decimal_array(value)
+    except (ValueError, TypeError):
+        arr = None
+    if arr is None:
+        want = ("a number" if shape == () else f"numbers of shape {shape}") if shape is not None \
+            else "a number or an array of numbers"
+        raise ExerciseError(path, key, want)
+    bad = next((v for v in arr.reshape(-1) if not v.is_finite()), None)
+    if bad is not None:
+        raise ExerciseError(path, key, f"finite numbers, got {bad}")
+    if shape is not None and arr.shape != shape:
+        raise ExerciseError(path, key, f"shape {shape}, got {arr.shape}")
+    return arr
+
+
+def _parameters(path, table, architecture: Architecture) -> dict[str, np.ndarray]:
+    if not isinstance(table, dict):
+        raise ExerciseError(path, "parameters", "a table of W1, b1, ...")
+    shapes = architecture.parameter_shapes()
+    unknown = sorted(set(table) - set(shapes))
+    if unknown:
+        raise ExerciseError(path, f"parameters.{unknown[0]}",
+                            "one of " + ", ".join(shapes) + f" for sizes {list(architecture.sizes)}")
+    params = {}
+    for name, shape in shapes.items():
+        if name not in table:
+            raise ExerciseError(path, f"parameters.{name}", f"an array of shape {shape}; it is missing")
+        params[name] = _numbers(path, f"parameters.{name}", table[name], shape)
+    return params
+
+
+def _examples(path, examples, architecture: Architecture) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(examples, list) or not examples or not all(isinstance(e, dict) for e in examples):
+        raise ExerciseError(path, "examples", "one or more [[examples]] tables with x and y")
+    xs, ys = [], []
+    n_in, n_out = architecture.sizes[0], architecture.sizes[-1]
+    for i, example in enumerate(examples):
+        unknown = sorted(set(example) - {"x", "y"})
+        if unknown:
+            raise ExerciseError(path, f"examples[{i}].{unknown[0]}", "only x and y")
+        for key in ("x", "y"):
+            if key not in example:
+                raise ExerciseError(path, f"examples[{i}].{key}", "this key; it is missing")
+        xs.append(_numbers(path, f"examples[{i}].x", example["x"], (n_in,)))
+        ys.append(_numbers(path, f"examples[{i}].y", example["y"], (n_out,)))
+    return np.stack(xs), np.stack(ys)
+
+
+def answer_shape(name: str, architecture: Architecture, batch_size: int) -> tuple[int, ...]:
+    """Shape a whole answer for quantity ``name`` has: parameter shapes for gradients,
+    () for L, (n,) per example for intermediates, (B, n) for a batch of B > 1."""
+    if name == "L":
+        return ()
+    if name.startswith("dL/dW") or name.startswith("dL/db"):
+        return architecture.parameter_shapes()[name[4:]]
+    width = architecture.sizes[_layer_of(name, architecture)]
+    return (width,) if batch_size == 1 else (batch_size, width)
+
+
+def _layer_of(name: str, architecture: Architecture) -> int:
+    """Which layer's width an intermediate quantity has (0 = input, K = output)."""
+    n = architecture.n_layers
+    if name in ("y_hat", "dL/dy_hat"):
+        return n
+    digits = "".join(c for c in name if c.isdigit())
+    return int(digits) if digits else 1
+
+
+def _answers(path, table, architecture: Architecture, batch_size: int) -> tuple[Answer, ...]:
+    if not isinstance(table, dict):
+        raise ExerciseError(path, "answers", "a table of quantity = value")
+    known = quantities.all_names(architecture.n_layers, list(architecture.activations))
+    answers = []
+    for key, value in table.items():
+        name, index = quantities.split_entry(key)
+        if name not in known:
+            raise ExerciseError(path, f"answers.{key}", "a quantity of this network: " + ", ".join(known))
+        shape = answer_shape(name, architecture, batch_size)
+        if index:
+            if len(index) != len(shape) or any(i >= s for i, s in zip(index, shape)):
+                raise ExerciseError(path, f"answers.{key}", f"an index into shape {shape}")
+            arr = _numbers(path, f"answers.{key}", value, ())
+        else:
+            arr = _numbers(path, f"answers.{key}", value, shape)
+        answers.append(Answer(key=key, name=name, index=index, value=arr))
+    return tuple(answers)

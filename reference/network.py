@@ -1,0 +1,46 @@
+"""The forward pass: z_k = a_{k-1} @ W_k + b_k, a_k = f_k(z_k), and the loss.
+
+For the chapter's network: z1 = x @ W1 + b1, h = ReLU(z1), y_hat = h @ W2 + b2,
+L = mean((y_hat - y)**2) over the 4 outputs (and over the examples of a batch).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from reference import activations, losses
+from reference.exercise import Architecture, Exercise
+from reference.numbers import convert
+
+
+@dataclass
+class Network:
+    """Parameters in one number type. ``weights[k-1]`` is W_k with shape (in, out),
+    ``biases[k-1]`` is b_k with shape (out,); dtype float32, float64 or object
+    (``Fraction``)."""
+    architecture: Architecture
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+
+    @classmethod
+    def from_exercise(cls, exercise: Exercise, number_type: str) -> "Network":
+        """Build the parameters straight from the file's decimals: ``number_type`` is
+        ``"exact"``, ``"float64"`` or ``"float32"``."""
+        n = exercise.architecture.n_layers
+        params = {name: convert(value, number_type) for name, value in exercise.parameters.items()}
+        return cls(exercise.architecture,
+                   [params[f"W{k}"] for k in range(1, n + 1)],
+                   [params[f"b{k}"] for k in range(1, n + 1)])
+
+    def forward(self, x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Pre-activations ``z`` and activations ``a`` of every layer for a batch
+        ``x`` of shape (B, in). ``a[0]`` is x itself, ``a[K]`` is y_hat; ``z[k-1]`` is z_k."""
+        zs, acts = [], [x]
+        for W, b, name in zip(self.weights, self.biases, self.architecture.activations):
+            z = acts[-1] @ W + b
+            zs.append(z)
+            acts.append(activations.FORWARD[name](z))
+        return zs, acts
+
+    def loss(self, y_hat: np.ndarray, y: np.ndarray):
+        """The loss of a batch, a scalar of the arrays' number type."""
+        return losses.LOSS[self.architecture.loss](y_hat, y, self.architecture.reduction)

@@ -1,0 +1,94 @@
+"""Decimal values as written, and the number types the backward pass runs on.
+
+Exercise files hold decimals (``0.1``), read as ``decimal.Decimal`` so nothing is rounded
+on the way in. From them we build exact ``fractions.Fraction`` arrays (the ground truth)
+and float arrays, each float made straight from the decimal (correctly rounded to
+float64; float32 is rounded from that), never through float32 on the way to float64.
+"""
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+
+EXACT = "exact"
+FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+def decimal_array(nested) -> np.ndarray:
+    """Nested lists of ``Decimal``/``int`` as an object array of ``Decimal``.
+
+    Raises ``ValueError`` for ragged nesting and ``TypeError`` for anything that is not
+    a ``Decimal`` or an ``int`` (a bool, a string); callers check the shape.
+    """
+    arr = np.empty(_nested_shape(nested), dtype=object)
+    flat = arr.reshape(-1)
+    for i, value in enumerate(_flatten(nested)):
+        if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+            raise TypeError(f"not a number: {value!r}")
+        flat[i] = Decimal(value)
+    return arr
+
+
+def _nested_shape(nested) -> tuple:
+    if not isinstance(nested, list):
+        return ()
+    if not nested:
+        return (0,)
+    inner = [_nested_shape(item) for item in nested]
+    if any(s != inner[0] for s in inner):
+        raise ValueError("ragged nesting")
+    return (len(nested),) + inner[0]
+
+
+def _flatten(nested):
+    if isinstance(nested, list):
+        for item in nested:
+            yield from _flatten(item)
+    else:
+        yield nested
+
+
+def convert(values: np.ndarray, number_type: str) -> np.ndarray:
+    """Convert a ``Decimal`` object array to the given number type.
+
+    ``number_type`` is ``"exact"`` (object array of ``Fraction``), ``"float64"`` or
+    ``"float32"``. Shape is kept. Raises ``KeyError`` for an unknown number type.
+    """
+    if number_type == EXACT:
+        out = np.empty(values.shape, dtype=object)
+        out.reshape(-1)[:] = [Fraction(v) for v in values.reshape(-1)]
+        return out
+    dtype = FLOAT_DTYPES[number_type]
+    return np.array([float(v) for v in values.reshape(-1)],
+                    dtype=np.float64).astype(dtype).reshape(values.shape)
+
+
+def decimals_written(value: Decimal) -> int | None:
+    """How many decimals a written value has: ``0.896`` -> 3, ``0.0`` -> 1.
+
+    An integer written without a decimal point (``0``, ``1``) returns ``None``: it is
+    read as exact, so a printed ``0`` means exactly zero, as the text uses it.
+    """
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < 0:
+        return -exponent
+    if "." in str(value) or "E" in str(value).upper():
+        return max(0, -exponent) if isinstance(exponent, int) else None
+    return None
+
+
+def rounding_half_width(value: Decimal) -> Fraction:
+    """Half a unit in the last written place: 0.896 -> 1/2000; integers -> 0."""
+    decimals = decimals_written(value)
+    return Fraction(0) if decimals is None else Fraction(1, 2 * 10 ** decimals)
+
+
+def as_fraction(value) -> Fraction:
+    """An exact Fraction from a Decimal, int, Fraction or a float (exact binary value)."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, (np.floating, float)):
+        return Fraction(float(value))
+    if isinstance(value, (np.integer, np.bool_, bool)):
+        return Fraction(int(value))
+    return Fraction(value)

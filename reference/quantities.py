@@ -1,0 +1,68 @@
+"""Names of the quantities a network's forward and backward pass compute.
+
+Names follow the text: for the chapter's one-hidden-layer network they are ``z1``,
+``h``, ``y_hat``, ``L``, ``dL/dy_hat``, ``dL/dW2``, ``dL/db2``, ``dL/dh``, ``relu_mask``,
+``dL/dz1``, ``dL/dW1``, ``dL/db1``. Deeper networks number their hidden layers
+(``h1``, ``h2``, ``relu_mask1``, ``dL/dh2``, ...).
+"""
+import re
+
+ENTRY = re.compile(r"^(?P<name>[^\[\]]+)(?P<index>(\[\d+\])+)$")
+
+
+def hidden_name(layer: int, n_layers: int) -> str:
+    """Name of the activation of hidden layer ``layer`` (1-based)."""
+    return "h" if n_layers == 2 else f"h{layer}"
+
+
+def derivative_name(layer: int, n_layers: int, activation: str) -> str:
+    """Name of the activation's derivative at ``z{layer}`` (the text's ReLU mask)."""
+    base = "relu_mask" if activation == "relu" else f"{activation}_grad"
+    return base if n_layers == 2 else f"{base}{layer}"
+
+
+def parameter_names(n_layers: int) -> list[str]:
+    """``["W1", "b1", "W2", "b2", ...]``."""
+    return [f"{kind}{k}" for k in range(1, n_layers + 1) for kind in ("W", "b")]
+
+
+def forward_names(n_layers: int, activations: list[str]) -> list[str]:
+    """Forward quantities in the order the text recalls them: z1, h, ..., y_hat, L."""
+    names = []
+    for k in range(1, n_layers):
+        names += [f"z{k}", hidden_name(k, n_layers)]
+    if activations[-1] != "identity":
+        names.append(f"z{n_layers}")
+    return names + ["y_hat", "L"]
+
+
+def backward_names(n_layers: int, activations: list[str]) -> list[str]:
+    """Backward quantities in the order of the text's steps (Step 1 first)."""
+    names = ["dL/dy_hat"]
+    if activations[-1] != "identity":
+        names += [derivative_name(n_layers, n_layers, activations[-1]), f"dL/dz{n_layers}"]
+    for k in range(n_layers, 0, -1):
+        names += [f"dL/dW{k}", f"dL/db{k}"]
+        if k > 1:
+            names += [f"dL/d{hidden_name(k - 1, n_layers)}",
+                      derivative_name(k - 1, n_layers, activations[k - 2]),
+                      f"dL/dz{k - 1}"]
+    return names
+
+
+def all_names(n_layers: int, activations: list[str]) -> list[str]:
+    """Every quantity a hand answer may be given for."""
+    return forward_names(n_layers, activations) + backward_names(n_layers, activations)
+
+
+def split_entry(key: str) -> tuple[str, tuple[int, ...]]:
+    """``"dL/dW1[0][2]"`` -> ``("dL/dW1", (0, 2))``; a whole name -> ``(name, ())``."""
+    match = ENTRY.match(key)
+    if not match:
+        return key, ()
+    return match["name"], tuple(int(i) for i in re.findall(r"\d+", match["index"]))
+
+
+def entry_label(name: str, index: tuple[int, ...]) -> str:
+    """``("W1", (0, 2))`` -> ``"W1[0][2]"``."""
+    return name + "".join(f"[{i}]" for i in index)

@@ -5,7 +5,7 @@ float64 or exact ``fractions.Fraction`` objects (dtype=object) through one code 
 """
 from reference.exercise import Exercise, ExerciseError, load_exercise, CHAPTER7_PATH
 from reference.network import Network
-from reference.backprop import Backprop, Pass, run_pass
+from reference.backprop import Backprop, Pass, run_network_pass, run_pass
 
 __all__ = ["Exercise", "ExerciseError", "load_exercise", "CHAPTER7_PATH",
-           "Network", "Backprop", "Pass", "run_pass"]
+           "Network", "Backprop", "Pass", "run_network_pass", "run_pass"]

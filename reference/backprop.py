@@ -95,19 +95,26 @@ def run_pass(exercise: Exercise, number_type: str, backprop: Backprop | None = N
 
     Errors a broken ``backprop`` raises (a shape mismatch, say) propagate.
     """
-    backprop = backprop or Backprop()
     network = Network.from_exercise(exercise, number_type)
     x, y = convert(exercise.x, number_type), convert(exercise.y, number_type)
+    return run_network_pass(network, x, y, number_type, backprop)
+
+
+def run_network_pass(network: Network, x: np.ndarray, y: np.ndarray, number_type: str,
+                     backprop: Backprop | None = None) -> Pass:
+    """Forward and backward pass of ``network`` (parameters already in ``number_type``)
+    on a batch ``x`` (B, in), ``y`` (B, out) of the same number type. Used directly where
+    the parameters are not the file's (after a gradient-descent step, say)."""
+    backprop = backprop or Backprop()
     zs, acts = network.forward(x)
-    arch = exercise.architecture
-    n = arch.n_layers
+    n = network.architecture.n_layers
     raw = {"y_hat": acts[-1], "L": np.asarray(network.loss(acts[-1], y), dtype=acts[-1].dtype)}
     for k in range(1, n + 1):
         raw[f"z{k}"] = zs[k - 1]
         if k < n:
             raw[quantities.hidden_name(k, n)] = acts[k]
     raw.update(backprop.backward(network, zs, acts, y))
-    values = {name: _per_example_shape(name, value, exercise.batch_size) for name, value in raw.items()}
+    values = {name: _per_example_shape(name, value, len(x)) for name, value in raw.items()}
     return Pass(number_type, values, zs)
 
 

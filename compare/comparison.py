@@ -2,7 +2,8 @@
 values the text prints, entry by entry.
 
 Ground truth is the exact (``Fraction``) run of the hand backward pass, with the text's
-convention ReLU'(0) = 0. Each float run (NumPy and torch, same dtype) is compared with
+convention ReLU'(0) = 0; where the network leaves the rationals (sigmoid, tanh, a loss
+with exp or log) it is the same pass in mpmath at 50 significant digits. Each float run (NumPy and torch, same dtype) is compared with
 the exact values under ``Tolerance``; printed values within their rounding. At a ReLU
 kink a float run is compared with the exact gradient for the side of the kink it took
 (see ``compare.kinks``).
@@ -20,6 +21,7 @@ from compare.tolerance import Tolerance, written_value_agrees
 from reference import quantities
 from reference.backprop import Backprop, Pass, run_pass
 from reference.exercise import Exercise
+from reference.numbers import GROUND_TRUTH_NAMES, as_fraction
 from torch_impl import run_autograd
 
 HAND, AUTOGRAD = "hand", "autograd"
@@ -126,7 +128,8 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
     ``hand_error`` and fails every row; it never propagates.
     """
     tolerance = tolerance or Tolerance.for_dtype(dtype)
-    exact = run_pass(exercise, "exact")
+    ground_truth = exercise.architecture.ground_truth
+    exact = run_pass(exercise, ground_truth)
     hand_error = None
     if hand_values is None:
         hand_values, hand_error = _run_hand(exercise, dtype, backprop or Backprop())
@@ -139,7 +142,7 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
     expected = {}
     for run in (HAND, AUTOGRAD):
         sides = sides_taken(kinks, run)
-        expected[run] = run_pass(exercise, "exact", SideMatched(sides)).values if sides else exact.values
+        expected[run] = run_pass(exercise, ground_truth, SideMatched(sides)).values if sides else exact.values
     affected = affected_parameters(kinks)
     published = _published(exercise)
     reasons = Reasons(exercise, exact)
@@ -147,8 +150,8 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
 
     def row(name: str, index: tuple, label: str, parameter: str | None) -> Row:
         hand_value, problems = _hand_entry(hand_values, hand_error, exact.values[name], name, index)
-        r = Row(quantity=name, label=label, exact=Fraction(exact.values[name][index]),
-                expected={run: Fraction(expected[run][name][index]) for run in (HAND, AUTOGRAD)},
+        r = Row(quantity=name, label=label, exact=as_fraction(exact.values[name][index]),
+                expected={run: as_fraction(expected[run][name][index]) for run in (HAND, AUTOGRAD)},
                 hand=hand_value, autograd=float(auto.values[name][index]),
                 published=published.get((name, index)), problems=problems)
         if parameter is not None:
@@ -211,6 +214,7 @@ def summarize(comparison: Comparison) -> dict:
     checked = [r for r in rows + comparison.intermediates if r.published is not None]
     nonzero = sum(v["nonzero"] for v in by_parameter.values())
     return {
+        "ground_truth": GROUND_TRUTH_NAMES[comparison.exercise.architecture.ground_truth],
         "dtype": comparison.dtype,
         "rtol": comparison.tolerance.rtol,
         "atol": comparison.tolerance.atol,

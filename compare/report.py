@@ -42,6 +42,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
         lines.append(f"The hand backward pass failed: {s['hand_error']}")
     lines.append(f"Gradients: {s['gradients_agree']} of {s['gradients']} agree "
                  f"(hand vs autograd vs exact, {s['dtype']}, rtol {s['rtol']:g}, atol {s['atol']:g}).")
+    lines.append(f"Ground truth: {s['ground_truth']}.")
     lines.append(f"Intermediates: {s['intermediates_agree']} of {s['intermediates']} agree.")
     if s["printed_checked"]:
         lines.append(f"Printed values: {s['printed_agree']} of {s['printed_checked']} agree with the exact "

@@ -16,15 +16,15 @@ from reference.exercise import Exercise
 
 class MaskDropped(Backprop):
     """Step 5 skips the ReLU gate: ReLU'(z) taken as 1 everywhere."""
-    def activation_derivative(self, activation, z, a, layer):
+    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
         return np.ones_like(z)
 
 
 class MaskFromActivationGreaterEqual(Backprop):
     """Step 5 builds the mask from h instead of z1 and with >=: (h >= 0), all ones."""
-    def activation_derivative(self, activation, z, a, layer):
+    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
         if activation != "relu":
-            return super().activation_derivative(activation, z, a, layer)
+            return super().activation_derivative(activation, z, a, layer, negative_slope)
         return np.where(a >= 0, 1, 0).astype(z.dtype)
 
 

@@ -15,8 +15,7 @@ from reference import quantities
 from reference.exercise import Exercise
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
-ACTIVATION_MODULES = {"relu": nn.ReLU, "identity": nn.Identity}
-LOSS_MODULES = {"mse": nn.MSELoss}
+ACTIVATION_MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "identity": nn.Identity}
 
 
 def tensor_from_decimals(values: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
@@ -39,15 +38,41 @@ def build_model(exercise: Exercise, dtype: str = "float64") -> nn.Sequential:
         with torch.no_grad():
             linear.weight.copy_(tensor_from_decimals(exercise.parameters[f"W{k}"], torch_dtype).T)
             linear.bias.copy_(tensor_from_decimals(exercise.parameters[f"b{k}"], torch_dtype))
-        modules += [linear, ACTIVATION_MODULES[arch.activations[k - 1]]()]
+        modules += [linear, activation_module(arch.activations[k - 1], float(arch.negative_slope))]
     return nn.Sequential(*modules)
 
 
-def build_loss(exercise: Exercise) -> nn.Module:
-    """The torch loss of the exercise: ``nn.MSELoss(reduction="mean")`` for the chapter
-    (the mean over all B*n entries equals the mean over examples of the per-example
-    mean). A ``reduction = "sum"`` over examples is the mean loss times B."""
-    return LOSS_MODULES[exercise.architecture.loss](reduction="mean")
+def activation_module(name: str, negative_slope: float) -> nn.Module:
+    """``nn.ReLU``, ``nn.LeakyReLU(negative_slope)``, ``nn.Sigmoid``, ``nn.Tanh`` or
+    ``nn.Identity``."""
+    if name == "leaky_relu":
+        return nn.LeakyReLU(negative_slope)
+    return ACTIVATION_MODULES[name]()
+
+
+def loss_value(exercise: Exercise, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The exercise's loss with the standard torch losses.
+
+    mse: ``nn.MSELoss(reduction="mean")`` (the mean over all B*n entries is the mean
+    over examples of each example's mean over outputs); bce: ``nn.BCELoss``;
+    bce_with_logits: ``nn.BCEWithLogitsLoss``; cross_entropy: ``nn.CrossEntropyLoss``
+    (class-probability targets, or class indices where the file gave indices);
+    sse: half of ``nn.MSELoss(reduction="sum")``. A ``sum`` over examples uses the
+    losses' ``reduction="sum"``, divided by n_out where the per-example loss is a mean
+    over outputs; sse with a mean over examples divides by B.
+    """
+    arch = exercise.architecture
+    reduction = arch.reduction
+    n_out = arch.sizes[-1]
+    if arch.loss == "sse":
+        total = nn.MSELoss(reduction="sum")(y_hat, y) / 2
+        return total / len(y) if reduction == "mean" else total
+    if arch.loss == "cross_entropy":
+        target = y.argmax(dim=1) if exercise.class_indices else y
+        return nn.CrossEntropyLoss(reduction=reduction)(y_hat, target)
+    module = {"mse": nn.MSELoss, "bce": nn.BCELoss, "bce_with_logits": nn.BCEWithLogitsLoss}[arch.loss]
+    value = module(reduction=reduction)(y_hat, y)
+    return value if reduction == "mean" else value / n_out
 
 
 @dataclass
@@ -98,9 +123,7 @@ def run_autograd(exercise: Exercise, dtype: str = "float64") -> AutogradPass:
             hook.remove()
     if arch.activations[-1] == "identity":
         y_hat = outputs[-1]
-    loss = build_loss(exercise)(y_hat, y)
-    if arch.reduction == "sum":
-        loss = loss * exercise.batch_size
+    loss = loss_value(exercise, y_hat, y)
     zs, acts = outputs[0::2], outputs[1::2]
     loss.backward()
     derivatives = [activation_derivative(model[2 * k + 1], z) for k, z in enumerate(zs)]

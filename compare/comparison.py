@@ -44,6 +44,8 @@ class Row:
     reason: str = ""
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    finite_difference: Fraction | None = None  # set by compare.witnesses.add_finite_differences
+    fd_note: str = ""
 
     @property
     def agree(self) -> bool:
@@ -80,11 +82,15 @@ class Comparison:
     kinks: list[Kink]
     kink_notes: list[str]
     hand_error: str | None = None
+    finite_differences: dict | None = None  # how they were taken, once added
+    jvp: list | None = None  # compare.witnesses.JvpRow, once added
+    jvp_seed: int | None = None
 
     @property
     def ok(self) -> bool:
-        """True when every gradient and intermediate agrees."""
-        return self.hand_error is None and all(r.agree for r in self.gradients + self.intermediates)
+        """True when every gradient, intermediate and directional derivative agrees."""
+        return (self.hand_error is None and all(r.agree for r in self.gradients + self.intermediates)
+                and all(j.agree for j in self.jvp or []))
 
 
 def _published(exercise: Exercise) -> dict[tuple[str, tuple], Decimal]:
@@ -234,6 +240,10 @@ def summarize(comparison: Comparison) -> dict:
         "claims": [{"claim": key, "stated": stated, "exact": nonzero,
                     "agree": stated == nonzero}
                    for key, stated in comparison.exercise.claims.items()],
+        "finite_differences": comparison.finite_differences,
+        "jvp": None if comparison.jvp is None else {
+            "directions": len(comparison.jvp), "agree": sum(j.agree for j in comparison.jvp),
+            "seed": comparison.jvp_seed},
         "hand_error": comparison.hand_error,
         "ok": comparison.ok,
     }

@@ -17,7 +17,6 @@ import numpy as np
 
 from compare import finite_differences as fdm
 from compare.comparison import AUTOGRAD, HAND, Comparison
-from compare.formatting import float_text
 from reference import quantities
 from reference.numbers import GROUND_TRUTH_NAMES, as_fraction
 
@@ -35,8 +34,9 @@ def add_finite_differences(comparison: Comparison, sample: int | None = None, se
         row = rows[quantities.entry_label(fd.parameter, fd.index)]
         row.finite_difference = as_fraction(fd.central)
         if fd.crossed:
+            # one-sided differences carry an O(h) error: 6 significant digits are meaningful
             row.fd_note = (f"perturbation crosses the kink of {', '.join(fd.crossed)}: one-sided differences "
-                           f"{float_text(fd.right)} (θ + h) and {float_text(fd.left)} (θ − h)")
+                           f"{float(fd.right):.6g} (θ + h) and {float(fd.left):.6g} (θ − h)")
         elif not tol.close(float(row.finite_difference), row.exact):
             row.problems.append("finite difference ≠ exact")
     arithmetic = fdm.arithmetic(exercise)

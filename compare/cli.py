@@ -8,16 +8,18 @@ import sys
 
 from tabulate import tabulate_formats
 
+from compare.bulk import add_bulk_jvp, add_sampled_finite_differences, check_exercise, is_large
 from compare.comparison import compare_exercise
 from compare.progress import progress_bar
 from compare.witnesses import add_finite_differences, add_jvp
-from compare.report import render_json, render_text
+from compare.report import bulk_json, render_bulk, render_json, render_text
 from compare.selftest import run_self_test
 from compare.tolerance import Tolerance
 from reference.exercise import CHAPTER7_PATH, ExerciseError, load_exercise
 
 BATCH_PATH = CHAPTER7_PATH.parent / "diagonal_flip_batch.toml"
 OK, DISAGREE, BAD_INPUT = 0, 1, 2
+DEFAULT_LARGE_SAMPLE = 5  # finite differences per tensor of a large network without --sample
 
 
 class UsageError(Exception):
@@ -90,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             return self_test(exercise, args.dtype, tolerance)
         if args.sample is not None and not args.fd:
             raise UsageError("--sample: goes with --fd")
+        if is_large(exercise):
+            return large(exercise, args, tolerance)
         comparison = compare_exercise(exercise, args.dtype, tolerance)
         if args.fd:
             add_finite_differences(comparison, args.sample, args.seed,
@@ -104,6 +108,18 @@ def main(argv: list[str] | None = None) -> int:
         return BAD_INPUT
     print(render_json(comparison) if args.json else render_text(comparison, args.format))
     return OK if comparison.ok else DISAGREE
+
+
+def large(exercise, args, tolerance: Tolerance) -> int:
+    """A network too large for per-entry rows: every entry checked per tensor."""
+    check, model_inputs = check_exercise(exercise, args.dtype, tolerance)
+    if args.fd:
+        add_sampled_finite_differences(check, exercise, args.sample or DEFAULT_LARGE_SAMPLE, args.seed,
+                                       progress_bar("finite differences", not args.json))
+    if args.jvp:
+        add_bulk_jvp(check, model_inputs, args.jvp, args.seed)
+    print(bulk_json(check) if args.json else render_bulk(check, exercise.title, args.format))
+    return OK if check.ok else DISAGREE
 
 
 def self_test(exercise, dtype: str, tolerance: Tolerance) -> int:

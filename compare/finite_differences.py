@@ -77,15 +77,19 @@ def sample_entries(exercise: Exercise, k: int | None, seed: int = 0) -> list[tup
     return entries
 
 
-def _kink_sides(exercise: Exercise, zs: list[np.ndarray]) -> dict[tuple, int]:
-    """Sign (-1, 0, 1) of every pre-activation of a kinked layer."""
-    sides = {}
-    for k, name in enumerate(exercise.architecture.activations, start=1):
-        if name in activations.KINKED:
-            for index in np.ndindex(zs[k - 1].shape):
-                z = zs[k - 1][index]
-                sides[(k,) + index] = (z > 0) - (z < 0)
-    return sides
+def _kink_sides(exercise: Exercise, zs: list[np.ndarray]) -> dict[int, np.ndarray]:
+    """Sign (-1, 0, 1) of every pre-activation of each kinked layer, (B, n_k) int8."""
+    return {k: (zs[k - 1] > 0).astype(np.int8) - (zs[k - 1] < 0).astype(np.int8)
+            for k, name in enumerate(exercise.architecture.activations, start=1) if name in activations.KINKED}
+
+
+def _crossed(exercise: Exercise, base: dict, plus: dict, minus: dict) -> list[str]:
+    """Neurons on a different side of their kink at θ + h or θ − h than at θ."""
+    crossed = []
+    for k, side in base.items():
+        for b, j in zip(*np.nonzero((plus[k] != side) | (minus[k] != side))):
+            crossed.append(_neuron_label(exercise, (k, int(b), int(j))))
+    return crossed
 
 
 def _neuron_label(exercise: Exercise, key: tuple) -> str:
@@ -128,8 +132,7 @@ def finite_differences(exercise: Exercise, dtype: str = "float64",
         array[index] = original - h
         minus, minus_sides = loss_and_sides()
         array[index] = original
-        crossed = [_neuron_label(exercise, key) for key, side in base_sides.items()
-                   if plus_sides[key] != side or minus_sides[key] != side]
+        crossed = _crossed(exercise, base_sides, plus_sides, minus_sides)
         results.append(FiniteDifference(parameter, index, (plus - minus) / (2 * h),
                                         (plus - base_loss) / h, (base_loss - minus) / h, crossed))
     return results

@@ -1,5 +1,6 @@
 """The report of a comparison: text tables (tabulate, any of its formats) or JSON."""
 import json
+import math
 
 from tabulate import tabulate
 
@@ -133,3 +134,42 @@ def render_json(comparison: Comparison) -> str:
         data["jvp"] = [{"direction": j.direction, "jvp": j.jvp, "hand": j.hand, "exact": float(j.exact),
                         "tolerance": j.tolerance, "agree": j.agree, "verdict": j.verdict} for j in comparison.jvp]
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def bulk_table(check, fmt: str = "github") -> str:
+    """One row per parameter tensor of a large network (``compare.bulk``)."""
+    rows = [[t.parameter, "×".join(map(str, t.shape)), math.prod(t.shape), t.disagreeing,
+             diff_text(t.max_abs_diff), t.parameter + "".join(f"[{i}]" for i in t.worst),
+             t.fd_checked or "—", "agree" if t.agree else "DISAGREE: " + "; ".join(
+                 ([f"{t.disagreeing} entries hand ≠ autograd"] if t.disagreeing else []) + t.fd_problems[:3])]
+            for t in check.tensors]
+    return tabulate(rows, headers=["tensor", "shape", "entries", "disagreeing", "max |diff|", "at",
+                                   "finite diff.", "verdict"], tablefmt=fmt, disable_numparse=True)
+
+
+def render_bulk(check, title: str, fmt: str = "github") -> str:
+    """The report of a large network: per-tensor table, JVPs and a summary."""
+    total = sum(math.prod(t.shape) for t in check.tensors)
+    lines = [title, "", f"Every gradient entry, hand (NumPy) vs autograd (torch), {check.dtype}, "
+             f"rtol {check.tolerance.rtol:g}, atol {check.tolerance.atol:g}; too large for an exact ground truth.",
+             "", bulk_table(check, fmt), ""]
+    for i, (jvp, hand, agree) in enumerate(check.jvp):
+        lines.append(f"Direction {i}: torch.func.jvp {jvp:.12g}, ⟨hand ∇L, v⟩ {hand:.12g}: "
+                     + ("agree" if agree else "DISAGREE"))
+    bad = sum(t.disagreeing for t in check.tensors)
+    lines.append(f"Gradients: {total - bad} of {total} entries agree.")
+    lines.append("Result: " + ("everything agrees." if check.ok else "DISAGREEMENT (see the verdicts above)."))
+    return "\n".join(lines)
+
+
+def bulk_json(check) -> str:
+    """A large network's check as JSON: ``tensors`` and ``summary``."""
+    return json.dumps({
+        "tensors": [{"parameter": t.parameter, "shape": list(t.shape), "disagreeing": t.disagreeing,
+                     "max_abs_diff": t.max_abs_diff, "worst": list(t.worst), "fd_checked": t.fd_checked,
+                     "fd_problems": t.fd_problems, "agree": t.agree} for t in check.tensors],
+        "jvp": [{"jvp": j, "hand": h, "agree": a} for j, h, a in check.jvp],
+        "summary": {"dtype": check.dtype, "rtol": check.tolerance.rtol, "atol": check.tolerance.atol,
+                    "entries": sum(math.prod(t.shape) for t in check.tensors),
+                    "disagreeing": sum(t.disagreeing for t in check.tensors), "ok": check.ok},
+    }, indent=2)

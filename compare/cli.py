@@ -8,14 +8,18 @@ import sys
 
 from tabulate import tabulate_formats
 
+from compare.bulk import add_bulk_jvp, add_sampled_finite_differences, check_exercise, is_large
 from compare.comparison import compare_exercise
-from compare.report import render_json, render_text
+from compare.progress import progress_bar
+from compare.witnesses import add_finite_differences, add_jvp
+from compare.report import bulk_json, render_bulk, render_json, render_text
 from compare.selftest import run_self_test
 from compare.tolerance import Tolerance
 from reference.exercise import CHAPTER7_PATH, ExerciseError, load_exercise
 
 BATCH_PATH = CHAPTER7_PATH.parent / "diagonal_flip_batch.toml"
 OK, DISAGREE, BAD_INPUT = 0, 1, 2
+DEFAULT_LARGE_SAMPLE = 5  # finite differences per tensor of a large network without --sample
 
 
 class UsageError(Exception):
@@ -30,6 +34,13 @@ class Parser(argparse.ArgumentParser):
 def tolerance_value(text: str) -> float:
     value = float(text)
     if not value >= 0 or value == float("inf"):
+        raise ValueError(text)
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
         raise ValueError(text)
     return value
 
@@ -52,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--example", type=int, metavar="N",
                         help="run only example N (0-based) of a file with several")
+    parser.add_argument("--fd", action="store_true",
+                        help="add central finite differences of the high-precision forward pass as a third witness")
+    parser.add_argument("--jvp", type=positive_int, nargs="?", const=4, metavar="K",
+                        help="check K random directional derivatives with torch.func.jvp (default K = 4)")
+    parser.add_argument("--sample", type=positive_int, metavar="K",
+                        help="finite differences on K random entries per parameter tensor instead of all")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --jvp directions and --sample (default 0)")
     parser.add_argument("--self-test", action="store_true",
                         help="check that deliberately broken backward passes are all rejected")
     return parser
@@ -72,7 +90,16 @@ def main(argv: list[str] | None = None) -> int:
         tolerance = Tolerance.for_dtype(args.dtype, args.rtol, args.atol)
         if args.self_test:
             return self_test(exercise, args.dtype, tolerance)
+        if args.sample is not None and not args.fd:
+            raise UsageError("--sample: goes with --fd")
+        if is_large(exercise):
+            return large(exercise, args, tolerance)
         comparison = compare_exercise(exercise, args.dtype, tolerance)
+        if args.fd:
+            add_finite_differences(comparison, args.sample, args.seed,
+                                   progress_bar("finite differences", not args.json))
+        if args.jvp:
+            add_jvp(comparison, args.jvp, args.seed, progress_bar("torch.func.jvp", not args.json))
     except UsageError as error:
         print(f"python -m compare: error: {error}", file=sys.stderr)
         return BAD_INPUT
@@ -83,11 +110,23 @@ def main(argv: list[str] | None = None) -> int:
     return OK if comparison.ok else DISAGREE
 
 
+def large(exercise, args, tolerance: Tolerance) -> int:
+    """A network too large for per-entry rows: every entry checked per tensor."""
+    check, model_inputs = check_exercise(exercise, args.dtype, tolerance)
+    if args.fd:
+        add_sampled_finite_differences(check, exercise, args.sample or DEFAULT_LARGE_SAMPLE, args.seed,
+                                       progress_bar("finite differences", not args.json))
+    if args.jvp:
+        add_bulk_jvp(check, model_inputs, args.jvp, args.seed)
+    print(bulk_json(check) if args.json else render_bulk(check, exercise.title, args.format))
+    return OK if check.ok else DISAGREE
+
+
 def self_test(exercise, dtype: str, tolerance: Tolerance) -> int:
     """Print one line per variant; 0 only if every variant is caught and the correct
     backward pass accepted."""
     batch = load_exercise(BATCH_PATH)
-    results = run_self_test(exercise, dtype, tolerance, batch=batch)
+    results = run_self_test(exercise, dtype, tolerance, batch=batch, bundled=True)
     for r in results:
         status = "ok  " if r.passed else "FAIL"
         what = ("rejected" if r.rejected else "accepted")

@@ -2,7 +2,8 @@
 values the text prints, entry by entry.
 
 Ground truth is the exact (``Fraction``) run of the hand backward pass, with the text's
-convention ReLU'(0) = 0. Each float run (NumPy and torch, same dtype) is compared with
+convention ReLU'(0) = 0; where the network leaves the rationals (sigmoid, tanh, a loss
+with exp or log) it is the same pass in mpmath at 50 significant digits. Each float run (NumPy and torch, same dtype) is compared with
 the exact values under ``Tolerance``; printed values within their rounding. At a ReLU
 kink a float run is compared with the exact gradient for the side of the kink it took
 (see ``compare.kinks``).
@@ -20,6 +21,7 @@ from compare.tolerance import Tolerance, written_value_agrees
 from reference import quantities
 from reference.backprop import Backprop, Pass, run_pass
 from reference.exercise import Exercise
+from reference.numbers import GROUND_TRUTH_NAMES, as_fraction
 from torch_impl import run_autograd
 
 HAND, AUTOGRAD = "hand", "autograd"
@@ -42,6 +44,8 @@ class Row:
     reason: str = ""
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    finite_difference: Fraction | None = None  # set by compare.witnesses.add_finite_differences
+    fd_note: str = ""
 
     @property
     def agree(self) -> bool:
@@ -78,11 +82,15 @@ class Comparison:
     kinks: list[Kink]
     kink_notes: list[str]
     hand_error: str | None = None
+    finite_differences: dict | None = None  # how they were taken, once added
+    jvp: list | None = None  # compare.witnesses.JvpRow, once added
+    jvp_seed: int | None = None
 
     @property
     def ok(self) -> bool:
-        """True when every gradient and intermediate agrees."""
-        return self.hand_error is None and all(r.agree for r in self.gradients + self.intermediates)
+        """True when every gradient, intermediate and directional derivative agrees."""
+        return (self.hand_error is None and all(r.agree for r in self.gradients + self.intermediates)
+                and all(j.agree for j in self.jvp or []))
 
 
 def _published(exercise: Exercise) -> dict[tuple[str, tuple], Decimal]:
@@ -126,7 +134,8 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
     ``hand_error`` and fails every row; it never propagates.
     """
     tolerance = tolerance or Tolerance.for_dtype(dtype)
-    exact = run_pass(exercise, "exact")
+    ground_truth = exercise.architecture.ground_truth
+    exact = run_pass(exercise, ground_truth)
     hand_error = None
     if hand_values is None:
         hand_values, hand_error = _run_hand(exercise, dtype, backprop or Backprop())
@@ -139,7 +148,7 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
     expected = {}
     for run in (HAND, AUTOGRAD):
         sides = sides_taken(kinks, run)
-        expected[run] = run_pass(exercise, "exact", SideMatched(sides)).values if sides else exact.values
+        expected[run] = run_pass(exercise, ground_truth, SideMatched(sides)).values if sides else exact.values
     affected = affected_parameters(kinks)
     published = _published(exercise)
     reasons = Reasons(exercise, exact)
@@ -147,8 +156,8 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
 
     def row(name: str, index: tuple, label: str, parameter: str | None) -> Row:
         hand_value, problems = _hand_entry(hand_values, hand_error, exact.values[name], name, index)
-        r = Row(quantity=name, label=label, exact=Fraction(exact.values[name][index]),
-                expected={run: Fraction(expected[run][name][index]) for run in (HAND, AUTOGRAD)},
+        r = Row(quantity=name, label=label, exact=as_fraction(exact.values[name][index]),
+                expected={run: as_fraction(expected[run][name][index]) for run in (HAND, AUTOGRAD)},
                 hand=hand_value, autograd=float(auto.values[name][index]),
                 published=published.get((name, index)), problems=problems)
         if parameter is not None:
@@ -211,6 +220,7 @@ def summarize(comparison: Comparison) -> dict:
     checked = [r for r in rows + comparison.intermediates if r.published is not None]
     nonzero = sum(v["nonzero"] for v in by_parameter.values())
     return {
+        "ground_truth": GROUND_TRUTH_NAMES[comparison.exercise.architecture.ground_truth],
         "dtype": comparison.dtype,
         "rtol": comparison.tolerance.rtol,
         "atol": comparison.tolerance.atol,
@@ -230,6 +240,10 @@ def summarize(comparison: Comparison) -> dict:
         "claims": [{"claim": key, "stated": stated, "exact": nonzero,
                     "agree": stated == nonzero}
                    for key, stated in comparison.exercise.claims.items()],
+        "finite_differences": comparison.finite_differences,
+        "jvp": None if comparison.jvp is None else {
+            "directions": len(comparison.jvp), "agree": sum(j.agree for j in comparison.jvp),
+            "seed": comparison.jvp_seed},
         "hand_error": comparison.hand_error,
         "ok": comparison.ok,
     }

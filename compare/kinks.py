@@ -1,4 +1,4 @@
-"""ReLU kinks: pre-activations at 0, where ReLU has only a subgradient.
+"""ReLU kinks: pre-activations at 0, where ReLU (and leaky ReLU) has only a subgradient.
 
 A neuron is at its kink when its pre-activation is exactly 0 in exact arithmetic, or
 within ``atol`` of 0 in a floating-point run. There ReLU'(0) may be taken as any value
@@ -50,7 +50,7 @@ def find_kinks(exercise: Exercise, exact_zs: list, float_runs: dict[str, list], 
     float run (``{run name: [z1, z2, ...]}``, each (B, n_k)) is within ``atol`` of 0."""
     kinks = []
     for k, activation in enumerate(exercise.architecture.activations, start=1):
-        if not activations.HAS_KINK[activation]:
+        if activation not in activations.KINKED:
             continue
         exact = exact_zs[k - 1]
         near = exact == 0
@@ -84,17 +84,19 @@ def is_affected(affected: set, parameter: str, index: tuple[int, ...]) -> bool:
 
 
 class SideMatched(Backprop):
-    """The correct backward pass with ReLU' at chosen kink neurons set by hand:
-    ``sides[(layer, example, index)] = True`` takes ReLU' = 1 there, False takes 0."""
+    """The correct backward pass with the derivative at chosen kink neurons set by hand:
+    ``sides[(layer, example, index)] = True`` takes the right derivative there (1),
+    False the left one (0 for ReLU, the slope for leaky ReLU)."""
 
     def __init__(self, sides: dict[tuple[int, int, int], bool]):
         self.sides = sides
 
-    def activation_derivative(self, activation, z, a, layer):
-        derivative = super().activation_derivative(activation, z, a, layer).copy()
+    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
+        derivative = super().activation_derivative(activation, z, a, layer, negative_slope).copy()
+        left, right = activations.one_sided_derivatives(activation, negative_slope)
         for (k, b, j), alive in self.sides.items():
             if k == layer:
-                derivative[b, j] = 1 if alive else 0
+                derivative[b, j] = right if alive else left
         return derivative
 
 

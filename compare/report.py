@@ -1,5 +1,6 @@
 """The report of a comparison: text tables (tabulate, any of its formats) or JSON."""
 import json
+import math
 
 from tabulate import tabulate
 
@@ -22,10 +23,31 @@ def _cells(row: Row) -> list[str]:
             row.verdict]
 
 
+def _fd_cell(row: Row) -> str:
+    if row.fd_note:
+        return "crosses kink"
+    return "—" if row.finite_difference is None else float_text(row.finite_difference)
+
+
 def gradient_table(comparison: Comparison, fmt: str = "github") -> str:
-    """One row per parameter, named as in the text (``W1[0][2]``)."""
-    rows = [_cells(r) + ["yes" if r.kink else "", r.reason] for r in comparison.gradients]
-    return tabulate(rows, headers=GRADIENT_HEADERS, tablefmt=fmt, disable_numparse=True)
+    """One row per parameter, named as in the text (``W1[0][2]``); with finite
+    differences added, a column for them after autograd."""
+    with_fd = comparison.finite_differences is not None
+    headers = GRADIENT_HEADERS[:3] + ["finite diff."] + GRADIENT_HEADERS[3:] if with_fd else GRADIENT_HEADERS
+    rows = []
+    for r in comparison.gradients:
+        cells = _cells(r) + ["yes" if r.kink else "", "; ".join(filter(None, [r.reason, r.fd_note]))]
+        rows.append(cells[:3] + [_fd_cell(r)] + cells[3:] if with_fd else cells)
+    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+
+
+def jvp_table(comparison: Comparison, fmt: str = "github") -> str:
+    """One row per random direction v: torch.func.jvp against ⟨gradient, v⟩."""
+    rows = [[j.direction, float_text(j.jvp), "—" if j.hand is None else float_text(j.hand),
+             float_text(j.exact), "—" if j.hand is None else diff_text(abs(j.hand - j.jvp)),
+             f"{j.tolerance:.1e}", j.verdict] for j in comparison.jvp]
+    return tabulate(rows, headers=["direction", "torch.func.jvp", "⟨hand ∇L, v⟩", "⟨exact ∇L, v⟩",
+                                   "|diff|", "tolerance", "verdict"], tablefmt=fmt, disable_numparse=True)
 
 
 def intermediate_table(comparison: Comparison, fmt: str = "github") -> str:
@@ -42,6 +64,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
         lines.append(f"The hand backward pass failed: {s['hand_error']}")
     lines.append(f"Gradients: {s['gradients_agree']} of {s['gradients']} agree "
                  f"(hand vs autograd vs exact, {s['dtype']}, rtol {s['rtol']:g}, atol {s['atol']:g}).")
+    lines.append(f"Ground truth: {s['ground_truth']}.")
     lines.append(f"Intermediates: {s['intermediates_agree']} of {s['intermediates']} agree.")
     if s["printed_checked"]:
         lines.append(f"Printed values: {s['printed_agree']} of {s['printed_checked']} agree with the exact "
@@ -59,6 +82,16 @@ def summary_lines(comparison: Comparison) -> list[str]:
         else:
             lines.append(f"The text says {claim['stated']} parameters change, but {claim['exact']} receive a "
                          f"nonzero gradient: the text's count is wrong (its own table lists {claim['exact']}).")
+    if s["finite_differences"]:
+        f = s["finite_differences"]
+        lines.append(f"Finite differences: {f['entries']} entries, central, step h = {f['step']:g} "
+                     f"(for {s['dtype']}), forward pass in {f['arithmetic']}"
+                     + (f"; {f['crossing_kinks']} cross a kink (one-sided differences shown)" if f["crossing_kinks"] else "")
+                     + ".")
+    if s["jvp"]:
+        j = s["jvp"]
+        lines.append(f"Forward mode: {j['agree']} of {j['directions']} random directions agree "
+                     f"(torch.func.jvp vs ⟨hand ∇L, v⟩ vs ⟨exact ∇L, v⟩, seed {j['seed']}).")
     for note in s["kinks"]:
         lines.append("Kink: " + note + ".")
     lines.append("Result: " + ("everything agrees." if s["ok"] else "DISAGREEMENT (see the verdicts above)."))
@@ -70,7 +103,11 @@ def render_text(comparison: Comparison, fmt: str = "github") -> str:
     ex = comparison.exercise
     parts = [ex.title, "", "Parameter gradients ∂L/∂θ", "", gradient_table(comparison, fmt), "",
              "Intermediates (forward values and upstream gradients)", "",
-             intermediate_table(comparison, fmt), "", *summary_lines(comparison)]
+             intermediate_table(comparison, fmt), ""]
+    if comparison.jvp is not None:
+        parts += ["Forward-mode check: directional derivatives along random directions v", "",
+                  jvp_table(comparison, fmt), ""]
+    parts += summary_lines(comparison)
     return "\n".join(parts)
 
 
@@ -81,13 +118,58 @@ def _row_json(row: Row) -> dict:
             "published": None if row.published is None else float(row.published),
             "published_text": None if row.published is None else str(row.published),
             "abs_diff": row.abs_diff, "agree": row.agree, "kink": row.kink,
-            "reason": row.reason, "verdict": row.verdict}
+            "reason": row.reason, "verdict": row.verdict,
+            "finite_difference": None if row.finite_difference is None else float(row.finite_difference),
+            "fd_note": row.fd_note or None}
 
 
 def render_json(comparison: Comparison) -> str:
     """One JSON object: ``gradients`` (one object per parameter entry), ``intermediates``
     and ``summary``."""
-    return json.dumps({"exercise": comparison.exercise.title,
-                       "gradients": [_row_json(r) for r in comparison.gradients],
-                       "intermediates": [_row_json(r) for r in comparison.intermediates],
-                       "summary": summarize(comparison)}, indent=2, ensure_ascii=False)
+    data = {"exercise": comparison.exercise.title,
+            "gradients": [_row_json(r) for r in comparison.gradients],
+            "intermediates": [_row_json(r) for r in comparison.intermediates],
+            "summary": summarize(comparison)}
+    if comparison.jvp is not None:
+        data["jvp"] = [{"direction": j.direction, "jvp": j.jvp, "hand": j.hand, "exact": float(j.exact),
+                        "tolerance": j.tolerance, "agree": j.agree, "verdict": j.verdict} for j in comparison.jvp]
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def bulk_table(check, fmt: str = "github") -> str:
+    """One row per parameter tensor of a large network (``compare.bulk``)."""
+    rows = [[t.parameter, "×".join(map(str, t.shape)), math.prod(t.shape), t.disagreeing,
+             diff_text(t.max_abs_diff), t.parameter + "".join(f"[{i}]" for i in t.worst),
+             t.fd_checked or "—", "agree" if t.agree else "DISAGREE: " + "; ".join(
+                 ([f"{t.disagreeing} entries hand ≠ autograd"] if t.disagreeing else []) + t.fd_problems[:3])]
+            for t in check.tensors]
+    return tabulate(rows, headers=["tensor", "shape", "entries", "disagreeing", "max |diff|", "at",
+                                   "finite diff.", "verdict"], tablefmt=fmt, disable_numparse=True)
+
+
+def render_bulk(check, title: str, fmt: str = "github") -> str:
+    """The report of a large network: per-tensor table, JVPs and a summary."""
+    total = sum(math.prod(t.shape) for t in check.tensors)
+    lines = [title, "", f"Every gradient entry, hand (NumPy) vs autograd (torch), {check.dtype}, "
+             f"rtol {check.tolerance.rtol:g}, atol {check.tolerance.atol:g}; too large for an exact ground truth.",
+             "", bulk_table(check, fmt), ""]
+    for i, (jvp, hand, agree) in enumerate(check.jvp):
+        lines.append(f"Direction {i}: torch.func.jvp {jvp:.12g}, ⟨hand ∇L, v⟩ {hand:.12g}: "
+                     + ("agree" if agree else "DISAGREE"))
+    bad = sum(t.disagreeing for t in check.tensors)
+    lines.append(f"Gradients: {total - bad} of {total} entries agree.")
+    lines.append("Result: " + ("everything agrees." if check.ok else "DISAGREEMENT (see the verdicts above)."))
+    return "\n".join(lines)
+
+
+def bulk_json(check) -> str:
+    """A large network's check as JSON: ``tensors`` and ``summary``."""
+    return json.dumps({
+        "tensors": [{"parameter": t.parameter, "shape": list(t.shape), "disagreeing": t.disagreeing,
+                     "max_abs_diff": t.max_abs_diff, "worst": list(t.worst), "fd_checked": t.fd_checked,
+                     "fd_problems": t.fd_problems, "agree": t.agree} for t in check.tensors],
+        "jvp": [{"jvp": j, "hand": h, "agree": a} for j, h, a in check.jvp],
+        "summary": {"dtype": check.dtype, "rtol": check.tolerance.rtol, "atol": check.tolerance.atol,
+                    "entries": sum(math.prod(t.shape) for t in check.tensors),
+                    "disagreeing": sum(t.disagreeing for t in check.tensors), "ok": check.ok},
+    }, indent=2)

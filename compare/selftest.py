@@ -6,25 +6,27 @@ it succeeds only if every variant is caught and the correct pass is accepted.
 """
 from dataclasses import dataclass
 
+from pathlib import Path
+
 import numpy as np
 
 from compare.comparison import compare_exercise
 from compare.tolerance import Tolerance
 from reference.backprop import Backprop
-from reference.exercise import Exercise
+from reference.exercise import CHAPTER7_PATH, Exercise, load_exercise
 
 
 class MaskDropped(Backprop):
     """Step 5 skips the ReLU gate: ReLU'(z) taken as 1 everywhere."""
-    def activation_derivative(self, activation, z, a, layer):
+    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
         return np.ones_like(z)
 
 
 class MaskFromActivationGreaterEqual(Backprop):
     """Step 5 builds the mask from h instead of z1 and with >=: (h >= 0), all ones."""
-    def activation_derivative(self, activation, z, a, layer):
+    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
         if activation != "relu":
-            return super().activation_derivative(activation, z, a, layer)
+            return super().activation_derivative(activation, z, a, layer, negative_slope)
         return np.where(a >= 0, 1, 0).astype(z.dtype)
 
 
@@ -63,6 +65,64 @@ class BiasGradientNotSummed(Backprop):
         return upstream[0] * len(upstream)
 
 
+class SigmoidDerivativeOfPreactivation(Backprop):
+    """Step 5 applies the sigmoid derivative to the pre-activation: z (1 - z) instead of a (1 - a)."""
+    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
+        if activation == "sigmoid":
+            return z * (1 - z)
+        return super().activation_derivative(activation, z, a, layer, negative_slope)
+
+
+class TanhDerivativeOfPreactivation(Backprop):
+    """Step 5 applies the tanh derivative to the pre-activation: 1 - z**2 instead of 1 - a**2."""
+    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
+        if activation == "tanh":
+            return 1 - z * z
+        return super().activation_derivative(activation, z, a, layer, negative_slope)
+
+
+class LeakySlopeIgnored(Backprop):
+    """Step 5 treats leaky ReLU as ReLU: derivative 0 instead of the slope for z < 0."""
+    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
+        name = "relu" if activation == "leaky_relu" else activation
+        return super().activation_derivative(name, z, a, layer, negative_slope)
+
+
+class CrossEntropyWithoutSoftmax(Backprop):
+    """Step 1 takes the cross-entropy gradient as logits - y, forgetting the softmax."""
+    def loss_gradient(self, y_hat, y, loss, reduction):
+        if loss != "cross_entropy":
+            return super().loss_gradient(y_hat, y, loss, reduction)
+        return (y_hat - y) / len(y) if reduction == "mean" else y_hat - y
+
+
+class BceTakenAsLogits(Backprop):
+    """Step 1 uses the with-logits gradient p - y for bce on probabilities, so the sigmoid's derivative counts twice."""
+    def loss_gradient(self, y_hat, y, loss, reduction):
+        if loss != "bce":
+            return super().loss_gradient(y_hat, y, loss, reduction)
+        g = (y_hat - y) / y.shape[1]
+        return g / len(y) if reduction == "mean" else g
+
+
+class SseHalfKept(Backprop):
+    """Step 1 keeps the 1/2 of the half sum of squares: (y_hat - y) / 2 instead of y_hat - y."""
+    def loss_gradient(self, y_hat, y, loss, reduction):
+        return super().loss_gradient(y_hat, y, loss, reduction) / (2 if loss == "sse" else 1)
+
+
+# Variants of the new activations and losses, each with the bundled exercise it breaks.
+BUNDLED_VARIANTS = [
+    (SigmoidDerivativeOfPreactivation, "xor_2_2_1_sigmoid.toml"),
+    (SigmoidDerivativeOfPreactivation, "mazur_2_2_2_sigmoid.toml"),
+    (TanhDerivativeOfPreactivation, "tanh_3_4_2.toml"),
+    (LeakySlopeIgnored, "leaky_relu_sse.toml"),
+    (CrossEntropyWithoutSoftmax, "softmax_classifier.toml"),
+    (BceTakenAsLogits, "xor_2_2_1_sigmoid.toml"),
+    (SseHalfKept, "leaky_relu_sse.toml"),
+    (SseHalfKept, "mazur_2_2_2_sigmoid.toml"),
+]
+
 VARIANTS = [MaskDropped, MaskFromActivationGreaterEqual, WeightsReshapedNotTransposed,
             LossGradientMissingFactor, BiasGradientZero, OuterProductWrongOrder]
 
@@ -95,16 +155,28 @@ def check_backprop(exercise: Exercise, backprop: Backprop, dtype: str = "float64
     else:
         evidence = "every entry agrees"
     doc = (type(backprop).__doc__ or "the correct backward pass").strip().splitlines()[0]
-    return SelfTestResult(type(backprop).__name__, doc, expected_to_fail, not comparison.ok, evidence)
+    where = Path(exercise.path).name
+    return SelfTestResult(f"{type(backprop).__name__} on {where}", doc, expected_to_fail, not comparison.ok, evidence)
 
 
 def run_self_test(exercise: Exercise, dtype: str = "float64", tolerance: Tolerance | None = None,
-                  batch: Exercise | None = None) -> list[SelfTestResult]:
+                  batch: Exercise | None = None, bundled: bool = False) -> list[SelfTestResult]:
     """The correct pass (must be accepted) and every variant (each must be rejected) on
-    ``exercise``; with ``batch``, also the variants only a batch can reveal."""
+    ``exercise``; with ``batch``, also the variants only a batch can reveal; with
+    ``bundled``, the correct pass and the activation and loss variants on the bundled
+    exercises (``reference/data``)."""
     results = [check_backprop(exercise, Backprop(), dtype, tolerance, expected_to_fail=False)]
     results += [check_backprop(exercise, variant(), dtype, tolerance) for variant in VARIANTS]
     if batch is not None:
         results.append(check_backprop(batch, Backprop(), dtype, tolerance, expected_to_fail=False))
         results.append(check_backprop(batch, BiasGradientNotSummed(), dtype, tolerance))
+    if bundled:
+        for name in dict.fromkeys(file for _, file in BUNDLED_VARIANTS):
+            results.append(check_backprop(_bundled(name), Backprop(), dtype, tolerance, expected_to_fail=False))
+        for variant, name in BUNDLED_VARIANTS:
+            results.append(check_backprop(_bundled(name), variant(), dtype, tolerance))
     return results
+
+
+def _bundled(name: str) -> Exercise:
+    return load_exercise(CHAPTER7_PATH.parent / name)

@@ -1,38 +1,79 @@
 """Activation functions and their derivatives, for any NumPy number type.
 
-Each works elementwise on float arrays and on object arrays of ``Fraction``; the
-derivative is given the pre-activation ``z`` and the activation ``a`` = f(z), since
-some derivatives are cheapest from ``a``.
+Each works elementwise on float arrays and on object arrays of ``Fraction`` (piecewise
+linear activations only) or ``mpmath.mpf``. The derivative is given the pre-activation
+``z`` and the activation ``a`` = f(z): sigmoid' = a (1 - a) and tanh' = 1 - a**2 are
+cheapest, and most accurate, from ``a``. Piecewise linear activations take a
+``negative_slope`` (0 for ReLU).
 """
 import numpy as np
 
+from reference.numbers import mp
 
-def _ones_where(condition: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """1 where ``condition`` holds, else 0, in the number type of ``like``."""
-    return np.where(condition, 1, 0).astype(like.dtype)
-
-
-def relu(z: np.ndarray) -> np.ndarray:
-    """ReLU(z) = max(0, z), elementwise. At z = 0 it returns 0 (exactly, for Fractions)."""
-    return np.where(z > 0, z, np.zeros_like(z))
+# Activations that are piecewise linear with a kink at z = 0; exact in the rationals.
+KINKED = ("relu", "leaky_relu")
+RATIONAL = ("relu", "leaky_relu", "identity")
+NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "identity")
 
 
-def relu_derivative(z: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """ReLU'(z) = 1 if z > 0 else 0: the text's Step 5 mask. At the kink z = 0 this is
-    the subgradient 0, the convention the text and PyTorch share."""
-    return _ones_where(z > 0, z)
+def _is_object(z: np.ndarray) -> bool:
+    return z.dtype == object
 
 
-def identity(z: np.ndarray) -> np.ndarray:
-    """The identity (a linear output layer, as the chapter's)."""
+def elementwise(z: np.ndarray, float_fn, mp_name: str) -> np.ndarray:
+    """``float_fn`` on float arrays, ``mpmath.<mp_name>`` on object arrays of mpf."""
+    if _is_object(z):
+        return np.frompyfunc(getattr(mp(), mp_name), 1, 1)(z).astype(object)
+    return float_fn(z)
+
+
+def _slope_array(z: np.ndarray, slope) -> np.ndarray:
+    return np.full(z.shape, slope, dtype=z.dtype) if not _is_object(z) else np.full(z.shape, slope, dtype=object)
+
+
+def piecewise_linear(z: np.ndarray, negative_slope) -> np.ndarray:
+    """z for z > 0, negative_slope * z otherwise: ReLU (slope 0) and leaky ReLU. At the
+    kink z = 0 both give 0."""
+    return np.where(z > 0, z, negative_slope * z if negative_slope else np.zeros_like(z))
+
+
+def piecewise_linear_derivative(z: np.ndarray, negative_slope) -> np.ndarray:
+    """1 if z > 0 else negative_slope: the text's Step 5 ReLU mask for slope 0. At the
+    kink z = 0 this is the left subgradient (0 for ReLU), PyTorch's convention."""
+    return np.where(z > 0, np.ones_like(z) if not _is_object(z) else 1, _slope_array(z, negative_slope)).astype(z.dtype)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-z)), elementwise."""
+    if _is_object(z):
+        m = mp()
+        return np.frompyfunc(lambda v: 1 / (1 + m.exp(-v)), 1, 1)(z).astype(object)
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-z))
+
+
+def forward(name: str, z: np.ndarray, negative_slope=0) -> np.ndarray:
+    """The activation ``name`` (one of ``NAMES``) applied to ``z``."""
+    if name in KINKED:
+        return piecewise_linear(z, negative_slope if name == "leaky_relu" else 0)
+    if name == "sigmoid":
+        return sigmoid(z)
+    if name == "tanh":
+        return elementwise(z, np.tanh, "tanh")
     return z
 
 
-def identity_derivative(z: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """1 everywhere."""
-    return _ones_where(np.ones(z.shape, dtype=bool), z)
+def derivative(name: str, z: np.ndarray, a: np.ndarray, negative_slope=0) -> np.ndarray:
+    """f'(z) for activation ``name``, from ``z`` or from ``a`` = f(z)."""
+    if name in KINKED:
+        return piecewise_linear_derivative(z, negative_slope if name == "leaky_relu" else 0)
+    if name == "sigmoid":
+        return a * (1 - a)
+    if name == "tanh":
+        return 1 - a * a
+    return np.where(np.ones(z.shape, dtype=bool), 1, 0).astype(z.dtype)
 
 
-FORWARD = {"relu": relu, "identity": identity}
-DERIVATIVE = {"relu": relu_derivative, "identity": identity_derivative}
-HAS_KINK = {"relu": True, "identity": False}
+def one_sided_derivatives(name: str, negative_slope=0) -> tuple:
+    """(left, right) derivative at the kink of a piecewise linear activation."""
+    return (negative_slope if name == "leaky_relu" else 0), 1

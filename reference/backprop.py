@@ -15,7 +15,7 @@ import numpy as np
 from reference import activations, losses, quantities
 from reference.exercise import Exercise
 from reference.network import Network
-from reference.numbers import convert
+from reference.numbers import EXACT, MP, convert
 
 
 class Backprop:
@@ -23,7 +23,7 @@ class Backprop:
 
     def loss_gradient(self, y_hat: np.ndarray, y: np.ndarray, loss: str, reduction: str) -> np.ndarray:
         """Step 1: dL/dy_hat, shape (B, n_out). For the chapter: 2/4 (y_hat - y)."""
-        return losses.LOSS_GRADIENT[loss](y_hat, y, reduction)
+        return losses.gradient(loss, y_hat, y, reduction)
 
     def weight_gradient(self, inputs: np.ndarray, upstream: np.ndarray) -> np.ndarray:
         """Steps 2 and 6: dL/dW[i][j] = sum over the batch of inputs[i] * upstream[j].
@@ -39,10 +39,11 @@ class Backprop:
         ``weights`` (in, out), ``upstream`` (B, out); returns (B, in)."""
         return upstream @ weights.T
 
-    def activation_derivative(self, activation: str, z: np.ndarray, a: np.ndarray, layer: int) -> np.ndarray:
+    def activation_derivative(self, activation: str, z: np.ndarray, a: np.ndarray, layer: int,
+                              negative_slope=0) -> np.ndarray:
         """Step 5: f'(z) elementwise; for ReLU the mask 1 if z > 0 else 0.
         ``layer`` is 1-based, for variants that treat one layer differently."""
-        return activations.DERIVATIVE[activation](z, a)
+        return activations.derivative(activation, z, a, negative_slope)
 
     def through_activation(self, upstream: np.ndarray, derivative: np.ndarray) -> np.ndarray:
         """Step 5: dL/dz = dL/da * f'(z), elementwise."""
@@ -56,7 +57,8 @@ class Backprop:
         out = {"dL/dy_hat": self.loss_gradient(acts[-1], y, arch.loss, arch.reduction)}
         upstream = out["dL/dy_hat"]
         for k in range(n, 0, -1):
-            derivative = self.activation_derivative(arch.activations[k - 1], zs[k - 1], acts[k], k)
+            derivative = self.activation_derivative(arch.activations[k - 1], zs[k - 1], acts[k], k,
+                                                    network.negative_slope)
             if k < n:
                 out[quantities.derivative_name(k, n, arch.activations[k - 1])] = derivative
             elif arch.activations[-1] != "identity":
@@ -91,10 +93,15 @@ class Pass:
 
 def run_pass(exercise: Exercise, number_type: str, backprop: Backprop | None = None) -> Pass:
     """Forward and backward pass of ``exercise`` in ``number_type`` (``"exact"``,
-    ``"float64"``, ``"float32"``), by ``backprop`` (the correct one by default).
+    ``"mp50"``, ``"float64"``, ``"float32"``), by ``backprop`` (the correct one by default).
 
-    Errors a broken ``backprop`` raises (a shape mismatch, say) propagate.
+    Raises ``ValueError`` for ``"exact"`` on a network that leaves the rationals (sigmoid,
+    tanh, a log-based loss: use ``exercise.architecture.ground_truth``). Errors a broken
+    ``backprop`` raises (a shape mismatch, say) propagate.
     """
+    if number_type == EXACT and not exercise.architecture.rational:
+        raise ValueError("exact rational arithmetic cannot represent this network's activations or loss; "
+                         f"use {MP!r}")
     network = Network.from_exercise(exercise, number_type)
     x, y = convert(exercise.x, number_type), convert(exercise.y, number_type)
     return run_network_pass(network, x, y, number_type, backprop)

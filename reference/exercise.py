@@ -6,9 +6,10 @@ The format is TOML, read with ``tomllib`` and every float parsed as ``Decimal``:
     source = "..."                # optional
     [network]                     # optional; the default is the chapter's 4-3-4 network
     sizes = [4, 3, 4]
-    activations = ["relu", "identity"]
-    loss = "mse"
-    reduction = "mean"
+    activations = ["relu", "identity"]   # relu, leaky_relu, sigmoid, tanh, identity
+    loss = "mse"                         # mse, sse, bce, bce_with_logits, cross_entropy
+    reduction = "mean"                   # over the examples: mean or sum
+    negative_slope = 0.01                # leaky_relu only
     [parameters]                  # W{k} with shape (in, out), b{k} with shape (out,)
     W1 = [[...], ...]
     [[examples]]                  # one or more
@@ -30,16 +31,16 @@ from pathlib import Path
 
 import numpy as np
 
-from reference import quantities
-from reference.numbers import decimal_array
+from reference import activations, losses, quantities
+from reference.numbers import EXACT, MP, decimal_array
 
 CHAPTER7_PATH = Path(__file__).parent / "data" / "chapter7.toml"
 
-ACTIVATIONS = ("relu", "identity")
-LOSSES = ("mse",)
+ACTIVATIONS = activations.NAMES
+LOSSES = losses.NAMES
 REDUCTIONS = ("mean", "sum")
 DEFAULT_NETWORK = {"sizes": [4, 3, 4], "activations": ["relu", "identity"],
-                   "loss": "mse", "reduction": "mean"}
+                   "loss": "mse", "reduction": "mean", "negative_slope": Decimal("0.01")}
 TOP_LEVEL_KEYS = {"title", "source", "network", "parameters", "examples", "answers", "claims"}
 # Claims the prose makes about the numbers, checked and reported beside them.
 CLAIMS = {"nonzero_gradients": "how many parameters receive a nonzero gradient"}
@@ -57,11 +58,25 @@ class ExerciseError(ValueError):
 @dataclass(frozen=True)
 class Architecture:
     """A fully connected network: ``sizes[k]`` neurons per layer, one activation per
-    weight layer, a loss over the outputs and a reduction over the examples."""
+    weight layer, a loss over the outputs and a reduction over the examples;
+    ``negative_slope`` is leaky ReLU's slope for z < 0 (PyTorch's name and default)."""
     sizes: tuple[int, ...]
     activations: tuple[str, ...]
     loss: str
     reduction: str
+    negative_slope: Decimal = Decimal("0.01")
+
+    @property
+    def rational(self) -> bool:
+        """Whether every activation and the loss stay in the rationals (exact Fractions)."""
+        return (all(a in activations.RATIONAL for a in self.activations)
+                and self.loss in losses.RATIONAL)
+
+    @property
+    def ground_truth(self) -> str:
+        """The number type of the ground truth: ``"exact"`` (Fraction) for rational
+        networks, ``"mp50"`` (mpmath, 50 digits) where sigmoid, tanh, exp or log enter."""
+        return EXACT if self.rational else MP
 
     @property
     def n_layers(self) -> int:
@@ -102,6 +117,7 @@ class Exercise:
     y: np.ndarray
     answers: tuple[Answer, ...] = field(default=())
     claims: dict[str, int] = field(default_factory=dict)
+    class_indices: bool = False  # cross_entropy targets were written as class indices
 
     @property
     def batch_size(self) -> int:
@@ -155,7 +171,9 @@ def _parse(path: Path, data: dict) -> Exercise:
     return Exercise(path=str(path), title=_text(path, data, "title", path.stem),
                     source=_text(path, data, "source", ""), architecture=architecture,
                     parameters=parameters, x=x, y=y, answers=answers,
-                    claims=_claims(path, data.get("claims", {})))
+                    claims=_claims(path, data.get("claims", {})),
+                    class_indices=architecture.loss == "cross_entropy" and all(
+                        isinstance(e.get("y"), int) for e in data["examples"]))
 
 
 def _claims(path, table) -> dict[str, int]:
@@ -200,7 +218,14 @@ def _architecture(path, network) -> Architecture:
     reduction = network.get("reduction", "mean")
     if reduction not in REDUCTIONS:
         raise ExerciseError(path, "network.reduction", "one of " + ", ".join(REDUCTIONS))
-    return Architecture(tuple(sizes), tuple(activations), loss, reduction)
+    needed = losses.OUTPUT_ACTIVATION.get(loss)
+    if needed and activations[-1] != needed:
+        raise ExerciseError(path, f"network.activations[{len(activations) - 1}]",
+                            f"{needed!r} for loss {loss!r}" + (" (it takes logits)" if needed == "identity" else ""))
+    slope = network.get("negative_slope", DEFAULT_NETWORK["negative_slope"])
+    if isinstance(slope, bool) or not isinstance(slope, (Decimal, int)) or not Decimal(slope).is_finite():
+        raise ExerciseError(path, "network.negative_slope", "a finite number (leaky ReLU's slope for z < 0)")
+    return Architecture(tuple(sizes), tuple(activations), loss, reduction, Decimal(slope))
 
 
 def _numbers(path, key: str, value, shape: tuple[int, ...] | None) -> np.ndarray:
@@ -250,8 +275,25 @@ def _examples(path, examples, architecture: Architecture) -> tuple[np.ndarray, n
             if key not in example:
                 raise ExerciseError(path, f"examples[{i}].{key}", "this key; it is missing")
         xs.append(_numbers(path, f"examples[{i}].x", example["x"], (n_in,)))
-        ys.append(_numbers(path, f"examples[{i}].y", example["y"], (n_out,)))
+        ys.append(_target(path, f"examples[{i}].y", example["y"], architecture))
     return np.stack(xs), np.stack(ys)
+
+
+def _target(path, key: str, value, architecture: Architecture) -> np.ndarray:
+    """A target as a Decimal array of shape (n_out,). For ``cross_entropy`` a class index
+    (an integer) becomes its one-hot vector; one-hot or probability rows must be
+    non-negative and sum to 1. Targets of the bce losses must lie in [0, 1]."""
+    n_out = architecture.sizes[-1]
+    if architecture.loss == "cross_entropy" and isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value < n_out:
+            raise ExerciseError(path, key, f"a class index from 0 to {n_out - 1}")
+        return decimal_array([1 if c == value else 0 for c in range(n_out)])
+    y = _numbers(path, key, value, (n_out,))
+    if architecture.loss == "cross_entropy" and (any(v < 0 for v in y) or sum(y) != 1):
+        raise ExerciseError(path, key, "a class index, or class probabilities (one-hot) that are >= 0 and sum to 1")
+    if architecture.loss in ("bce", "bce_with_logits") and any(not 0 <= v <= 1 for v in y):
+        raise ExerciseError(path, key, "targets between 0 and 1")
+    return y
 
 
 def answer_shape(name: str, architecture: Architecture, batch_size: int) -> tuple[int, ...]:

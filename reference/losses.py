@@ -1,28 +1,86 @@
 """Losses over a batch of outputs ``y_hat`` and targets ``y``, shape (B, n_out).
 
-``mse`` is the chapter's: L = mean((y_hat - y)**2) over the n outputs, then mean (or
-sum, by ``reduction``) over the B examples; torch's ``nn.MSELoss(reduction="mean")``
-averages over all B*n entries, which is the same number.
+Each loss is a per-example loss, then a reduction over the B examples (``mean`` or
+``sum``). Per example:
+
+- ``mse``: mean over the n outputs of (y_hat - y)**2 (the chapter's loss).
+- ``sse``: 1/2 * sum of (y_hat - y)**2, as many textbooks write it.
+- ``bce``: mean over outputs of -[y log p + (1 - y) log(1 - p)], p = y_hat in (0, 1).
+- ``bce_with_logits``: the same with p = sigmoid(y_hat), y_hat the logits.
+- ``cross_entropy``: softmax cross-entropy -sum_c y_c log softmax(y_hat)_c, y one-hot
+  (or class probabilities), y_hat the logits.
+
+These match torch's ``nn.MSELoss``, ``nn.BCELoss``, ``nn.BCEWithLogitsLoss`` and
+``nn.CrossEntropyLoss`` with ``reduction="mean"`` (averaging over all B*n entries is the
+mean over examples of the mean over outputs); see ``torch_impl.model.build_loss``.
+Functions work on float arrays and on object arrays of ``Fraction`` (mse, sse) or mpf.
 """
 import numpy as np
 
+from reference.activations import elementwise, sigmoid
 
-def _reduce(per_example: np.ndarray, reduction: str):
-    return per_example.sum() / len(per_example) if reduction == "mean" else per_example.sum()
-
-
-def mse(y_hat: np.ndarray, y: np.ndarray, reduction: str):
-    """Mean squared error over outputs, reduced over examples."""
-    diff = y_hat - y
-    return _reduce((diff * diff).sum(axis=1) / y.shape[1], reduction)
+NAMES = ("mse", "sse", "bce", "bce_with_logits", "cross_entropy")
+RATIONAL = ("mse", "sse")
+# What the output layer's activation must be for each loss (None: any).
+OUTPUT_ACTIVATION = {"bce": "sigmoid", "bce_with_logits": "identity", "cross_entropy": "identity"}
 
 
-def mse_gradient(y_hat: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
-    """dL/dy_hat = 2 (y_hat - y) / n, divided by B too for a mean over the batch
-    (Step 1 of the text: 1/2 (y_hat - y) for n = 4, B = 1)."""
-    scale = y.shape[1] * (len(y) if reduction == "mean" else 1)
-    return 2 * (y_hat - y) / scale
+def _log(a: np.ndarray) -> np.ndarray:
+    return elementwise(a, np.log, "log")
 
 
-LOSS = {"mse": mse}
-LOSS_GRADIENT = {"mse": mse_gradient}
+def _exp(a: np.ndarray) -> np.ndarray:
+    return elementwise(a, np.exp, "exp")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of (B, C) logits, shifted by the row maximum for stability."""
+    e = _exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def per_example(name: str, y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The loss of each example, shape (B,)."""
+    n = y.shape[1]
+    if name == "mse":
+        d = y_hat - y
+        return (d * d).sum(axis=1) / n
+    if name == "sse":
+        d = y_hat - y
+        return (d * d).sum(axis=1) / 2
+    if name == "bce":
+        return -(y * _log(y_hat) + (1 - y) * _log(1 - y_hat)).sum(axis=1) / n
+    if name == "bce_with_logits":
+        # log(1 + exp(z)) - y z, the stable form of the same quantity
+        softplus = _log(1 + _exp(y_hat)) if y_hat.dtype == object else np.logaddexp(0, y_hat)
+        return (softplus - y * y_hat).sum(axis=1) / n
+    shifted = y_hat - y_hat.max(axis=1, keepdims=True)
+    log_softmax = shifted - _log(_exp(shifted).sum(axis=1, keepdims=True))
+    return -(y * log_softmax).sum(axis=1)
+
+
+def loss(name: str, y_hat: np.ndarray, y: np.ndarray, reduction: str):
+    """The batch loss, a scalar of the arrays' number type."""
+    each = per_example(name, y_hat, y)
+    return each.sum() / len(each) if reduction == "mean" else each.sum()
+
+
+def gradient(name: str, y_hat: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
+    """Step 1: dL/dy_hat, shape (B, n_out).
+
+    mse: 2 (y_hat - y) / n (the text's 1/2 (y_hat - y) for n = 4); sse: y_hat - y;
+    bce: (p - y) / (p (1 - p)) / n; bce_with_logits: (sigmoid(y_hat) - y) / n;
+    cross_entropy: softmax(y_hat) - y. Divided by B too for a mean over the batch.
+    """
+    n = y.shape[1]
+    if name == "mse":
+        g = 2 * (y_hat - y) / n
+    elif name == "sse":
+        g = y_hat - y
+    elif name == "bce":
+        g = (y_hat - y) / (y_hat * (1 - y_hat)) / n
+    elif name == "bce_with_logits":
+        g = (sigmoid(y_hat) - y) / n
+    else:
+        g = softmax(y_hat) - y
+    return g / len(y) if reduction == "mean" else g

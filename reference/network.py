@@ -1,4 +1,5 @@
-"""The forward pass: z_k = a_{k-1} @ W_k + b_k, a_k = f_k(z_k), and the loss.
+"""The forward pass: z_k = a_{k-1} @ W_k + b_k, a_k = f_k(z_k), and the loss (any depth,
+the activations of ``reference.activations``, the losses of ``reference.losses``).
 
 For the chapter's network: z1 = x @ W1 + b1, h = ReLU(z1), y_hat = h @ W2 + b2,
 L = mean((y_hat - y)**2) over the 4 outputs (and over the examples of a batch).
@@ -20,6 +21,7 @@ class Network:
     architecture: Architecture
     weights: list[np.ndarray]
     biases: list[np.ndarray]
+    negative_slope: object = 0
 
     @classmethod
     def from_exercise(cls, exercise: Exercise, number_type: str) -> "Network":
@@ -27,9 +29,10 @@ class Network:
         ``"exact"``, ``"float64"`` or ``"float32"``."""
         n = exercise.architecture.n_layers
         params = {name: convert(value, number_type) for name, value in exercise.parameters.items()}
+        slope = convert(np.array([exercise.architecture.negative_slope], dtype=object), number_type)[0]
         return cls(exercise.architecture,
                    [params[f"W{k}"] for k in range(1, n + 1)],
-                   [params[f"b{k}"] for k in range(1, n + 1)])
+                   [params[f"b{k}"] for k in range(1, n + 1)], slope)
 
     def forward(self, x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Pre-activations ``z`` and activations ``a`` of every layer for a batch
@@ -38,9 +41,9 @@ class Network:
         for W, b, name in zip(self.weights, self.biases, self.architecture.activations):
             z = acts[-1] @ W + b
             zs.append(z)
-            acts.append(activations.FORWARD[name](z))
+            acts.append(activations.forward(name, z, self.negative_slope))
         return zs, acts
 
     def loss(self, y_hat: np.ndarray, y: np.ndarray):
         """The loss of a batch, a scalar of the arrays' number type."""
-        return losses.LOSS[self.architecture.loss](y_hat, y, self.architecture.reduction)
+        return losses.loss(self.architecture.loss, y_hat, y, self.architecture.reduction)

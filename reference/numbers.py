@@ -1,9 +1,11 @@
 """Decimal values as written, and the number types the backward pass runs on.
 
 Exercise files hold decimals (``0.1``), read as ``decimal.Decimal`` so nothing is rounded
-on the way in. From them we build exact ``fractions.Fraction`` arrays (the ground truth)
-and float arrays, each float made straight from the decimal (correctly rounded to
-float64; float32 is rounded from that), never through float32 on the way to float64.
+on the way in. From them we build exact ``fractions.Fraction`` arrays (the ground truth
+for networks that stay in the rationals), ``mpmath.mpf`` arrays at 50 significant digits
+(the ground truth where the math leaves the rationals: sigmoid, tanh, exp, log) and float
+arrays, each float made straight from the decimal (correctly rounded to float64; float32
+is rounded from that), never through float32 on the way to float64.
 """
 from decimal import Decimal
 from fractions import Fraction
@@ -11,7 +13,11 @@ from fractions import Fraction
 import numpy as np
 
 EXACT = "exact"
+MP = "mp50"
+MP_DIGITS = 50
 FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
+GROUND_TRUTH_NAMES = {EXACT: "exact rational arithmetic (fractions.Fraction)",
+                      MP: f"mpmath at {MP_DIGITS} significant digits"}
 
 
 def decimal_array(nested) -> np.ndarray:
@@ -48,15 +54,25 @@ def _flatten(nested):
         yield nested
 
 
+def mp():
+    """The mpmath context, set to ``MP_DIGITS`` significant digits (imported lazily:
+    rational networks never need it)."""
+    import mpmath
+    mpmath.mp.dps = MP_DIGITS
+    return mpmath
+
+
 def convert(values: np.ndarray, number_type: str) -> np.ndarray:
     """Convert a ``Decimal`` object array to the given number type.
 
-    ``number_type`` is ``"exact"`` (object array of ``Fraction``), ``"float64"`` or
-    ``"float32"``. Shape is kept. Raises ``KeyError`` for an unknown number type.
+    ``number_type`` is ``"exact"`` (object array of ``Fraction``), ``"mp50"`` (object
+    array of ``mpmath.mpf``, 50 digits), ``"float64"`` or ``"float32"``. Shape is kept.
+    Raises ``KeyError`` for an unknown number type.
     """
-    if number_type == EXACT:
+    if number_type in (EXACT, MP):
+        make = Fraction if number_type == EXACT else (lambda d, m=mp(): m.mpf(str(d)))
         out = np.empty(values.shape, dtype=object)
-        out.reshape(-1)[:] = [Fraction(v) for v in values.reshape(-1)]
+        out.reshape(-1)[:] = [make(v) for v in values.reshape(-1)]
         return out
     dtype = FLOAT_DTYPES[number_type]
     return np.array([float(v) for v in values.reshape(-1)],
@@ -84,11 +100,17 @@ def rounding_half_width(value: Decimal) -> Fraction:
 
 
 def as_fraction(value) -> Fraction:
-    """An exact Fraction from a Decimal, int, Fraction or a float (exact binary value)."""
+    """An exact Fraction from a Decimal, int, Fraction, float or ``mpmath.mpf`` (the
+    exact binary value of a float or mpf)."""
     if isinstance(value, Fraction):
         return value
     if isinstance(value, (np.floating, float)):
         return Fraction(float(value))
     if isinstance(value, (np.integer, np.bool_, bool)):
         return Fraction(int(value))
+    if hasattr(value, "_mpf_"):  # mpmath.mpf: (sign, mantissa, exponent, bit count)
+        sign, man, exp, _ = value._mpf_
+        if not man and exp:
+            raise ValueError(f"not a finite number: {value}")
+        return (-1) ** sign * Fraction(man) * Fraction(2) ** exp
     return Fraction(value)

@@ -16,9 +16,11 @@ def hidden_name(layer: int, n_layers: int) -> str:
 
 
 def derivative_name(layer: int, n_layers: int, activation: str) -> str:
-    """Name of the activation's derivative at ``z{layer}`` (the text's ReLU mask)."""
+    """Name of the activation's derivative at ``z{layer}``: the text's ``relu_mask`` for
+    the one hidden layer of a two-layer network, numbered otherwise (``relu_mask1``,
+    ``sigmoid_grad2``)."""
     base = "relu_mask" if activation == "relu" else f"{activation}_grad"
-    return base if n_layers == 2 else f"{base}{layer}"
+    return base if n_layers == 2 and layer == 1 else f"{base}{layer}"
 
 
 def parameter_names(n_layers: int) -> list[str]:

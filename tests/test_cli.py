@@ -52,8 +52,12 @@ def test_formats(fmt, capsys):
 def test_self_test_exits_0():
     result = run_cli("--self-test")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "9 of 9 self-test checks passed." in result.stdout
-    assert result.stdout.count("rejected") == 7
+    from compare.selftest import BUNDLED_VARIANTS, VARIANTS
+    broken = len(VARIANTS) + 1 + len(BUNDLED_VARIANTS)
+    correct = 2 + len({file for _, file in BUNDLED_VARIANTS})
+    assert f"{broken + correct} of {broken + correct} self-test checks passed." in result.stdout
+    assert result.stdout.count(": rejected —") == broken
+    assert result.stdout.count(": accepted —") == correct
 
 
 def test_disagreement_exits_1(chapter7_variant):

@@ -12,11 +12,10 @@ import torch
 from torch import nn
 
 from reference import quantities
-from reference.exercise import Exercise
+from reference.exercise import Architecture, Exercise
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
-ACTIVATION_MODULES = {"relu": nn.ReLU, "identity": nn.Identity}
-LOSS_MODULES = {"mse": nn.MSELoss}
+ACTIVATION_MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "identity": nn.Identity}
 
 
 def tensor_from_decimals(values: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
@@ -31,23 +30,61 @@ def build_model(exercise: Exercise, dtype: str = "float64") -> nn.Sequential:
     """``nn.Sequential(Linear, act, Linear, act, ...)`` loaded with the exercise's
     parameters: ``linear_k.weight = W_k.T`` (shape (out, in)), ``linear_k.bias = b_k``.
     ``dtype`` is ``"float64"`` or ``"float32"``; raises ``KeyError`` otherwise."""
-    arch = exercise.architecture
     torch_dtype = DTYPES[dtype]
+    n = exercise.architecture.n_layers
+    weights = [tensor_from_decimals(exercise.parameters[f"W{k}"], torch_dtype) for k in range(1, n + 1)]
+    biases = [tensor_from_decimals(exercise.parameters[f"b{k}"], torch_dtype) for k in range(1, n + 1)]
+    return sequential(exercise.architecture, weights, biases, torch_dtype)
+
+
+def sequential(arch: Architecture, weights: list, biases: list, dtype: torch.dtype) -> nn.Sequential:
+    """The ``nn.Sequential`` of ``arch`` with ``weights[k-1]`` = W_k in the text's (in, out)
+    layout (tensors or NumPy arrays) stored as ``linear_k.weight = W_k.T``."""
     modules = []
     for k in range(1, arch.n_layers + 1):
-        linear = nn.Linear(arch.sizes[k - 1], arch.sizes[k], dtype=torch_dtype)
+        linear = nn.Linear(arch.sizes[k - 1], arch.sizes[k], dtype=dtype)
         with torch.no_grad():
-            linear.weight.copy_(tensor_from_decimals(exercise.parameters[f"W{k}"], torch_dtype).T)
-            linear.bias.copy_(tensor_from_decimals(exercise.parameters[f"b{k}"], torch_dtype))
-        modules += [linear, ACTIVATION_MODULES[arch.activations[k - 1]]()]
+            linear.weight.copy_(torch.as_tensor(weights[k - 1]).to(dtype).T)
+            linear.bias.copy_(torch.as_tensor(biases[k - 1]).to(dtype))
+        modules += [linear, activation_module(arch.activations[k - 1], float(arch.negative_slope))]
     return nn.Sequential(*modules)
 
 
-def build_loss(exercise: Exercise) -> nn.Module:
-    """The torch loss of the exercise: ``nn.MSELoss(reduction="mean")`` for the chapter
-    (the mean over all B*n entries equals the mean over examples of the per-example
-    mean). A ``reduction = "sum"`` over examples is the mean loss times B."""
-    return LOSS_MODULES[exercise.architecture.loss](reduction="mean")
+def activation_module(name: str, negative_slope: float) -> nn.Module:
+    """``nn.ReLU``, ``nn.LeakyReLU(negative_slope)``, ``nn.Sigmoid``, ``nn.Tanh`` or
+    ``nn.Identity``."""
+    if name == "leaky_relu":
+        return nn.LeakyReLU(negative_slope)
+    return ACTIVATION_MODULES[name]()
+
+
+def build_loss(exercise: Exercise):
+    """The exercise's loss as a callable ``loss(y_hat, y)``; see ``loss_value``."""
+    return lambda y_hat, y: loss_value(exercise.architecture, y_hat, y, exercise.class_indices)
+
+
+def loss_value(arch: Architecture, y_hat: torch.Tensor, y: torch.Tensor, class_indices: bool = False) -> torch.Tensor:
+    """The exercise's loss with the standard torch losses.
+
+    mse: ``nn.MSELoss(reduction="mean")`` (the mean over all B*n entries is the mean
+    over examples of each example's mean over outputs); bce: ``nn.BCELoss``;
+    bce_with_logits: ``nn.BCEWithLogitsLoss``; cross_entropy: ``nn.CrossEntropyLoss``
+    (class-probability targets, or class indices where the file gave indices);
+    sse: half of ``nn.MSELoss(reduction="sum")``. A ``sum`` over examples uses the
+    losses' ``reduction="sum"``, divided by n_out where the per-example loss is a mean
+    over outputs; sse with a mean over examples divides by B.
+    """
+    reduction = arch.reduction
+    n_out = arch.sizes[-1]
+    if arch.loss == "sse":
+        total = nn.MSELoss(reduction="sum")(y_hat, y) / 2
+        return total / len(y) if reduction == "mean" else total
+    if arch.loss == "cross_entropy":
+        target = y.argmax(dim=1) if class_indices else y
+        return nn.CrossEntropyLoss(reduction=reduction)(y_hat, target)
+    module = {"mse": nn.MSELoss, "bce": nn.BCELoss, "bce_with_logits": nn.BCEWithLogitsLoss}[arch.loss]
+    value = module(reduction=reduction)(y_hat, y)
+    return value if reduction == "mean" else value / n_out
 
 
 @dataclass
@@ -79,13 +116,17 @@ def run_autograd(exercise: Exercise, dtype: str = "float64") -> AutogradPass:
     """Forward pass through the ``nn.Sequential``, ``loss.backward()``, and every
     quantity the reference computes, read back from torch. ``dtype`` as in
     ``build_model``."""
-    arch = exercise.architecture
-    n = arch.n_layers
     torch_dtype = DTYPES[dtype]
-    model = build_model(exercise, dtype)
-    x = tensor_from_decimals(exercise.x, torch_dtype)
-    y = tensor_from_decimals(exercise.y, torch_dtype)
+    return autograd_pass(build_model(exercise, dtype), exercise.architecture,
+                         tensor_from_decimals(exercise.x, torch_dtype),
+                         tensor_from_decimals(exercise.y, torch_dtype), exercise.class_indices)
 
+
+def autograd_pass(model: nn.Sequential, arch: Architecture, x: torch.Tensor, y: torch.Tensor,
+                  class_indices: bool = False) -> AutogradPass:
+    """``run_autograd`` for a model and a batch already in torch: x (B, in), y (B, out)
+    of the model's dtype. Intermediates of a single example (B = 1) lose the batch axis."""
+    n = arch.n_layers
     outputs = []  # the output of every module, in order: z1, a1, z2, a2, ...
     def keep(module, inputs, output):
         output.retain_grad()
@@ -98,9 +139,7 @@ def run_autograd(exercise: Exercise, dtype: str = "float64") -> AutogradPass:
             hook.remove()
     if arch.activations[-1] == "identity":
         y_hat = outputs[-1]
-    loss = build_loss(exercise)(y_hat, y)
-    if arch.reduction == "sum":
-        loss = loss * exercise.batch_size
+    loss = loss_value(arch, y_hat, y, class_indices)
     zs, acts = outputs[0::2], outputs[1::2]
     loss.backward()
     derivatives = [activation_derivative(model[2 * k + 1], z) for k, z in enumerate(zs)]
@@ -116,11 +155,11 @@ def run_autograd(exercise: Exercise, dtype: str = "float64") -> AutogradPass:
         if k < n:
             raw[quantities.hidden_name(k, n)] = acts[k - 1]
             raw[f"dL/d{quantities.hidden_name(k, n)}"] = acts[k - 1].grad
-    names = quantities.all_names(n, list(arch.activations))
     values = {}
-    for name in names:
-        value = raw[name].detach().numpy().copy()
-        if exercise.batch_size == 1 and value.ndim == 2 and not name.startswith(("dL/dW", "dL/db")):
+    for name in quantities.all_names(n, list(arch.activations)):
+        value = raw[name].detach().numpy()
+        if len(x) == 1 and value.ndim == 2 and not name.startswith(("dL/dW", "dL/db")):
             value = value[0]
         values[name] = value
-    return AutogradPass(dtype, values, [z.detach().numpy().copy() for z in zs])
+    dtype = "float64" if x.dtype == torch.float64 else "float32"
+    return AutogradPass(dtype, values, [z.detach().numpy() for z in zs])

@@ -1,0 +1,134 @@
+"""Every-entry hand-vs-autograd checks for networks too large for exact arithmetic.
+
+A 784-1024-256-10 MLP has about a million parameters: rows per entry and a rational
+ground truth are out of reach, so the check is vectorised per tensor. Every entry of
+every gradient is compared, hand (NumPy) against autograd, under the run's tolerance;
+the report gives per tensor the count of disagreeing entries, the largest difference
+and where it is. Finite differences (float64 forward pass, sampled entries) and
+forward-mode JVPs add the independent witnesses.
+"""
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from compare import finite_differences as fdm
+from compare.tolerance import Tolerance
+from reference.backprop import run_network_pass
+from reference.exercise import Architecture, Exercise
+from reference.network import Network
+from reference.numbers import convert
+from torch_impl.model import DTYPES, autograd_pass, sequential
+from torch_impl.forward_mode import model_directional_derivatives
+
+# Tolerance of a float64 central difference with step eps**(1/3): its error is about
+# eps**(2/3) relative to the loss's scale.
+FD_TOLERANCE = Tolerance(rtol=1e-5, atol=1e-8)
+
+
+def is_large(exercise: Exercise) -> bool:
+    """Too large for per-entry rows and exact or 50-digit ground truth."""
+    return fdm.forward_cost(exercise) > fdm.HIGH_PRECISION_BUDGET
+
+
+@dataclass
+class TensorCheck:
+    """Hand vs autograd over every entry of one parameter's gradient."""
+    parameter: str
+    shape: tuple[int, ...]
+    disagreeing: int
+    max_abs_diff: float
+    worst: tuple[int, ...]
+    fd_checked: int = 0
+    fd_problems: list[str] = field(default_factory=list)
+
+    @property
+    def agree(self) -> bool:
+        return self.disagreeing == 0 and not self.fd_problems
+
+
+@dataclass
+class BulkCheck:
+    """The result of ``bulk_check``: one ``TensorCheck`` per parameter, and the JVPs."""
+    dtype: str
+    tolerance: Tolerance
+    tensors: list[TensorCheck]
+    hand_gradients: dict[str, np.ndarray]
+    jvp: list[tuple[float, float, bool]] = field(default_factory=list)  # (jvp, ⟨hand, v⟩, agree)
+
+    @property
+    def ok(self) -> bool:
+        return all(t.agree for t in self.tensors) and all(j[2] for j in self.jvp)
+
+
+def bulk_check(arch: Architecture, weights: list[np.ndarray], biases: list[np.ndarray],
+               x: np.ndarray, y: np.ndarray, dtype: str = "float64", tolerance: Tolerance | None = None,
+               class_indices: bool = False, backprop=None) -> BulkCheck:
+    """Hand backward pass (NumPy, by ``backprop``: the correct one by default) and
+    autograd on float arrays of ``dtype``: W_k (in, out), b_k (out,), x (B, in),
+    y (B, out); every gradient entry compared with
+    ``|hand - autograd| <= atol + rtol * |autograd|``."""
+    tolerance = tolerance or Tolerance.for_dtype(dtype)
+    network = Network(arch, weights, biases, np.asarray(float(arch.negative_slope), dtype=dtype))
+    hand = run_network_pass(network, x, y, dtype, backprop)
+    model = sequential(arch, [torch.from_numpy(w) for w in weights], [torch.from_numpy(b) for b in biases],
+                       DTYPES[dtype])
+    auto = autograd_pass(model, arch, torch.from_numpy(x), torch.from_numpy(y), class_indices)
+    tensors = []
+    gradients = {}
+    for name in arch.parameter_shapes():
+        h, a = hand.gradient(name), auto.gradient(name)
+        diff = np.abs(h - a)
+        bad = diff > tolerance.atol + tolerance.rtol * np.abs(a)
+        worst = np.unravel_index(int(np.argmax(diff)), diff.shape)
+        tensors.append(TensorCheck(name, h.shape, int(bad.sum()), float(diff[worst]),
+                                   tuple(int(i) for i in worst)))
+        gradients[name] = h
+    return BulkCheck(dtype, tolerance, tensors, gradients)
+
+
+def add_sampled_finite_differences(check: BulkCheck, exercise: Exercise, sample: int, seed: int = 0,
+                                   progress=None) -> None:
+    """Finite differences (float64 forward, step ``fdm.FLOAT64_STEP``) on ``sample``
+    entries per tensor against the hand gradient, under ``FD_TOLERANCE``; entries whose
+    perturbation crosses a kink are skipped and counted as such."""
+    entries = fdm.sample_entries(exercise, sample, seed)
+    results = fdm.finite_differences(exercise, "float64", entries, progress)
+    by_name = {t.parameter: t for t in check.tensors}
+    for fd in results:
+        tensor = by_name[fd.parameter]
+        tensor.fd_checked += 1
+        hand = float(check.hand_gradients[fd.parameter][fd.index])
+        if not fd.crossed and not FD_TOLERANCE.close(hand, fd.central):
+            tensor.fd_problems.append(f"{fd.parameter}{list(fd.index)}: finite difference {fd.central:.6g}, "
+                                      f"hand {hand:.6g}")
+
+
+def add_bulk_jvp(check: BulkCheck, model_inputs, count: int, seed: int = 0) -> None:
+    """``count`` random directional derivatives by torch.func.jvp against ⟨hand ∇L, v⟩;
+    ``model_inputs`` = (model, arch, x, y, class_indices) as tensors."""
+    model, arch, x, y, class_indices = model_inputs
+    rng = np.random.default_rng(seed)
+    directions = [{name: rng.standard_normal(g.shape) for name, g in check.hand_gradients.items()}
+                  for _ in range(count)]
+    jvps = model_directional_derivatives(model, arch, x, y, directions, class_indices)
+    for v, jvp in zip(directions, jvps):
+        products = [check.hand_gradients[n].astype(np.float64) * v[n] for n in v]
+        hand = math.fsum(float(p.sum()) for p in products)
+        scale = sum(float(np.abs(p).sum()) for p in products)
+        n = sum(p.size for p in products)
+        limit = check.tolerance.atol * math.sqrt(n) + check.tolerance.rtol * scale
+        check.jvp.append((jvp, hand, abs(jvp - hand) <= limit))
+
+
+def check_exercise(exercise: Exercise, dtype: str, tolerance: Tolerance | None = None) -> tuple[BulkCheck, tuple]:
+    """``bulk_check`` on a (large) exercise file's parameters and batch."""
+    n = exercise.architecture.n_layers
+    weights = [convert(exercise.parameters[f"W{k}"], dtype) for k in range(1, n + 1)]
+    biases = [convert(exercise.parameters[f"b{k}"], dtype) for k in range(1, n + 1)]
+    x, y = convert(exercise.x, dtype), convert(exercise.y, dtype)
+    check = bulk_check(exercise.architecture, weights, biases, x, y, dtype, tolerance, exercise.class_indices)
+    model = sequential(exercise.architecture, [torch.from_numpy(w) for w in weights],
+                       [torch.from_numpy(b) for b in biases], DTYPES[dtype])
+    return check, (model, exercise.architecture, torch.from_numpy(x), torch.from_numpy(y), exercise.class_indices)

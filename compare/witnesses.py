@@ -1,0 +1,119 @@
+"""The third and fourth witnesses, added to a finished comparison.
+
+- Finite differences (``--fd``): beside hand and autograd in each gradient row, checked
+  against the exact gradient under the run's tolerance. Where the perturbation crosses
+  a kink the row says so (with both one-sided differences) instead of failing.
+- Forward mode (``--jvp``): for random directions v (seeded, reproducible) the JVP from
+  ``torch.func.jvp`` must equal ⟨hand gradient, v⟩ and ⟨exact gradient, v⟩.
+
+Sums of many products get a tolerance that grows with them: |a − b| ≤ atol·√N +
+rtol·Σ|g_i v_i| for N parameters (each product carries its own rounding).
+"""
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from compare import finite_differences as fdm
+from compare.comparison import AUTOGRAD, HAND, Comparison
+from reference import quantities
+from reference.numbers import GROUND_TRUTH_NAMES, as_fraction
+
+
+def add_finite_differences(comparison: Comparison, sample: int | None = None, seed: int = 0,
+                           progress=None) -> None:
+    """Fill ``finite_difference`` and ``fd_note`` of every gradient row (or of ``sample``
+    random entries per tensor) and record how in ``comparison.finite_differences``."""
+    exercise = comparison.exercise
+    entries = fdm.sample_entries(exercise, sample, seed)
+    results = fdm.finite_differences(exercise, comparison.dtype, entries, progress)
+    rows = {r.label: r for r in comparison.gradients}
+    tol = comparison.tolerance
+    for fd in results:
+        row = rows[quantities.entry_label(fd.parameter, fd.index)]
+        row.finite_difference = as_fraction(fd.central)
+        if fd.crossed:
+            # one-sided differences carry an O(h) error: 6 significant digits are meaningful
+            row.fd_note = (f"perturbation crosses the kink of {', '.join(fd.crossed)}: one-sided differences "
+                           f"{float(fd.right):.6g} (θ + h) and {float(fd.left):.6g} (θ − h)")
+        elif not tol.close(float(row.finite_difference), row.exact):
+            row.problems.append("finite difference ≠ exact")
+    arithmetic = fdm.arithmetic(exercise)
+    comparison.finite_differences = {
+        "step": float(fdm.step_for(exercise, comparison.dtype)),
+        "arithmetic": GROUND_TRUTH_NAMES.get(arithmetic, arithmetic),
+        "entries": len(results),
+        "sampled_per_tensor": sample,
+        "seed": seed,
+        "crossing_kinks": sum(bool(fd.crossed) for fd in results),
+    }
+
+
+@dataclass
+class JvpRow:
+    """One direction: ``jvp`` from torch.func.jvp, ``hand`` = ⟨hand gradient, v⟩,
+    ``exact`` = ⟨exact gradient, v⟩ (v's float64 entries taken exactly)."""
+    direction: int
+    jvp: float
+    hand: float | None
+    exact: Fraction
+    expected: dict[str, Fraction]
+    tolerance: float
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def agree(self) -> bool:
+        return not self.problems
+
+    @property
+    def verdict(self) -> str:
+        if self.problems:
+            return "DISAGREE: " + "; ".join(self.problems)
+        return "agree: " + "; ".join(self.notes) if self.notes else "agree"
+
+
+def random_directions(comparison: Comparison, count: int, seed: int) -> list[dict[str, np.ndarray]]:
+    """``count`` standard-normal directions over all parameters, float64, seeded;
+    rounded to the run's dtype so torch and the dot products see the same v."""
+    rng = np.random.default_rng(seed)
+    shapes = comparison.exercise.architecture.parameter_shapes()
+    return [{name: rng.standard_normal(shape).astype(comparison.dtype).astype(np.float64)
+             for name, shape in shapes.items()} for _ in range(count)]
+
+
+def add_jvp(comparison: Comparison, count: int = 4, seed: int = 0, progress=None) -> None:
+    """Check ``count`` random directional derivatives; fills ``comparison.jvp``."""
+    from torch_impl.forward_mode import directional_derivatives
+    directions = random_directions(comparison, count, seed)
+    jvps = directional_derivatives(comparison.exercise, directions, comparison.dtype, progress)
+    tol = comparison.tolerance
+    comparison.jvp, comparison.jvp_seed = [], seed
+    for i, (v, jvp) in enumerate(zip(directions, jvps)):
+        pairs = [(row, Fraction(float(v[label_parameter(row.label)][label_index(row.label)])))
+                 for row in comparison.gradients]
+        exact = sum((row.exact * vi for row, vi in pairs), Fraction(0))
+        expected = {run: sum((row.expected[run] * vi for row, vi in pairs), Fraction(0)) for run in (HAND, AUTOGRAD)}
+        hand = None if any(r.hand is None for r, _ in pairs) else math.fsum(r.hand * float(vi) for r, vi in pairs)
+        scale = math.fsum(abs(float(row.exact * vi)) for row, vi in pairs)
+        limit = tol.atol * math.sqrt(len(pairs)) + tol.rtol * scale
+        row = JvpRow(i, jvp, hand, exact, expected, limit)
+        if abs(jvp - float(expected[AUTOGRAD])) > limit:
+            row.problems.append("torch.func.jvp ≠ ⟨exact gradient, v⟩")
+        if hand is not None and abs(hand - float(expected[HAND])) > limit:
+            row.problems.append("⟨hand gradient, v⟩ ≠ ⟨exact gradient, v⟩")
+        if hand is not None and expected[HAND] == expected[AUTOGRAD] and abs(hand - jvp) > limit:
+            row.problems.append("⟨hand gradient, v⟩ ≠ torch.func.jvp")
+        for run in (HAND, AUTOGRAD):
+            if expected[run] != exact:
+                row.notes.append(f"{run} took the other side of a kink")
+        comparison.jvp.append(row)
+
+
+def label_parameter(label: str) -> str:
+    return quantities.split_entry(label)[0]
+
+
+def label_index(label: str) -> tuple[int, ...]:
+    return quantities.split_entry(label)[1]

@@ -1,0 +1,73 @@
+"""Large networks: every entry hand vs autograd, vectorised per tensor."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from compare.bulk import add_bulk_jvp, bulk_check, is_large
+from compare.cli import main
+from compare.selftest import MaskDropped, WeightsReshapedNotTransposed
+from reference import load_exercise
+from reference.exercise import Architecture
+from torch_impl.model import sequential
+from decimal import Decimal
+
+SIZES = (30, 40, 20, 10)
+
+
+def problem(seed=0):
+    rng = np.random.default_rng(seed)
+    arch = Architecture(SIZES, ("relu", "tanh", "identity"), "mse", "mean", Decimal("0.01"))
+    weights = [rng.standard_normal((a, b)) * 0.3 for a, b in zip(SIZES, SIZES[1:])]
+    biases = [rng.standard_normal(b) * 0.1 for b in SIZES[1:]]
+    return arch, weights, biases, rng.standard_normal((64, SIZES[0])), rng.standard_normal((64, SIZES[-1]))
+
+
+def test_every_entry_agrees_and_jvp_too():
+    arch, weights, biases, x, y = problem()
+    check = bulk_check(arch, weights, biases, x, y)
+    assert check.ok and [t.parameter for t in check.tensors] == ["W1", "b1", "W2", "b2", "W3", "b3"]
+    assert all(t.max_abs_diff < 1e-12 for t in check.tensors)
+    model = sequential(arch, [torch.from_numpy(w) for w in weights], [torch.from_numpy(b) for b in biases],
+                       torch.float64)
+    add_bulk_jvp(check, (model, arch, torch.from_numpy(x), torch.from_numpy(y), False), count=3)
+    assert len(check.jvp) == 3 and all(agree for _, _, agree in check.jvp)
+
+
+@pytest.mark.parametrize("variant", [MaskDropped, WeightsReshapedNotTransposed])
+def test_a_broken_backward_is_caught_in_bulk(variant):
+    arch, weights, biases, x, y = problem()
+    if variant is WeightsReshapedNotTransposed:  # needs shapes that reshape: use square hidden layers
+        arch = Architecture((30, 20, 20, 10), arch.activations, "mse", "mean", Decimal("0.01"))
+        rng = np.random.default_rng(1)
+        weights = [rng.standard_normal((a, b)) * 0.3 for a, b in zip(arch.sizes, arch.sizes[1:])]
+        biases = [rng.standard_normal(b) * 0.1 for b in arch.sizes[1:]]
+    check = bulk_check(arch, weights, biases, x, y, backprop=variant())
+    assert not check.ok
+    assert check.tensors[0].disagreeing > 0
+
+
+@pytest.fixture
+def large_file(tmp_path):
+    rng = np.random.default_rng(2)
+    sizes = [20, 30, 5]
+    fmt = lambda a: "[" + ", ".join(fmt(r) if np.ndim(r) else f"{r:.2f}" for r in a) + "]"
+    lines = ["[network]", f"sizes = {sizes}", "[parameters]"]
+    for k in (1, 2):
+        lines += [f"W{k} = {fmt(rng.uniform(-.5, .5, (sizes[k - 1], sizes[k])))}",
+                  f"b{k} = {fmt(rng.uniform(-.1, .1, sizes[k]))}"]
+    for _ in range(400):
+        lines += ["[[examples]]", f"x = {fmt(rng.uniform(-1, 1, sizes[0]))}", f"y = {fmt(rng.uniform(-1, 1, sizes[2]))}"]
+    path = tmp_path / "large.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_cli_switches_to_the_per_tensor_report(large_file, capsys):
+    assert is_large(load_exercise(large_file))
+    assert main([str(large_file), "--fd", "--sample", "3", "--jvp", "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["summary"]["entries"] == 20 * 30 + 30 + 30 * 5 + 5 and data["summary"]["ok"]
+    assert [t["fd_checked"] for t in data["tensors"]] == [3, 3, 3, 3]
+    assert len(data["jvp"]) == 2

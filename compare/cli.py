@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["answer-key"]:  # subcommand with its own parser
+        from compare.answer_key import main as answer_key_main
+        return answer_key_main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
         if args.format not in tabulate_formats:

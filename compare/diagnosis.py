@@ -25,6 +25,7 @@ from fractions import Fraction
 import numpy as np
 
 from compare.formatting import exact_text
+from tabulate import tabulate
 from compare.selftest import (BiasGradientNotSummed, BiasGradientZero, MaskDropped, OuterProductWrongOrder,
                               WeightsReshapedNotTransposed)
 from compare.tolerance import written_value_agrees
@@ -221,6 +222,7 @@ class AnswerCheck:
     follows_from: list[str] = field(default_factory=list)
     convention: str | None = None
     own_value: Fraction | None = None
+    entry_index: tuple[int, ...] = ()
 
     @property
     def agree(self) -> bool:
@@ -277,10 +279,11 @@ class _Diagnoser:
         return quantities.entry_label(name, index)
 
     def check(self, exercise: Exercise) -> list[AnswerCheck]:
-        given = {}
+        given, given_index = {}, {}
         for key, name, index, value in _given_entries(exercise):
             bindex = self.steps.batch_index(name, index)
             given[(name, bindex)] = (key, value)
+            given_index[(name, bindex)] = index
         own: dict[str, np.ndarray] = {}
         roots: dict[tuple[str, tuple], list[str]] = {}  # every entry that differs from exact
         checks = []
@@ -294,7 +297,8 @@ class _Diagnoser:
                         roots[(name, bindex)] = self._carried(name, bindex, own, roots)
                     continue
                 key, value = given[(name, bindex)]
-                check = AnswerCheck(self.label(name, bindex), key, name, bindex, value, exact)
+                check = AnswerCheck(self.label(name, bindex), key, name, bindex, value, exact,
+                                    entry_index=given_index[(name, bindex)])
                 checks.append(check)
                 if written_value_agrees(value, exact):
                     own[name][bindex] = exact
@@ -404,3 +408,34 @@ def summary_line(checks: list[AnswerCheck]) -> str:
         parts.append(f"{follows} more follow{'s' if follows == 1 else ''} from "
                      f"{'it' if len(slips) + len(conventions) == 1 else 'them'}")
     return line + "; " + "; ".join(parts) + "."
+
+
+ANSWER_HEADERS = ["key", "given", "expected", "verdict", "diagnosis"]
+
+
+def _array_text(values, cell) -> str:
+    if not isinstance(values, np.ndarray):
+        return cell(values)
+    if values.ndim == 0:
+        return cell(values[()])
+    return "[" + ", ".join(_array_text(v, cell) for v in values) + "]"
+
+
+def answers_table(checks: list[AnswerCheck], fmt: str = "github") -> str:
+    """The "Hand answers" table: one row per written key whose entries all agree (the
+    whole array as written), one row per entry of a key with a wrong entry."""
+    by_key: dict[str, list[AnswerCheck]] = {}
+    for c in checks:
+        by_key.setdefault(c.written_as, []).append(c)
+    rows = []
+    for key, group in by_key.items():
+        if all(c.agree for c in group) and len(group) > 1:
+            shape = tuple(max(c.entry_index[d] for c in group) + 1 for d in range(len(group[0].entry_index)))
+            given, expected = np.empty(shape, dtype=object), np.empty(shape, dtype=object)
+            for c in group:
+                given[c.entry_index], expected[c.entry_index] = c.given, c.expected
+            rows.append([key, _array_text(given, str), _array_text(expected, exact_text), "agree", ""])
+            continue
+        for c in group:
+            rows.append([c.key, str(c.given), exact_text(c.expected), c.verdict, c.diagnosis])
+    return tabulate(rows, headers=ANSWER_HEADERS, tablefmt=fmt, disable_numparse=True)

@@ -3,7 +3,9 @@ import json
 
 from tabulate import tabulate
 
+from compare.alive import alive_json, alive_table
 from compare.comparison import Comparison, Row, summarize
+from compare.diagnosis import answers_table, check_answers, summary_line as answers_summary_line
 from compare.formatting import diff_text, exact_text, float_text
 
 GRADIENT_HEADERS = ["parameter", "hand (NumPy)", "autograd (torch)", "|diff|", "exact",
@@ -70,7 +72,13 @@ def render_text(comparison: Comparison, fmt: str = "github") -> str:
     ex = comparison.exercise
     parts = [ex.title, "", "Parameter gradients ∂L/∂θ", "", gradient_table(comparison, fmt), "",
              "Intermediates (forward values and upstream gradients)", "",
-             intermediate_table(comparison, fmt), "", *summary_lines(comparison)]
+             intermediate_table(comparison, fmt), ""]
+    if ex.batch_size > 1:
+        parts += ["Hidden neurons alive (z > 0) per example", "", alive_table(ex, fmt), ""]
+    checks = check_answers(ex)
+    if checks:
+        parts += ["Hand answers", "", answers_table(checks, fmt), "", answers_summary_line(checks)]
+    parts += summary_lines(comparison)
     return "\n".join(parts)
 
 
@@ -90,4 +98,6 @@ def render_json(comparison: Comparison) -> str:
     return json.dumps({"exercise": comparison.exercise.title,
                        "gradients": [_row_json(r) for r in comparison.gradients],
                        "intermediates": [_row_json(r) for r in comparison.intermediates],
+                       "answers": [c.as_json() for c in check_answers(comparison.exercise)],
+                       **({"alive": alive_json(comparison.exercise)} if comparison.exercise.batch_size > 1 else {}),
                        "summary": summarize(comparison)}, indent=2, ensure_ascii=False)

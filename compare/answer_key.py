@@ -115,7 +115,8 @@ def step_titles(names: list[str], n_layers: int) -> str:
         layer = "output layer" if k == n_layers else ("hidden layer" if n_layers == 2 else f"layer {k}")
         return f"{layer} {kind}"
     if len(names) == 2:
-        return "backpropagate through " + ("ReLU" if names[0].startswith("relu_mask") else "the activation")
+        where = "" if n_layers == 2 else f" of layer {name[5:]}"
+        return "backpropagate through " + ("ReLU" if names[0].startswith("relu_mask") else "the activation") + where
     return "backpropagate to the hidden layer" if n_layers == 2 else f"backpropagate to {name[4:]}"
 
 

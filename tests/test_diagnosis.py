@@ -161,3 +161,34 @@ def test_no_answers_no_section(tmp_path, capsys):
     assert check_answers(load_exercise(path)) == []
     assert main([str(path)]) == 0
     assert "Hand answers" not in capsys.readouterr().out
+
+
+DEEP = """title = "a 2-3-2-2 network"
+[network]
+sizes = [2, 3, 2, 2]
+activations = ["relu", "relu", "identity"]
+[parameters]
+W1 = [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6]]
+b1 = [0.1, 0.0, -0.1]
+W2 = [[0.2, -0.1], [0.3, 0.4], [-0.5, 0.1]]
+b2 = [0.0, 0.1]
+W3 = [[0.3, -0.2], [0.1, 0.5]]
+b3 = [0.1, 0.0]
+[[examples]]
+x = [1, 1]
+y = [1, 0]
+[answers]
+"dL/dy_hat" = [-0.812, 0.038]
+"dL/db3[0]" = -0.812
+"relu_mask1[2]" = 1
+"""
+
+
+def test_deeper_network(tmp_path):
+    path = tmp_path / "deep.exercise.toml"
+    path.write_text(DEEP)
+    checks = by_key(load_exercise(path))
+    assert checks["dL/dy_hat[0]"].kind == SLIP and float(checks["dL/dy_hat[0]"].expected) == -0.821
+    assert checks["dL/db3[0]"].kind == FOLLOWS and checks["dL/db3[0]"].follows_from == ["dL/dy_hat[0]"]
+    assert checks["relu_mask1[2]"].kind == CONVENTION  # z1[2] = 0.3 - 0.6 - 0.1 = -0.4 < 0
+    assert checks["relu_mask1[2]"].convention == "ReLU gate skipped: derivative taken as 1 everywhere"

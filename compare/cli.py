@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="python -m compare",
         description="Cross-check hand-written NumPy backpropagation against PyTorch autograd, "
-                    "exact rational arithmetic and the values a text prints.")
+                    "exact rational arithmetic and the values a text prints.",
+        epilog="Answer keys: python -m compare answer-key [EXERCISE.toml] [--format markdown|latex|html] "
+               "(see python -m compare answer-key --help).")
     parser.add_argument("exercise", nargs="?", default=str(CHAPTER7_PATH),
                         help="exercise TOML file (default: the Chapter 7 network)")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",

@@ -143,8 +143,19 @@ def test_output_file_is_written_whole(tmp_path):
     ([str(BATCH_PATH), "--example", "9"], "--example: example 9 out of range"),
     (["--output", "/nonexistent-dir/key.md"], "--output: cannot write"),
 ])
-def test_bad_input_exits_2_with_one_line(args, expected):
-    result = subprocess.run([sys.executable, "-m", "compare", "answer-key", *args], capture_output=True, text=True)
+def test_bad_input_exits_2_with_one_line(args, expected, capsys):
+    assert cli_main(["answer-key", *args]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert captured.out == "" and len(lines) == 1 and expected in lines[0]
+    assert lines[0].startswith("python -m compare answer-key: ")
+
+
+def test_bad_file_in_a_subprocess_has_no_traceback(tmp_path):
+    path = tmp_path / "bad.exercise.toml"
+    path.write_text(CHAPTER7_PATH.read_text().replace("b1 = [ 0.1, -0.1,  0.0]", "b1 = [0.1, -0.1]"))
+    result = subprocess.run([sys.executable, "-m", "compare", "answer-key", str(path), "--format", "latex"],
+                            capture_output=True, text=True)
     assert result.returncode == 2 and result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and expected in lines[0] and "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith("parameters.b1: expected shape (3,), got (2,)")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

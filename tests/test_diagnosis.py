@@ -192,3 +192,15 @@ def test_deeper_network(tmp_path):
     assert checks["dL/db3[0]"].kind == FOLLOWS and checks["dL/db3[0]"].follows_from == ["dL/dy_hat[0]"]
     assert checks["relu_mask1[2]"].kind == CONVENTION  # z1[2] = 0.3 - 0.6 - 0.1 = -0.4 < 0
     assert checks["relu_mask1[2]"].convention == "ReLU gate skipped: derivative taken as 1 everywhere"
+
+
+def test_verdicts_match_the_printed_column_of_the_comparison():
+    from compare.comparison import compare_exercise
+    exercise = load_exercise(STUDENT)
+    comparison = compare_exercise(exercise)
+    printed_wrong = {(r.quantity, r.label) for r in comparison.gradients + comparison.intermediates
+                     if any(p.startswith("printed") for p in r.problems)}
+    wrong = {c.key for c in check_answers(exercise) if not c.agree}
+    assert len(printed_wrong) == len(wrong) == 17
+    assert {label for _, label in printed_wrong} == {k.replace("dL/d", "") if k.startswith(("dL/dW", "dL/db"))
+                                                     else k for k in wrong}

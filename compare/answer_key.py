@@ -104,7 +104,7 @@ def decimal_text(value: Fraction, digits: int = 8) -> str:
         return str(Decimal(value.numerator) / Decimal(value.denominator)) + "..."
 
 
-def step_titles(names: list[str], n_layers: int) -> str:
+def step_title(names: list[str], n_layers: int) -> str:
     """What a step does, worded as the text's headings."""
     name = names[-1]
     if name == "dL/dy_hat":
@@ -131,7 +131,7 @@ def step_groups(n_layers: int, activations: list[str]) -> list[tuple[str, list[s
             names.append(backward[i + 1])
             i += 1
         i += 1
-        groups.append((f"Step {len(groups)}: {step_titles(names, n_layers)}", names))
+        groups.append((f"Step {len(groups)}: {step_title(names, n_layers)}", names))
     return groups
 
 

@@ -72,15 +72,18 @@ class Convention:
     kinds: tuple[str, ...]
     backprop: Backprop | None = None
     batch_only: bool = False
+    narrower: str | None = None  # a convention to name instead when both explain the value
 
 
+RELU_PRIME_ONE = "ReLU'(0) taken as 1, where the text and PyTorch take 0"
 CONVENTIONS = [
     Convention("loss gradient without the 1/n factor: 2(y_hat - y)", ("dy",), LossGradientWithoutOneOverN()),
     Convention("loss gradient without the 2/n factor: (y_hat - y)", ("dy",), LossGradientWithoutTwoOverN()),
     Convention("loss gradient without the 1/B mean over the batch", ("dy",), LossGradientWithoutBatchMean(),
                batch_only=True),
-    Convention("ReLU'(0) taken as 1, where the text and PyTorch take 0", ("deriv", "dz"), ReluPrimeOneAtZero()),
-    Convention("ReLU gate skipped: derivative taken as 1 everywhere", ("deriv", "dz"), MaskDropped()),
+    Convention(RELU_PRIME_ONE, ("deriv", "dz"), ReluPrimeOneAtZero()),
+    Convention("ReLU gate skipped: derivative taken as 1 everywhere", ("deriv", "dz"), MaskDropped(),
+               narrower=RELU_PRIME_ONE),
     Convention("weights used untransposed: W reshaped to (out, in) instead of W.T", ("da",),
                WeightsReshapedNotTransposed()),
     Convention("outer product in the wrong order (upstream x input, reshaped to W's shape)", ("dW",),
@@ -348,16 +351,18 @@ class _Diagnoser:
     def _convention(self, check: AnswerCheck, name, bindex, recomputed: Fraction, own) -> str | None:
         kind = self.steps.role[name][0]
         given = check.given
-        for convention in self.conventions:
-            if kind not in convention.kinds:
-                continue
-            value = self._local_variant(convention, name, own)[bindex]
-            if value != recomputed and written_value_agrees(given, Fraction(value)):
-                return convention.label
-        for label, values in self.whole_passes.items():
-            value = values[name][bindex]
-            if value != check.expected and written_value_agrees(given, Fraction(value)):
-                return f"{label} (made in an earlier step that is not written out)"
+        # Every convention that explains the value is named: with n = B = 4 outputs and
+        # examples, dropping the 1/n and dropping the 1/B factor give the same number.
+        local = [c.label for c in self.conventions if kind in c.kinds
+                 and (value := self._local_variant(c, name, own)[bindex]) != recomputed
+                 and written_value_agrees(given, Fraction(value))]
+        if local:
+            return " or ".join(_without_wider(local))
+        earlier = [label for label, values in self.whole_passes.items()
+                   if (value := values[name][bindex]) != check.expected
+                   and written_value_agrees(given, Fraction(value))]
+        if earlier:
+            return " or ".join(_without_wider(earlier)) + " (made in an earlier step that is not written out)"
         if recomputed != 0 and written_value_agrees(given, -recomputed):
             return "sign flipped"
         if kind in ("dW",) and len(bindex) == 2:
@@ -379,6 +384,13 @@ class _Diagnoser:
             trial[derivative] = self.steps.compute(derivative, own, convention.backprop)
             return self.steps.compute(name, trial, convention.backprop)
         return self.steps.compute(name, own, convention.backprop)
+
+
+def _without_wider(labels: list[str]) -> list[str]:
+    """Drop a convention whose narrower one also explains the value (ReLU'(0) = 1 over a
+    skipped ReLU gate, at a neuron on the kink)."""
+    narrower = {c.label: c.narrower for c in CONVENTIONS}
+    return [label for label in labels if narrower.get(label) not in labels]
 
 
 def check_answers(exercise: Exercise) -> list[AnswerCheck]:

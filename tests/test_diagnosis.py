@@ -204,3 +204,20 @@ def test_verdicts_match_the_printed_column_of_the_comparison():
     assert len(printed_wrong) == len(wrong) == 17
     assert {label for _, label in printed_wrong} == {k.replace("dL/d", "") if k.startswith(("dL/dW", "dL/db"))
                                                      else k for k in wrong}
+
+
+def test_batch_answers(tmp_path):
+    batch = CHAPTER7_PATH.parent / "diagonal_flip_batch.toml"
+    path = tmp_path / "batch.exercise.toml"
+    path.write_text(batch.read_text() + '[answers]\n"dL/dy_hat[3][0]" = -0.1215\n"dL/db2[0]" = -0.3065\n'
+                    '"dL/db2[1]" = -0.72\n"z1[3][0]" = 0\n')
+    checks = by_key(load_exercise(path))
+    assert checks["z1[3][0]"].agree
+    assert checks["dL/dy_hat[3][0]"].kind == SLIP and checks["dL/dy_hat[3][0]"].expected == pytest.approx(-0.1125)
+    # -0.11 + 0.0175 - 0.0925 - 0.1215: the batch sum carried correctly
+    assert checks["dL/db2[0]"].kind == FOLLOWS and checks["dL/db2[0]"].follows_from == ["dL/dy_hat[3][0]"]
+    # 4 * -0.18: with n = B = 4 dropping 1/n and dropping 1/B give the same value; both named
+    assert checks["dL/db2[1]"].expected == pytest.approx(-0.18)
+    assert checks["dL/db2[1]"].convention == (
+        "loss gradient without the 1/n factor: 2(y_hat - y) or loss gradient without the 1/B mean over the "
+        "batch (made in an earlier step that is not written out)")

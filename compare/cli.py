@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="python -m compare",
         description="Cross-check hand-written NumPy backpropagation against PyTorch autograd, "
-                    "exact rational arithmetic and the values a text prints.")
+                    "exact rational arithmetic and the values a text prints.",
+        epilog="Answer keys: python -m compare answer-key [EXERCISE.toml] [--format markdown|latex|html] "
+               "(see python -m compare answer-key --help).")
     parser.add_argument("exercise", nargs="?", default=str(CHAPTER7_PATH),
                         help="exercise TOML file (default: the Chapter 7 network)")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
@@ -77,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["answer-key"]:  # subcommand with its own parser
+        from compare.answer_key import main as answer_key_main
+        return answer_key_main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
         if args.format not in tabulate_formats:

@@ -4,7 +4,9 @@ import math
 
 from tabulate import tabulate
 
+from compare.alive import alive_json, alive_table, applies as alive_applies
 from compare.comparison import Comparison, Row, summarize
+from compare.diagnosis import answers_table, check_answers, summary_line as answers_summary_line
 from compare.formatting import diff_text, exact_text, float_text
 
 GRADIENT_HEADERS = ["parameter", "hand (NumPy)", "autograd (torch)", "|diff|", "exact",
@@ -107,6 +109,11 @@ def render_text(comparison: Comparison, fmt: str = "github") -> str:
     if comparison.jvp is not None:
         parts += ["Forward-mode check: directional derivatives along random directions v", "",
                   jvp_table(comparison, fmt), ""]
+    if alive_applies(ex):
+        parts += ["Hidden neurons alive (z > 0) per example", "", alive_table(ex, fmt), ""]
+    checks = check_answers(ex)
+    if checks:
+        parts += ["Hand answers", "", answers_table(checks, fmt), "", answers_summary_line(checks)]
     parts += summary_lines(comparison)
     return "\n".join(parts)
 
@@ -129,6 +136,8 @@ def render_json(comparison: Comparison) -> str:
     data = {"exercise": comparison.exercise.title,
             "gradients": [_row_json(r) for r in comparison.gradients],
             "intermediates": [_row_json(r) for r in comparison.intermediates],
+            "answers": [c.as_json() for c in check_answers(comparison.exercise)],
+            **({"alive": alive_json(comparison.exercise)} if alive_applies(comparison.exercise) else {}),
             "summary": summarize(comparison)}
     if comparison.jvp is not None:
         data["jvp"] = [{"direction": j.direction, "jvp": j.jvp, "hand": j.hand, "exact": float(j.exact),

@@ -20,6 +20,11 @@ import numpy as np
 from reference.activations import elementwise, sigmoid
 
 NAMES = ("mse", "sse", "bce", "bce_with_logits", "cross_entropy")
+DESCRIPTIONS = {"mse": "mean of squared errors over the outputs",
+                "sse": "half the sum of squared errors",
+                "bce": "binary cross-entropy on probabilities, mean over the outputs",
+                "bce_with_logits": "binary cross-entropy on logits, mean over the outputs",
+                "cross_entropy": "softmax cross-entropy on logits"}
 RATIONAL = ("mse", "sse")
 # What the output layer's activation must be for each loss (None: any).
 OUTPUT_ACTIVATION = {"bce": "sigmoid", "bce_with_logits": "identity", "cross_entropy": "identity"}

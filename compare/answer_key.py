@@ -1,0 +1,404 @@
+"""The worked answer key of an exercise: ``python -m compare answer-key [EXERCISE.toml]``.
+
+Every intermediate and every gradient of the exact (``Fraction``) pass, in the order of
+the text's steps (Recall: z1, h, y_hat, L; Step 1 dL/dy_hat; Step 2 dL/dW2; Step 3
+dL/db2; Step 4 dL/dh; Step 5 relu_mask and dL/dz1; Step 6 dL/dW1; Step 7 dL/db1; deeper
+networks follow ``reference.quantities`` order). Each entry is shown exactly (as a
+fraction where it is not a short decimal: L = 717/800) and as a decimal, with the reason
+for each zero. Output as markdown (readable as plain text), LaTeX (a complete document
+that compiles with pdflatex) or HTML (a complete page).
+
+Exit status 0, or 2 with one line on stderr for bad usage or a bad exercise file.
+"""
+import argparse
+import html
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+import numpy as np
+from tabulate import tabulate
+
+from compare.formatting import exact_text
+from compare.reasons import Reasons
+from reference import quantities
+from reference import losses
+from reference.backprop import Pass, run_pass
+from reference.numbers import as_fraction
+from reference.exercise import CHAPTER7_PATH, Exercise, ExerciseError, load_exercise
+
+FORMATS = ("markdown", "latex", "html")
+SHORT_DECIMAL_PLACES = 4  # exact values with more decimals (or none finite) are shown as fractions
+HEADERS = ["entry", "exact", "decimal", "why zero"]
+
+
+@dataclass
+class Entry:
+    """One scalar of the key: ``label`` (``"dL/dW1[0][2]"``), its exact value and, when
+    it is zero, why."""
+    label: str
+    exact: Fraction
+    why_zero: str
+    approximate: bool = False  # the ground truth is mpmath at 50 digits, not a rational
+
+    @property
+    def exact_cell(self) -> str:
+        """The exact value: a short decimal as is, anything else as a fraction; a 50-digit
+        ground truth to 20 significant digits, marked ≈."""
+        if self.approximate:
+            return "≈" + decimal_text(self.exact, 20).removesuffix("...")
+        return exact_text(self.exact) if _is_short(self.exact) else _fraction_text(self.exact)
+
+    @property
+    def decimal_cell(self) -> str:
+        return decimal_text(self.exact)
+
+
+@dataclass
+class Step:
+    """One step of the text: a title and the entries of the quantities it computes."""
+    title: str
+    names: list[str]
+    entries: list[Entry]
+
+
+@dataclass
+class AnswerKey:
+    """The whole key of one exercise."""
+    exercise: Exercise
+    steps: list[Step]
+
+    def entry(self, label: str) -> Entry:
+        """The entry named ``label``; raises ``KeyError`` when there is none."""
+        for step in self.steps:
+            for e in step.entries:
+                if e.label == label:
+                    return e
+        raise KeyError(label)
+
+
+def _terminating_places(value: Fraction) -> int | None:
+    """Decimal places of a terminating decimal, None when the expansion is infinite."""
+    den, twos, fives = value.denominator, 0, 0
+    while den % 2 == 0:
+        den, twos = den // 2, twos + 1
+    while den % 5 == 0:
+        den, fives = den // 5, fives + 1
+    return max(twos, fives) if den == 1 else None
+
+
+def _is_short(value: Fraction) -> bool:
+    places = _terminating_places(value)
+    return places is not None and places <= SHORT_DECIMAL_PLACES
+
+
+def _fraction_text(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"
+
+
+def decimal_text(value: Fraction, digits: int = 8) -> str:
+    """The decimal expansion: exact when it terminates within 12 places (``0.89625``),
+    else ``digits`` significant digits followed by ``...`` (``0.33333333...``)."""
+    places = _terminating_places(value)
+    if places is not None and places <= 12:
+        return exact_text(value)
+    with localcontext() as ctx:
+        ctx.prec = digits
+        return str(Decimal(value.numerator) / Decimal(value.denominator)) + "..."
+
+
+def step_title(names: list[str], n_layers: int) -> str:
+    """What a step does, worded as the text's headings."""
+    name = names[-1]
+    if name == "dL/dy_hat":
+        return "gradient of the loss"
+    if name.startswith(("dL/dW", "dL/db")):
+        k = int(name[5:])
+        kind = "weights" if name[4] == "W" else "biases"
+        layer = "output layer" if k == n_layers else ("hidden layer" if n_layers == 2 else f"layer {k}")
+        return f"{layer} {kind}"
+    if len(names) == 2:
+        where = "" if n_layers == 2 else f" of layer {name[5:]}"
+        return "backpropagate through " + ("ReLU" if names[0].startswith("relu_mask") else "the activation") + where
+    return "backpropagate to the hidden layer" if n_layers == 2 else f"backpropagate to {name[4:]}"
+
+
+def step_groups(n_layers: int, activations: list[str]) -> list[tuple[str, list[str]]]:
+    """``[(title, [quantity names]), ...]`` in the order of the text's steps."""
+    groups = [("Recall: the forward pass", quantities.forward_names(n_layers, activations))]
+    backward = quantities.backward_names(n_layers, activations)
+    i = 0
+    while i < len(backward):
+        names = [backward[i]]
+        if not backward[i].startswith("dL/d"):  # an activation's derivative goes with dL/dz
+            names.append(backward[i + 1])
+            i += 1
+        i += 1
+        groups.append((f"Step {len(groups)}: {step_title(names, n_layers)}", names))
+    return groups
+
+
+class _ZeroReasons:
+    """Why an entry of the exact pass is zero, worded as the text."""
+
+    def __init__(self, exercise: Exercise, exact: Pass):
+        self.exercise = exercise
+        self.arch = exercise.architecture
+        self.n = self.arch.n_layers
+        self.values = exact.values
+        self.zs = exact.pre_activations
+        self.gradients = Reasons(exercise, exact)
+
+    def _layer(self, name: str) -> int:
+        digits = "".join(c for c in name if c.isdigit())
+        return int(digits) if digits else 1
+
+    def _z(self, layer: int, index: tuple) -> tuple[str, Fraction]:
+        example, j = (index if len(index) == 2 else (0, index[0]))
+        label = f"z{layer}" + (f"[{example}]" if len(index) == 2 else "") + f"[{j}]"
+        return label, self.zs[layer - 1][example, j]
+
+    def _dead(self, layer: int, index: tuple) -> str:
+        label, z = self._z(layer, index)
+        neuron = f"neuron {index[-1]}" if self.n == 2 else f"neuron {index[-1]} of layer {layer}"
+        if z == 0:
+            return f"{label} = 0 exactly: ReLU'(0) = 0, dead {neuron} (on the boundary)"
+        return f"{label} = {exact_text(z) if _is_short(z) else _fraction_text(z)} < 0: dead {neuron}"
+
+    def why(self, name: str, index: tuple) -> str:
+        if self.values[name][index] != 0:
+            return ""
+        if name.startswith(("dL/dW", "dL/db")):
+            return self.gradients.for_entry(name[4:], index)
+        j = index[-1]
+        if name == "L":
+            return "every output equals its target"
+        if name == "dL/dy_hat":
+            return f"output {j} equals its target"
+        if name == "y_hat":
+            return f"output {j}: the weighted sum and the bias cancel"
+        if name.startswith("z"):
+            kink = self.arch.activations[self._layer(name) - 1] == "relu"
+            return "pre-activation exactly 0" + (": at the ReLU kink" if kink else "")
+        if name.startswith("relu_mask") or name.startswith("h") and not name.startswith("dL"):
+            return self._dead(self._layer(name), index)
+        if name.startswith("dL/dz"):
+            k = self._layer(name)
+            mask = quantities.derivative_name(k, self.n, self.arch.activations[k - 1])
+            if mask in self.values and self.values[mask][index] == 0:
+                return f"ReLU gate closed: {quantities.entry_label(mask, index)} = 0"
+            upstream = "dL/dy_hat" if k == self.n else f"dL/d{quantities.hidden_name(k, self.n)}"
+            return f"{quantities.entry_label(upstream, index)} = 0"
+        if name.startswith("dL/dh"):
+            return f"the upstream gradients reaching neuron {j} through its outgoing weights cancel or are 0"
+        return ""
+
+
+def build_answer_key(exercise: Exercise) -> AnswerKey:
+    """The exact pass of ``exercise`` (ReLU'(0) = 0, as the text) arranged step by step.
+    Intermediates have shape (n,) for one example and (B, n) for a batch; gradients the
+    parameters' (in, out) shapes."""
+    exact = run_pass(exercise, exercise.architecture.ground_truth)
+    reasons = _ZeroReasons(exercise, exact)
+    arch = exercise.architecture
+    steps = []
+    for title, names in step_groups(arch.n_layers, list(arch.activations)):
+        entries = []
+        for name in names:
+            value = exact.values[name]
+            for index in np.ndindex(value.shape):
+                entries.append(Entry(quantities.entry_label(name, index), as_fraction(value[index]),
+                                     reasons.why(name, index), approximate=not arch.rational))
+        steps.append(Step(title, names, entries))
+    return AnswerKey(exercise, steps)
+
+
+def _array_text(values) -> str:
+    """Nested lists of the values as written: ``[[0.2, 0.1], ...]``."""
+    if not isinstance(values, np.ndarray):
+        return str(values)
+    if values.ndim == 0:
+        return str(values[()])
+    return "[" + ", ".join(_array_text(v) for v in values) + "]"
+
+
+def given_lines(exercise: Exercise) -> list[str]:
+    """The network, parameters and examples the key is for, one line each."""
+    arch = exercise.architecture
+    lines = [f"Network: sizes {'-'.join(map(str, arch.sizes))}, activations {', '.join(arch.activations)}; "
+             f"loss {arch.loss} ({losses.DESCRIPTIONS[arch.loss]}), {arch.reduction} over the "
+             f"{exercise.batch_size} example{'s' if exercise.batch_size > 1 else ''}. "
+             "Layout z = x @ W + b, W of shape (in, out); ReLU'(0) = 0."]
+    lines += [f"{name} = {_array_text(value)}" for name, value in exercise.parameters.items()]
+    for b in range(exercise.batch_size):
+        which = f" (example {b})" if exercise.batch_size > 1 else ""
+        lines.append(f"x{which} = {_array_text(exercise.x[b])}, y{which} = {_array_text(exercise.y[b])}")
+    return lines
+
+
+def _rows(step: Step) -> list[list[str]]:
+    return [[e.label, e.exact_cell, e.decimal_cell, e.why_zero] for e in step.entries]
+
+
+def render_markdown(key: AnswerKey) -> str:
+    """Markdown with github tables; reads as plain text in a terminal."""
+    ex = key.exercise
+    parts = [f"# Answer key: {ex.title}", ""]
+    if ex.source:
+        parts += [f"Source: {ex.source}", ""]
+    parts += [f"- {line}" for line in given_lines(ex)] + [""]
+    for step in key.steps:
+        parts += [f"## {step.title}", "",
+                  tabulate(_rows(step), headers=HEADERS, tablefmt="github", disable_numparse=True), ""]
+    return "\n".join(parts)
+
+
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                 "<": r"\textless{}", ">": r"\textgreater{}", "′": "'", "−": "-", "≤": r"$\le$",
+                 "≥": r"$\ge$", "·": r"$\cdot$", "×": r"$\times$", "…": "...", "—": "---", "–": "--"}
+
+
+def latex_escape(text: str) -> str:
+    """Text-mode LaTeX: special characters escaped, a few common Unicode symbols mapped,
+    any other non-ASCII character replaced by ``?`` so the document always compiles."""
+    out = []
+    for c in text:
+        if c in LATEX_SPECIAL:
+            out.append(LATEX_SPECIAL[c])
+        elif ord(c) < 128:
+            out.append(c)
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+def _latex_number(value: Fraction, cell: str) -> str:
+    if "/" in cell:
+        sign = "-" if value < 0 else ""
+        return f"${sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}$"
+    return f"${cell}$"
+
+
+def render_latex(key: AnswerKey) -> str:
+    """A complete LaTeX document (article, longtable) that compiles with pdflatex."""
+    ex = key.exercise
+    lines = [r"\documentclass[10pt]{article}", r"\usepackage[margin=2cm]{geometry}",
+             r"\usepackage{longtable}", r"\setlength{\parindent}{0pt}",
+             r"\begin{document}", rf"\section*{{Answer key: {latex_escape(ex.title)}}}"]
+    if ex.source:
+        lines.append(rf"Source: {latex_escape(ex.source)}\par\medskip")
+    lines.append(r"\begin{itemize}")
+    lines += [rf"\item \texttt{{{latex_escape(line)}}}" if " = " in line and not line.startswith("Network")
+              else rf"\item {latex_escape(line)}" for line in given_lines(ex)]
+    lines.append(r"\end{itemize}")
+    for step in key.steps:
+        lines += [rf"\subsection*{{{latex_escape(step.title)}}}",
+                  r"\begin{longtable}{lrrp{0.45\textwidth}}", r"\hline",
+                  " & ".join(rf"\textbf{{{h}}}" for h in HEADERS) + r" \\", r"\hline", r"\endhead"]
+        for e in step.entries:
+            lines.append(rf"\texttt{{{latex_escape(e.label)}}} & {_latex_number(e.exact, e.exact_cell)} & "
+                         rf"{latex_escape(e.decimal_cell)} & {latex_escape(e.why_zero)} \\")
+        lines += [r"\hline", r"\end{longtable}"]
+    lines.append(r"\end{document}")
+    return "\n".join(lines) + "\n"
+
+
+def render_html(key: AnswerKey) -> str:
+    """A complete, well-formed HTML page (parses as XML too)."""
+    ex = key.exercise
+    esc = html.escape
+    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8"/>',
+             f"<title>Answer key: {esc(ex.title)}</title>",
+             "<style>table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px}"
+             "td.num{text-align:right;font-family:monospace}</style>", "</head>", "<body>",
+             f"<h1>Answer key: {esc(ex.title)}</h1>"]
+    if ex.source:
+        parts.append(f"<p>Source: {esc(ex.source)}</p>")
+    parts += ["<ul>"] + [f"<li>{esc(line)}</li>" for line in given_lines(ex)] + ["</ul>"]
+    for step in key.steps:
+        parts += [f"<h2>{esc(step.title)}</h2>", "<table>",
+                  "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in HEADERS) + "</tr>"]
+        for e in step.entries:
+            parts.append(f"<tr><td><code>{esc(e.label)}</code></td><td class=\"num\">{esc(e.exact_cell)}</td>"
+                         f"<td class=\"num\">{esc(e.decimal_cell)}</td><td>{esc(e.why_zero)}</td></tr>")
+        parts.append("</table>")
+    parts += ["</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
+RENDERERS = {"markdown": render_markdown, "latex": render_latex, "html": render_html}
+
+
+def render(key: AnswerKey, fmt: str = "markdown") -> str:
+    """The key in ``fmt`` (one of ``FORMATS``); raises ``KeyError`` for another."""
+    return RENDERERS[fmt](key)
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m compare answer-key",
+                     description="Print the complete worked answer key of an exercise, step by step, "
+                                 "exact and as decimals, with the reason for each zero.")
+    parser.add_argument("exercise", nargs="?", default=str(CHAPTER7_PATH),
+                        help="exercise TOML file (default: the Chapter 7 network)")
+    parser.add_argument("--format", choices=FORMATS, default="markdown",
+                        help="markdown (default, reads as plain text), latex (a complete document) or html")
+    parser.add_argument("--example", type=int, metavar="N", help="only example N (0-based) of a file with several")
+    parser.add_argument("--output", "-o", metavar="FILE",
+                        help="write to FILE (atomically: a temporary file renamed) instead of stdout")
+    return parser
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory and a
+    rename, so a failure never leaves a half-written file. Raises ``OSError``."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".answer-key-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def main(argv: list[str]) -> int:
+    """``python -m compare answer-key ...``; returns the exit status (0, or 2 on bad input)."""
+    prog = "python -m compare answer-key"
+    try:
+        args = build_parser().parse_args(argv)
+        exercise = load_exercise(args.exercise)
+        if args.example is not None:
+            try:
+                exercise = exercise.example(args.example)
+            except IndexError as error:
+                raise _UsageError(f"--example: {error}") from None
+        text = render(build_answer_key(exercise), args.format)
+        if args.output:
+            try:
+                write_atomically(args.output, text)
+            except OSError as error:
+                raise _UsageError(f"--output: cannot write {args.output} ({error.strerror or error})") from None
+        else:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    except _UsageError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except ExerciseError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 2
+    return 0

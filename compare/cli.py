@@ -11,6 +11,8 @@ from tabulate import tabulate_formats
 from compare.comparison import compare_exercise
 from compare.report import render_json, render_text
 from compare.selftest import run_self_test
+from compare.student_check import (DEFAULT_TIMEOUT, check_student, parse_target, render_student_json,
+                                   render_student_text)
 from compare.tolerance import Tolerance
 from reference.exercise import CHAPTER7_PATH, ExerciseError, load_exercise
 
@@ -30,6 +32,13 @@ class Parser(argparse.ArgumentParser):
 def tolerance_value(text: str) -> float:
     value = float(text)
     if not value >= 0 or value == float("inf"):
+        raise ValueError(text)
+    return value
+
+
+def timeout_value(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
         raise ValueError(text)
     return value
 
@@ -54,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run only example N (0-based) of a file with several")
     parser.add_argument("--self-test", action="store_true",
                         help="check that deliberately broken backward passes are all rejected")
+    parser.add_argument("--backward", metavar="FILE.py:FUNCTION",
+                        help="grade a student's backward function FUNCTION(params, x, y) -> dict of "
+                             "gradients; runs the student's code in a child process (not a sandbox)")
+    parser.add_argument("--timeout", type=timeout_value, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"time limit for --backward (default {DEFAULT_TIMEOUT:g} s)")
     return parser
 
 
@@ -72,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
         tolerance = Tolerance.for_dtype(args.dtype, args.rtol, args.atol)
         if args.self_test:
             return self_test(exercise, args.dtype, tolerance)
+        if args.backward is not None:
+            try:
+                student_path, function = parse_target(args.backward)
+            except ValueError as error:
+                raise UsageError(f"--backward: {error}") from None
+            check = check_student(student_path, function, exercise, args.dtype, tolerance, args.timeout)
+            print(render_student_json(check) if args.json else render_student_text(check, args.format))
+            return OK if check.ok else DISAGREE
         comparison = compare_exercise(exercise, args.dtype, tolerance)
     except UsageError as error:
         print(f"python -m compare: error: {error}", file=sys.stderr)

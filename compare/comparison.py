@@ -117,18 +117,20 @@ def _kink_notes(exercise: Exercise, kinks: list[Kink], dtype: str) -> list[str]:
 
 
 def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tolerance | None = None,
-                     backprop: Backprop | None = None, hand_values: dict | None = None) -> Comparison:
+                     backprop: Backprop | None = None, hand_values: dict | None = None,
+                     hand_error: str | None = None, hand_optional: frozenset = frozenset()) -> Comparison:
     """Run the exact pass, the hand pass in ``dtype`` (by ``backprop``, or take
     ``hand_values`` computed elsewhere), autograd in ``dtype``, and compare every entry.
 
     ``dtype`` is ``"float64"`` or ``"float32"``; ``tolerance`` defaults to
     ``Tolerance.for_dtype(dtype)``. A hand pass that raises is reported in
-    ``hand_error`` and fails every row; it never propagates.
+    ``hand_error`` and fails every row; it never propagates. A ``hand_error`` passed in
+    (a student's code that failed elsewhere) does the same. Names in ``hand_optional``
+    may be missing from ``hand_values``: their rows have no hand value and do not fail.
     """
     tolerance = tolerance or Tolerance.for_dtype(dtype)
     exact = run_pass(exercise, "exact")
-    hand_error = None
-    if hand_values is None:
+    if hand_values is None and hand_error is None:
         hand_values, hand_error = _run_hand(exercise, dtype, backprop or Backprop())
     auto = run_autograd(exercise, dtype)
 
@@ -146,7 +148,10 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
     arch = exercise.architecture
 
     def row(name: str, index: tuple, label: str, parameter: str | None) -> Row:
-        hand_value, problems = _hand_entry(hand_values, hand_error, exact.values[name], name, index)
+        if hand_error is None and name not in hand_values and name in hand_optional:
+            hand_value, problems = None, []
+        else:
+            hand_value, problems = _hand_entry(hand_values, hand_error, exact.values[name], name, index)
         r = Row(quantity=name, label=label, exact=Fraction(exact.values[name][index]),
                 expected={run: Fraction(expected[run][name][index]) for run in (HAND, AUTOGRAD)},
                 hand=hand_value, autograd=float(auto.values[name][index]),

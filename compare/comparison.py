@@ -84,6 +84,25 @@ class Comparison:
         """True when every gradient and intermediate agrees."""
         return self.hand_error is None and all(r.agree for r in self.gradients + self.intermediates)
 
+    def __str__(self) -> str:
+        """The text report (``compare.report.render_text``), as ``python -m compare`` prints it."""
+        from compare.report import render_text  # report imports this module
+        return render_text(self)
+
+    def __repr__(self) -> str:
+        agree = sum(r.agree for r in self.gradients)
+        return (f"<Comparison {self.exercise.title!r}: {agree} of {len(self.gradients)} gradients agree, "
+                f"{'ok' if self.ok else 'DISAGREEMENT'}; print() it for the table>")
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        """IPython's terminal display: the text report."""
+        printer.text(repr(self) if cycle else str(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the report as HTML tables (``compare.notebook.render_html``)."""
+        from compare.notebook import render_html
+        return render_html(self)
+
 
 def _published(exercise: Exercise) -> dict[tuple[str, tuple], Decimal]:
     table = {}

@@ -19,6 +19,7 @@ is NOT a sandbox: the student's code runs with the user's rights. An import fail
 missing function, an exception, a timeout, a crash, a missing key, a wrong shape or a
 non-numeric value fails the check with a verdict naming it; the harness never crashes.
 """
+import html
 import json
 import os
 import signal
@@ -91,6 +92,19 @@ class StudentCheck:
     @property
     def ok(self) -> bool:
         return self.run.status == "ok" and not self.run.bad_values and self.comparison.ok
+
+    def __str__(self) -> str:
+        return render_student_text(self)
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(f"<StudentCheck {self.run.target}>" if cycle else str(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the student lines, then the comparison's HTML tables."""
+        from compare.notebook import render_html
+        lines = "".join(f"<li>{html.escape(line)}</li>" for line in student_lines(self))
+        verdict = "PASS" if self.ok else "FAIL"
+        return f"<ul>{lines}</ul>\n{render_html(self.comparison)}\n<p><b>Student result: {verdict}</b></p>"
 
 
 def parse_target(text: str) -> tuple[Path, str]:

@@ -14,7 +14,9 @@ from reference.exercise import CHAPTER7_PATH
 # here, in the outer process, or each inner run would import it afresh (which crashes).
 
 EXERCISES = Path(__file__).resolve().parent / "exercises"
-PLUGIN = ["-p", "no:backprop_crosscheck", "-p", "compare.pytest_plugin"]
+# hypothesis' plugin and the cache are switched off in the inner runs: they only cost time.
+PLUGIN = ["-p", "no:backprop_crosscheck", "-p", "compare.pytest_plugin",
+          "-p", "no:hypothesispytest", "-p", "no:cacheprovider"]
 
 
 def copy_exercises(pytester) -> None:

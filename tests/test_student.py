@@ -153,3 +153,11 @@ def test_parse_target_keeps_colons_in_the_path(tmp_path):
     path = tmp_path / "a:b.py"
     path.write_text("")
     assert parse_target(f"{path}:grad") == (path, "grad")
+
+
+def test_bad_exercise_with_backward_exits_2_before_running_the_student(chapter7_variant, capsys):
+    path = chapter7_variant("b1 = [ 0.1, -0.1,  0.0]", "b1 = [0.1, -0.1, inf]")
+    assert main([str(path), "--backward", student("infinite_loop")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "parameters.b1: expected finite numbers within float64 range" in captured.err

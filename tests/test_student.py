@@ -161,3 +161,21 @@ def test_bad_exercise_with_backward_exits_2_before_running_the_student(chapter7_
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1
     assert "parameters.b1: expected finite numbers within float64 range" in captured.err
+
+
+def test_other_side_of_the_kink_is_accepted_when_the_student_reports_z1(chapter7, tmp_path):
+    check = check_student(STUDENTS / "correct_loops.py", "backward", chapter7)
+    assert check.ok
+    row = next(r for r in check.comparison.gradients if r.label == "W1[0][0]")
+    assert row.hand == pytest.approx(-0.0975) and row.exact == 0
+    assert row.verdict == "agree: subgradient, hand and autograd took the other side of the kink"
+    # the same code without z1: the side it took is unknown, so it is judged by ReLU'(0) = 0
+    source = (STUDENTS / "correct_loops.py").read_text().replace(', "z1": z1}', "}")
+    (tmp_path / "no_z.py").write_text(source)
+    check = check_student(tmp_path / "no_z.py", "backward", chapter7)
+    assert not check.ok
+    assert {r.label for r in check.comparison.gradients if not r.agree} == {
+        "W1[0][0]", "W1[2][0]", "W1[3][0]", "b1[0]"}
+    from compare.student_check import student_lines
+    assert any(line.startswith("Hint: W1[0][0], W1[2][0], W1[3][0], b1[0] pass through a neuron at the ReLU kink")
+               for line in student_lines(check))

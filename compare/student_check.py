@@ -209,8 +209,9 @@ def student_lines(check: StudentCheck) -> list[str]:
         if check.unknown_keys:
             lines.append("Ignored unknown key(s): " + ", ".join(check.unknown_keys)
                          + " (the text's names are " + ", ".join(required) + ", z1, h, y_hat, L, ...)")
-    kink_failures = [r.label for r in check.comparison.gradients if r.kink and not r.agree and r.hand is not None]
-    if kink_failures and not any(k.startswith("z") and k[1:].isdigit() for k in run.values):
+    failures = [r for r in check.comparison.gradients if not r.agree]
+    kink_failures = [r.label for r in failures if r.kink and r.hand is not None]
+    if kink_failures and len(kink_failures) == len(failures) and not any(k.startswith("z") and k[1:].isdigit() for k in run.values):
         lines.append(f"Hint: {', '.join(kink_failures[:4])}{', ...' if len(kink_failures) > 4 else ''} pass "
                      "through a neuron at the ReLU kink (z exactly 0). If rounding put your z on the other "
                      "side of 0, your value is a valid subgradient: return \"z1\" too, and the check reads "

@@ -179,3 +179,9 @@ def test_other_side_of_the_kink_is_accepted_when_the_student_reports_z1(chapter7
     from compare.student_check import student_lines
     assert any(line.startswith("Hint: W1[0][0], W1[2][0], W1[3][0], b1[0] pass through a neuron at the ReLU kink")
                for line in student_lines(check))
+
+
+def test_no_kink_hint_when_other_entries_are_wrong_too(chapter7):
+    from compare.student_check import student_lines
+    check = check_student(STUDENTS / "mask_dropped.py", "backward", chapter7)
+    assert not any(line.startswith("Hint:") for line in student_lines(check))

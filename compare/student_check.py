@@ -185,7 +185,8 @@ def check_student(path: Path, function: str, exercise: Exercise, dtype: str = "f
     required = {f"dL/d{p}" for p in arch.parameter_shapes()}
     comparison = compare_exercise(exercise, dtype, tolerance,
                                   hand_values={k: v for k, v in run.values.items() if k in known},
-                                  hand_error=run.failure, hand_optional=frozenset(known) - required)
+                                  hand_error=run.failure and f"student code {STATUS_TEXT[run.status]}, see above",
+                                  hand_optional=frozenset(known) - required)
     unknown = sorted(k for k in list(run.values) + list(run.bad_values) if k not in known)
     return StudentCheck(run, comparison, unknown)
 

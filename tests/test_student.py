@@ -68,7 +68,9 @@ def test_raising_student_reports_type_message_and_line(chapter7):
     assert run.message.startswith("ValueError: matmul")
     assert run.source.startswith("dL_dh = dL_dy @ W2")
     assert "raises.py line 12" in run.failure
-    assert not check.ok and all("hand backward failed" in r.verdict for r in check.comparison.gradients)
+    assert not check.ok
+    assert all(r.verdict == "DISAGREE: hand backward failed (student code raised an exception, see above)"
+               for r in check.comparison.gradients)
 
 
 def test_infinite_loop_times_out(chapter7):

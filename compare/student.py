@@ -59,11 +59,12 @@ def _where(error: BaseException, student_file: Path) -> tuple[int | None, str | 
     return frames[-1].lineno, (frames[-1].line or "").strip() or None
 
 
-def _load(student_file: Path, function: str):
+def _load(student_file: Path):
     spec = importlib.util.spec_from_file_location(f"student_{student_file.stem}", student_file)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {student_file} as a Python module")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import would: dataclasses and pickle look it up
     spec.loader.exec_module(module)
     return module
 
@@ -94,7 +95,7 @@ def run(student_file: Path, function: str, arguments: dict) -> dict:
     result = {"status": "ok", "message": "", "line": None, "source": None, "values": {},
               "bad_values": {}, "seconds": 0.0}
     try:
-        module = _load(student_file, function)
+        module = _load(student_file)
     except BaseException as error:  # SyntaxError, ImportError, SystemExit at import, ...
         line, source = _where(error, student_file)
         return {**result, "status": "import_error", "message": f"{type(error).__name__}: {error}",
@@ -131,6 +132,7 @@ def _write(path: Path, result: dict) -> None:
 
 
 def main(argv: list[str]) -> int:
+    sys.dont_write_bytecode = True  # leave no __pycache__ beside the student's file
     student_file, function, input_path, output_path = Path(argv[0]), argv[1], Path(argv[2]), Path(argv[3])
     sys.path[0] = str(student_file.resolve().parent)  # the student's own sibling modules
     arguments = json.loads(input_path.read_text())

@@ -102,6 +102,7 @@ def test_missing_key_fails_and_unknown_key_is_named(chapter7):
     ("def backward(params, x, y):\n    return [1, 2]\n", "bad_return", "returned a list"),
     ("import sys\ndef backward(params, x, y):\n    sys.exit(3)\n", "exception", "SystemExit: 3"),
     ("import os\ndef backward(params, x, y):\n    os._exit(4)\n", "crashed", "exited with status 4"),
+    ("def backward(params, x, y):\n    return input()\n", "exception", "EOFError"),
 ])
 def test_every_failure_is_a_verdict(tmp_path, chapter7, source, status, text):
     path = tmp_path / "student.py"
@@ -187,3 +188,13 @@ def test_no_kink_hint_when_other_entries_are_wrong_too(chapter7):
     from compare.student_check import student_lines
     check = check_student(STUDENTS / "mask_dropped.py", "backward", chapter7)
     assert not any(line.startswith("Hint:") for line in student_lines(check))
+
+
+def test_student_module_is_importable_by_its_own_code(tmp_path, chapter7):
+    """A student's dataclass needs its module in sys.modules, as after a plain import."""
+    source = (STUDENTS / "correct.py").read_text().replace(
+        "import numpy as np\n", "from __future__ import annotations\nimport numpy as np\nfrom dataclasses import dataclass\n\n\n"
+        "@dataclass\nclass Cache:\n    z1: object\n", 1)
+    (tmp_path / "with_dataclass.py").write_text(source)
+    check = check_student(tmp_path / "with_dataclass.py", "backward", chapter7)
+    assert check.run.status == "ok" and check.ok, check.run.failure

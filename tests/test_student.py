@@ -198,3 +198,17 @@ def test_student_module_is_importable_by_its_own_code(tmp_path, chapter7):
     (tmp_path / "with_dataclass.py").write_text(source)
     check = check_student(tmp_path / "with_dataclass.py", "backward", chapter7)
     assert check.run.status == "ok" and check.ok, check.run.failure
+
+
+@pytest.mark.parametrize("i", range(4))
+def test_book_style_code_passes_each_of_the_four_examples_alone(i):
+    check = check_student(STUDENTS / "correct.py", "backward", load_exercise(BATCH).example(i))
+    assert check.ok, check.run.failure or [r.verdict for r in check.comparison.gradients if not r.agree]
+
+
+def test_float32_run_gets_float32_parameters(chapter7, tmp_path):
+    path = tmp_path / "dtype.py"
+    path.write_text("def backward(params, x, y):\n    assert params['W1'].dtype.name == 'float32', params['W1'].dtype\n"
+                    "    assert x.dtype.name == 'float32' and x.shape == (4,)\n    return {}\n")
+    check = check_student(path, "backward", chapter7, dtype="float32")
+    assert check.run.status == "ok", check.run.failure

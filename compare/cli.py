@@ -14,6 +14,8 @@ from compare.progress import progress_bar
 from compare.witnesses import add_finite_differences, add_jvp
 from compare.report import bulk_json, render_bulk, render_json, render_text
 from compare.selftest import run_self_test
+from compare.student_check import (DEFAULT_TIMEOUT, check_student, parse_target, render_student_json,
+                                   render_student_text)
 from compare.tolerance import Tolerance
 from reference.exercise import CHAPTER7_PATH, ExerciseError, load_exercise
 
@@ -41,6 +43,13 @@ def tolerance_value(text: str) -> float:
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def timeout_value(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
         raise ValueError(text)
     return value
 
@@ -74,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of --jvp directions and --sample (default 0)")
     parser.add_argument("--self-test", action="store_true",
                         help="check that deliberately broken backward passes are all rejected")
+    parser.add_argument("--backward", metavar="FILE.py:FUNCTION",
+                        help="grade a student's backward function FUNCTION(params, x, y) -> dict of "
+                             "gradients; runs the student's code in a child process (not a sandbox)")
+    parser.add_argument("--timeout", type=timeout_value, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"time limit for --backward (default {DEFAULT_TIMEOUT:g} s)")
     return parser
 
 
@@ -100,6 +114,14 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("--sample: goes with --fd")
         if is_large(exercise):
             return large(exercise, args, tolerance)
+        if args.backward is not None:
+            try:
+                student_path, function = parse_target(args.backward)
+            except ValueError as error:
+                raise UsageError(f"--backward: {error}") from None
+            check = check_student(student_path, function, exercise, args.dtype, tolerance, args.timeout)
+            print(render_student_json(check) if args.json else render_student_text(check, args.format))
+            return OK if check.ok else DISAGREE
         comparison = compare_exercise(exercise, args.dtype, tolerance)
         if args.fd:
             add_finite_differences(comparison, args.sample, args.seed,

@@ -92,6 +92,25 @@ class Comparison:
         return (self.hand_error is None and all(r.agree for r in self.gradients + self.intermediates)
                 and all(j.agree for j in self.jvp or []))
 
+    def __str__(self) -> str:
+        """The text report (``compare.report.render_text``), as ``python -m compare`` prints it."""
+        from compare.report import render_text  # report imports this module
+        return render_text(self)
+
+    def __repr__(self) -> str:
+        agree = sum(r.agree for r in self.gradients)
+        return (f"<Comparison {self.exercise.title!r}: {agree} of {len(self.gradients)} gradients agree, "
+                f"{'ok' if self.ok else 'DISAGREEMENT'}; print() it for the table>")
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        """IPython's terminal display: the text report."""
+        printer.text(repr(self) if cycle else str(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the report as HTML tables (``compare.notebook.render_html``)."""
+        from compare.notebook import render_html
+        return render_html(self)
+
 
 def _published(exercise: Exercise) -> dict[tuple[str, tuple], Decimal]:
     table = {}
@@ -125,24 +144,28 @@ def _kink_notes(exercise: Exercise, kinks: list[Kink], dtype: str) -> list[str]:
 
 
 def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tolerance | None = None,
-                     backprop: Backprop | None = None, hand_values: dict | None = None) -> Comparison:
+                     backprop: Backprop | None = None, hand_values: dict | None = None,
+                     hand_error: str | None = None, hand_optional: frozenset = frozenset()) -> Comparison:
     """Run the exact pass, the hand pass in ``dtype`` (by ``backprop``, or take
     ``hand_values`` computed elsewhere), autograd in ``dtype``, and compare every entry.
 
     ``dtype`` is ``"float64"`` or ``"float32"``; ``tolerance`` defaults to
     ``Tolerance.for_dtype(dtype)``. A hand pass that raises is reported in
-    ``hand_error`` and fails every row; it never propagates.
+    ``hand_error`` and fails every row; it never propagates. A ``hand_error`` passed in
+    (a student's code that failed elsewhere) does the same. Names in ``hand_optional``
+    may be missing from ``hand_values``: their rows have no hand value and do not fail.
     """
     tolerance = tolerance or Tolerance.for_dtype(dtype)
     ground_truth = exercise.architecture.ground_truth
     exact = run_pass(exercise, ground_truth)
-    hand_error = None
-    if hand_values is None:
+    if hand_values is None and hand_error is None:
         hand_values, hand_error = _run_hand(exercise, dtype, backprop or Backprop())
     auto = run_autograd(exercise, dtype)
 
     float_zs = {AUTOGRAD: [np.asarray(z) for z in auto.pre_activations]}
     hand_zs = run_pass(exercise, dtype).pre_activations  # the forward pass is not under test
+    if hand_values is not None:  # unless the hand run reports its own z (a student's code)
+        hand_zs = _reported_pre_activations(hand_values, hand_zs)
     float_zs[HAND] = hand_zs
     kinks = find_kinks(exercise, exact.pre_activations, float_zs, tolerance.atol)
     expected = {}
@@ -155,7 +178,10 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
     arch = exercise.architecture
 
     def row(name: str, index: tuple, label: str, parameter: str | None) -> Row:
-        hand_value, problems = _hand_entry(hand_values, hand_error, exact.values[name], name, index)
+        if hand_error is None and name not in hand_values and name in hand_optional:
+            hand_value, problems = None, []
+        else:
+            hand_value, problems = _hand_entry(hand_values, hand_error, exact.values[name], name, index)
         r = Row(quantity=name, label=label, exact=as_fraction(exact.values[name][index]),
                 expected={run: as_fraction(expected[run][name][index]) for run in (HAND, AUTOGRAD)},
                 hand=hand_value, autograd=float(auto.values[name][index]),
@@ -179,6 +205,20 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
             intermediates.append(row(name, index, quantities.entry_label(name, index), None))
     return Comparison(exercise, dtype, tolerance, gradients, intermediates, kinks,
                       _kink_notes(exercise, kinks, dtype), hand_error)
+
+
+def _reported_pre_activations(hand_values: dict, zs: list) -> list:
+    """``zs`` with each ``z{k}`` the hand values report (shape (n,) or (B, n), finite)
+    put in its place, so the side of a ReLU kink the hand run took is its own."""
+    zs = list(zs)
+    for k, z in enumerate(zs, start=1):
+        try:
+            reported = np.asarray(hand_values.get(f"z{k}"), dtype=np.float64).reshape(z.shape)
+        except (TypeError, ValueError):
+            continue
+        if np.all(np.isfinite(reported)):
+            zs[k - 1] = reported.astype(z.dtype)
+    return zs
 
 
 def _hand_entry(hand_values, hand_error, exact_value, name, index) -> tuple[float | None, list[str]]:

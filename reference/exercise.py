@@ -42,6 +42,8 @@ REDUCTIONS = ("mean", "sum")
 DEFAULT_NETWORK = {"sizes": [4, 3, 4], "activations": ["relu", "identity"],
                    "loss": "mse", "reduction": "mean", "negative_slope": Decimal("0.01")}
 TOP_LEVEL_KEYS = {"title", "source", "network", "parameters", "examples", "answers", "claims"}
+FLOAT64_MAX = Decimal("1.7976931348623157e308")
+FLOAT64_MIN = Decimal("2.2250738585072014e-308")  # smallest normal float64
 # Claims the prose makes about the numbers, checked and reported beside them.
 CLAIMS = {"nonzero_gradients": "how many parameters receive a nonzero gradient"}
 
@@ -154,6 +156,8 @@ def load_exercise(path) -> Exercise:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
         raise ExerciseError(path, "", f"valid TOML ({error})") from None
+    except RecursionError:  # tomllib recurses once per level of [ or {
+        raise ExerciseError(path, "", "valid TOML (arrays or tables nested too deeply)") from None
     return _parse(path, data)
 
 
@@ -232,18 +236,25 @@ def _numbers(path, key: str, value, shape: tuple[int, ...] | None) -> np.ndarray
     """``value`` as a Decimal array of ``shape`` (any shape if None), all finite numbers."""
     try:
         arr = decimal_array(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         arr = None
     if arr is None:
         want = ("a number" if shape == () else f"numbers of shape {shape}") if shape is not None \
             else "a number or an array of numbers"
         raise ExerciseError(path, key, want)
-    bad = next((v for v in arr.reshape(-1) if not v.is_finite()), None)
+    bad = next((v for v in arr.reshape(-1) if not _in_float64_range(v)), None)
     if bad is not None:
-        raise ExerciseError(path, key, f"finite numbers, got {bad}")
+        raise ExerciseError(path, key, f"finite numbers within float64 range (0 or {FLOAT64_MIN:.3g} to "
+                                       f"{FLOAT64_MAX:.3g} in magnitude), got {bad}")
     if shape is not None and arr.shape != shape:
         raise ExerciseError(path, key, f"shape {shape}, got {arr.shape}")
     return arr
+
+
+def _in_float64_range(value: Decimal) -> bool:
+    """Finite, and 0 or a normal float64 magnitude: 1e999 would become inf in the float
+    runs, and 1e-999999999 a fraction with a billion-digit denominator in the exact run."""
+    return value.is_finite() and (value == 0 or FLOAT64_MIN <= value.copy_abs() <= FLOAT64_MAX)
 
 
 def _parameters(path, table, architecture: Architecture) -> dict[str, np.ndarray]:

@@ -18,3 +18,7 @@ def chapter7_variant(tmp_path):
         path.write_text(text.replace(old, new, 1))
         return path
     return make
+
+
+# pytester runs the pytest plugin (compare.pytest_plugin) on exercise folders in tmp dirs.
+pytest_plugins = ["pytester"]

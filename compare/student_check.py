@@ -1,0 +1,241 @@
+"""Grading a student's backward function: ``python -m compare --backward FILE.py:FUNCTION``.
+
+The function has the signature of the book's NumPy code::
+
+    def backward(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]
+
+- ``params``: ``{"W1": (in, out), "b1": (out,), "W2": ..., "b2": ...}``, float64 (float32
+  with ``--dtype float32``), in the text's layout ``z = x @ W + b``.
+- ``x``, ``y``: for a single example 1-D arrays, shape (4,) each for the chapter (as the
+  book's code); for a batch of B examples 2-D, shape (B, n_in) and (B, n_out).
+- returns the gradients by the text's names: ``"dL/dW1"``, ``"dL/db1"``, ``"dL/dW2"``,
+  ``"dL/db2"`` (required, the parameters' shapes) and optionally intermediates ``"z1"``,
+  ``"h"``, ``"y_hat"``, ``"L"``, ``"dL/dy_hat"``, ``"dL/dh"``, ``"relu_mask"``,
+  ``"dL/dz1"`` (shape (n,) for one example, (B, n) for a batch; ``L`` a scalar). Any
+  intermediate given is checked like a gradient.
+
+The function runs in a separate process (``compare/student.py``) with a time limit. It
+is NOT a sandbox: the student's code runs with the user's rights. An import failure, a
+missing function, an exception, a timeout, a crash, a missing key, a wrong shape or a
+non-numeric value fails the check with a verdict naming it; the harness never crashes.
+"""
+import html
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from compare import student
+from compare.comparison import Comparison, compare_exercise
+from compare.report import render_json, render_text
+from compare.tolerance import Tolerance
+from reference import quantities
+from reference.exercise import Exercise
+from reference.numbers import convert
+
+DEFAULT_TIMEOUT = 10.0
+STATUS_TEXT = {
+    "import_error": "could not be imported",
+    "missing_function": "has no such function",
+    "exception": "raised an exception",
+    "bad_return": "returned the wrong type",
+    "timeout": "timed out",
+    "crashed": "crashed",
+}
+
+
+@dataclass
+class StudentRun:
+    """What the student's function did. ``status`` is ``"ok"`` or one of
+    ``STATUS_TEXT``; ``values`` the returned arrays (float64) by name; ``bad_values``
+    returned keys whose value is not an array of numbers; ``line``/``source`` the line of
+    the student's file an exception came from; ``seconds`` the call's wall time."""
+    path: Path
+    function: str
+    status: str
+    message: str = ""
+    line: int | None = None
+    source: str | None = None
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    bad_values: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    output: str = ""
+
+    @property
+    def target(self) -> str:
+        return f"{self.path}:{self.function}"
+
+    @property
+    def failure(self) -> str | None:
+        """One line describing why no gradients came back, or None when they did."""
+        if self.status == "ok":
+            return None
+        where = f" at {self.path.name} line {self.line}" + (f": {self.source}" if self.source else "") \
+            if self.line else ""
+        return f"student code {STATUS_TEXT[self.status]}: {self.message}{where}"
+
+
+@dataclass
+class StudentCheck:
+    """A student's run and its comparison with autograd and the exact values."""
+    run: StudentRun
+    comparison: Comparison
+    unknown_keys: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.run.status == "ok" and not self.run.bad_values and self.comparison.ok
+
+    def __str__(self) -> str:
+        return render_student_text(self)
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(f"<StudentCheck {self.run.target}>" if cycle else str(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the student lines, then the comparison's HTML tables."""
+        from compare.notebook import render_html
+        lines = "".join(f"<li>{html.escape(line)}</li>" for line in student_lines(self))
+        verdict = "PASS" if self.ok else "FAIL"
+        return f"<ul>{lines}</ul>\n{render_html(self.comparison)}\n<p><b>Student result: {verdict}</b></p>"
+
+
+def parse_target(text: str) -> tuple[Path, str]:
+    """``"path/to/student.py:backward"`` -> ``(Path, "backward")``. Raises ``ValueError``
+    (one line) without a ``:FUNCTION`` part or when the file does not exist."""
+    path, sep, function = text.rpartition(":")
+    if not sep or not path or not function.isidentifier():
+        raise ValueError(f"expected PATH.py:FUNCTION, got {text!r}")
+    if not Path(path).is_file():
+        raise ValueError(f"{path}: no such file")
+    return Path(path), function
+
+
+def student_arguments(exercise: Exercise, dtype: str) -> dict:
+    """``params``, ``x`` and ``y`` as the student's function receives them, JSON-encoded
+    for the child: params in ``dtype``, x and y 1-D for one example, (B, n) for a batch."""
+    params = {name: student.encode(convert(value, dtype)) for name, value in exercise.parameters.items()}
+    x, y = convert(exercise.x, dtype), convert(exercise.y, dtype)
+    if exercise.batch_size == 1:
+        x, y = x[0], y[0]
+    return {"params": params, "x": student.encode(x), "y": student.encode(y)}
+
+
+def run_student(path: Path, function: str, exercise: Exercise, dtype: str = "float64",
+                timeout: float = DEFAULT_TIMEOUT) -> StudentRun:
+    """Run ``function`` of ``path`` on the exercise in a child process; kill it (and its
+    process group) after ``timeout`` seconds. Never raises for what the student's code does."""
+    with tempfile.TemporaryDirectory(prefix="backprop-student-") as tmp:
+        input_path, output_path = Path(tmp) / "input.json", Path(tmp) / "output.json"
+        input_path.write_text(json.dumps(student_arguments(exercise, dtype)))
+        command = [sys.executable, str(Path(student.__file__)), str(path), function,
+                   str(input_path), str(output_path)]
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env=env,
+                                   start_new_session=os.name == "posix")
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            stdout, stderr = process.communicate()
+            return StudentRun(path, function, "timeout",
+                              f"no result after {timeout:g} s (an infinite loop?); the process was killed",
+                              seconds=time.perf_counter() - start, output=stdout[:student.OUTPUT_LIMIT])
+        if not output_path.is_file():
+            last = (stderr.strip().splitlines() or [""])[-1]
+            return StudentRun(path, function, "crashed",
+                              f"the process exited with status {process.returncode} without a result"
+                              + (f" ({last})" if last else ""),
+                              seconds=time.perf_counter() - start, output=stdout[:student.OUTPUT_LIMIT])
+        result = json.loads(output_path.read_text())
+    return StudentRun(path, function, result["status"], result["message"], result["line"], result["source"],
+                      {key: student.decode(value) for key, value in result["values"].items()},
+                      result["bad_values"], result["seconds"], (result["output"] + stdout)[:student.OUTPUT_LIMIT])
+
+
+def _kill(process: subprocess.Popen) -> None:
+    if os.name == "posix":
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # the child's own session: it and its children
+        except ProcessLookupError:
+            pass
+    else:
+        process.kill()
+
+
+def check_student(path: Path, function: str, exercise: Exercise, dtype: str = "float64",
+                  tolerance: Tolerance | None = None, timeout: float = DEFAULT_TIMEOUT) -> StudentCheck:
+    """Run the student's function and compare what it returns, entry by entry, with
+    autograd and the exact values (``compare_exercise`` with ``hand_values``). The
+    parameter gradients are required; intermediates are checked when returned. The
+    exercise's printed answers and claims are left out: they grade the text, not the student."""
+    exercise = replace(exercise, answers=(), claims={})
+    run = run_student(path, function, exercise, dtype, timeout)
+    arch = exercise.architecture
+    known = quantities.all_names(arch.n_layers, list(arch.activations))
+    required = {f"dL/d{p}" for p in arch.parameter_shapes()}
+    comparison = compare_exercise(exercise, dtype, tolerance,
+                                  hand_values={k: v for k, v in run.values.items() if k in known},
+                                  hand_error=run.failure and f"student code {STATUS_TEXT[run.status]}, see above",
+                                  hand_optional=frozenset(known) - required)
+    unknown = sorted(k for k in list(run.values) + list(run.bad_values) if k not in known)
+    return StudentCheck(run, comparison, unknown)
+
+
+def student_lines(check: StudentCheck) -> list[str]:
+    """What the student's code did, a line each, for the top of the report."""
+    run = check.run
+    arch = check.comparison.exercise.architecture
+    lines = [f"Student code: {run.target}"]
+    if run.failure:
+        lines.append(f"FAILED: {run.failure}")
+    else:
+        lines.append(f"Ran in {run.seconds:.3g} s and returned: "
+                     + (", ".join(f"{k} {tuple(v.shape)}" for k, v in run.values.items()) or "an empty dict"))
+        required = [f"dL/d{p}" for p in arch.parameter_shapes()]
+        missing = [k for k in required if k not in run.values]
+        if missing:
+            lines.append("FAILED: missing required key(s): " + ", ".join(missing))
+        for key, why in run.bad_values.items():
+            lines.append(f"FAILED: {key}: {why}")
+        if check.unknown_keys:
+            lines.append("Ignored unknown key(s): " + ", ".join(check.unknown_keys)
+                         + " (the text's names are " + ", ".join(required) + ", z1, h, y_hat, L, ...)")
+    failures = [r for r in check.comparison.gradients if not r.agree]
+    kink_failures = [r.label for r in failures if r.kink and r.hand is not None]
+    if kink_failures and len(kink_failures) == len(failures) and not any(k.startswith("z") and k[1:].isdigit() for k in run.values):
+        lines.append(f"Hint: {', '.join(kink_failures[:4])}{', ...' if len(kink_failures) > 4 else ''} pass "
+                     "through a neuron at the ReLU kink (z exactly 0). If rounding put your z on the other "
+                     "side of 0, your value is a valid subgradient: return \"z1\" too, and the check reads "
+                     "the side your code took from it.")
+    printed = run.output.strip().splitlines()
+    if printed:
+        lines.append(f"The student's code printed {len(printed)} line(s); the first: {printed[0][:200]}")
+    return lines
+
+
+def render_student_text(check: StudentCheck, fmt: str = "github") -> str:
+    """The student lines, then the usual report."""
+    verdict = "Student result: " + ("PASS, every gradient agrees." if check.ok else "FAIL.")
+    return "\n".join(student_lines(check) + ["", render_text(check.comparison, fmt), verdict])
+
+
+def render_student_json(check: StudentCheck) -> str:
+    """The usual JSON object with a ``student`` object added."""
+    data = json.loads(render_json(check.comparison))
+    run = check.run
+    data["student"] = {"target": run.target, "status": run.status, "failure": run.failure,
+                       "message": run.message, "line": run.line, "source": run.source,
+                       "returned": {k: list(v.shape) for k, v in run.values.items()},
+                       "bad_values": run.bad_values, "unknown_keys": check.unknown_keys,
+                       "seconds": run.seconds, "ok": check.ok}
+    return json.dumps(data, indent=2, ensure_ascii=False)

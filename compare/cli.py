@@ -4,6 +4,7 @@ Exit status: 0 when everything agrees, 1 on any disagreement, 2 on bad usage or 
 input (one line on stderr, never a traceback).
 """
 import argparse
+from decimal import Decimal, InvalidOperation
 import sys
 
 from tabulate import tabulate_formats
@@ -12,6 +13,7 @@ from compare.comparison import compare_exercise
 from compare.report import render_json, render_text
 from compare.selftest import run_self_test
 from compare.tolerance import Tolerance
+from compare.training import KINK_SIDES, TrainingSettings, render_training_json, render_training_text, run_training
 from reference.exercise import CHAPTER7_PATH, ExerciseError, load_exercise
 
 BATCH_PATH = CHAPTER7_PATH.parent / "diagonal_flip_batch.toml"
@@ -34,6 +36,14 @@ def tolerance_value(text: str) -> float:
     return value
 
 
+def decimal(text: str) -> Decimal:
+    """A command-line number kept exactly as written (0.1 stays 1/10)."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError(text) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="python -m compare",
@@ -54,6 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run only example N (0-based) of a file with several")
     parser.add_argument("--self-test", action="store_true",
                         help="check that deliberately broken backward passes are all rejected")
+    parser.add_argument("--lr", type=decimal, metavar="LR",
+                        help="take gradient-descent steps with this learning rate (exact, as written; "
+                             "default 0.1 when --steps is given)")
+    parser.add_argument("--steps", type=int, metavar="N",
+                        help="number of SGD steps, exact vs NumPy vs torch.optim.SGD (default 1 with --lr)")
+    parser.add_argument("--momentum", type=decimal, default=Decimal(0), metavar="M",
+                        help="SGD momentum, PyTorch's convention v = M*v + g, p -= lr*v (default 0)")
+    parser.add_argument("--kink-side", choices=KINK_SIDES, default="torch",
+                        help="at a ReLU kink the exact and NumPy steps take torch's side (default) or "
+                             "each its own (text: ReLU'(0) = 0)")
+    parser.add_argument("--plot", metavar="FILE",
+                        help="draw the network and its gradients to FILE (.svg or .png)")
     return parser
 
 
@@ -61,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     try:
         args = build_parser().parse_args(argv)
+        training = args.lr is not None or args.steps is not None
+        if sum([args.self_test, args.plot is not None, training]) > 1:
+            raise UsageError("use only one of --self-test, --plot, --lr/--steps")
         if args.format not in tabulate_formats:
             raise UsageError(f"--format: expected one of {', '.join(tabulate_formats)}; got {args.format!r}")
         exercise = load_exercise(args.exercise)
@@ -72,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         tolerance = Tolerance.for_dtype(args.dtype, args.rtol, args.atol)
         if args.self_test:
             return self_test(exercise, args.dtype, tolerance)
+        if args.plot is not None:
+            return plot(exercise, args.plot)
+        if training:
+            return train(exercise, args, tolerance)
         comparison = compare_exercise(exercise, args.dtype, tolerance)
     except UsageError as error:
         print(f"python -m compare: error: {error}", file=sys.stderr)
@@ -95,6 +124,30 @@ def self_test(exercise, dtype: str, tolerance: Tolerance) -> int:
     failed = sum(not r.passed for r in results)
     print(f"{len(results) - failed} of {len(results)} self-test checks passed.")
     return OK if failed == 0 else DISAGREE
+
+
+def train(exercise, args, tolerance: Tolerance) -> int:
+    """Run ``compare.training`` and print its table (or JSON); 1 if any step disagrees."""
+    settings = TrainingSettings(lr=Decimal("0.1") if args.lr is None else args.lr,
+                                steps=1 if args.steps is None else args.steps, momentum=args.momentum,
+                                dtype=args.dtype, tolerance=tolerance, kink_side=args.kink_side)
+    try:
+        training = run_training(exercise, settings)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(render_training_json(training) if args.json else render_training_text(training, args.format))
+    return OK if training.ok else DISAGREE
+
+
+def plot(exercise, path: str) -> int:
+    """Draw ``compare.plot``'s picture to ``path``; 2 for a bad file name."""
+    from compare.plot import PlotError, write_plot  # matplotlib loads only when drawing
+    try:
+        write_plot(exercise, path)
+    except PlotError as error:
+        raise UsageError(f"--plot: {error}") from None
+    print(f"wrote {path}")
+    return OK
 
 
 def run() -> None:

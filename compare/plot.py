@@ -257,6 +257,12 @@ def draw_network(exercise: Exercise) -> Figure:
     return fig
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_plot(exercise: Exercise, path) -> Path:
     """Draw the picture of ``exercise`` and write it to ``path`` (``.png`` or ``.svg``,
     any case), atomically: never a half-written file. SVG text stays text
@@ -282,6 +288,7 @@ def write_plot(exercise: Exercise, path) -> Path:
                                                                        "svg.hashsalt": "backprop-crosscheck"}):
             fig.savefig(stream, format=suffix[1:], dpi=110,
                         metadata={"Date": None} if suffix == ".svg" else None)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -33,6 +33,7 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 import json
 import math
+import re
 
 import numpy as np
 import torch
@@ -329,8 +330,9 @@ def run_training(exercise: Exercise, settings: TrainingSettings, update: Update 
             digits = exact.denominator_digits()
             if digits > settings.exact_digit_limit:
                 exact_alive = False
-                exact_stop = (f"the exact track stops after step {step - 1}: a parameter's denominator has "
-                              f"{digits} digits (limit {settings.exact_digit_limit}); NumPy vs torch go on")
+                exact_stop = (f"after step {step} a parameter's denominator has {digits} digits (limit "
+                              f"{settings.exact_digit_limit}; each step multiplies the digits), so the exact "
+                              f"track stops at step {step - 1}; NumPy vs torch go on")
         torch_loss, torch_zs = auto.forward_backward()
         numpy_zs = hand.forward_zs()
         exact_zs = exact.forward_zs() if exact_alive else None
@@ -371,8 +373,23 @@ def _unmoved(exercise: Exercise, initial, final, exact_pass: Pass) -> list[tuple
     """Entries whose NumPy value never changed, with the reason their first gradient
     was zero (``compare.reasons``, from the exact pass of the file's parameters)."""
     reasons = Reasons(exercise, exact_pass)
-    return [(label, reasons.for_entry(name, index)) for name, index, label in _entries(initial)
+    return [(label, common_cause(reasons.for_entry(name, index))) for name, index, label in _entries(initial)
             if initial[name][index] == final[name][index]]
+
+
+EXAMPLE_PREFIX = re.compile(r"(?:^|; )example \d+: ")
+
+
+def common_cause(reason: str) -> str:
+    """``compare.reasons`` words a batch's zero gradient per example (``"example 0: dead
+    neuron 1; input x[0] = 0; example 1: dead neuron 1"``); where one cause holds in every
+    example, say just that: ``"dead neuron 1 in every example"``. Other reasons pass
+    through unchanged."""
+    if not reason.startswith("example 0: "):
+        return reason
+    per_example = [set(part.split("; ")) for part in EXAMPLE_PREFIX.split(reason)[1:]]
+    shared = [cause for cause in reason[len("example 0: "):].split("; ") if all(cause in p for p in per_example)]
+    return " and ".join(dict.fromkeys(shared)) + " in every example" if shared else reason
 
 
 # ---------------------------------------------------------------------------- report
@@ -463,7 +480,7 @@ def summary_lines(training: Training) -> list[str]:
              f"Loss {float_text(start)} → {float_text(end)} after {s.steps} step(s): drop "
              f"{start - end:.6g}{percent}."]
     if training.exact_stop:
-        lines.append(f"Exact track: steps 0–{training.exact_steps}; {training.exact_stop}.")
+        lines.append(f"Exact track: steps 0–{training.exact_steps}: {training.exact_stop}.")
     else:
         lines.append(f"Exact track: all {s.steps} step(s) in exact fractions.")
     lines += _kink_lines(training)

@@ -156,3 +156,13 @@ def test_figure_is_built_without_pyplot(chapter7):
     import sys
     fig = draw_network(chapter7)
     assert fig.axes and "matplotlib.pyplot" not in sys.modules
+
+
+def test_written_file_has_the_usual_mode(chapter7, tmp_path):
+    import os
+    mask = os.umask(0o022)
+    try:
+        path = write_plot(chapter7, tmp_path / "c.png")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644

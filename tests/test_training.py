@@ -164,3 +164,28 @@ def test_cli_bad_training_options_exit_2(args, expected, capsys):
     assert main(args) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and expected in captured.err and len(captured.err.strip().splitlines()) == 1
+
+
+def test_unmoved_on_the_batch_names_the_common_cause(batch):
+    training = run_training(batch, TrainingSettings(LR, 2))
+    unmoved = dict(training.unmoved)
+    assert set(unmoved) == {"W1[0][1]", "W1[1][1]", "W1[2][1]", "W1[3][1]", "b1[1]",
+                            "W2[1][0]", "W2[1][1]", "W2[1][2]", "W2[1][3]"}
+    assert set(unmoved.values()) == {"dead neuron 1 in every example"}
+
+
+def test_common_cause():
+    from compare.training import common_cause
+    assert common_cause("example 0: dead neuron 1; input x[0] = 0; example 1: dead neuron 1") == \
+        "dead neuron 1 in every example"
+    assert common_cause("example 0: input x[0] = 0; example 1: dead neuron 1") == \
+        "example 0: input x[0] = 0; example 1: dead neuron 1"
+    assert common_cause("input x[1] = 0") == "input x[1] = 0"
+
+
+def test_exact_track_stop_is_reported(chapter7):
+    training = run_training(chapter7, TrainingSettings(LR, 4, exact_digit_limit=50))
+    assert training.ok and training.exact_steps < 4
+    text = render_training_text(training)
+    assert f"so the exact track stops at step {training.exact_steps}" in text
+    assert "limit 50" in text

@@ -437,22 +437,34 @@ def step_table(training: Training, fmt: str = "github") -> str:
     return tabulate(rows, headers=HEADERS, tablefmt=fmt, disable_numparse=True)
 
 
+def _kink_text(kink: KinkStep) -> str:
+    exact = ("" if kink.exact_z is None else
+             "exactly 0" if kink.exact_z == 0 else f"{float(kink.exact_z):.3g} exactly")
+    if kink.alive is None:
+        floats = ", ".join(f"{run} {z:.2g} (ReLU′ = {int(z > 0)})" for run, z in kink.float_z.items())
+        side = "; each track took its own side (--kink-side text)"
+    else:
+        floats = ", ".join(f"{run} {z:.2g}" for run, z in kink.float_z.items())
+        side = f"; every track took torch's side, ReLU′ = {int(kink.alive)} (a valid subgradient)"
+    return f"{kink.label} at the ReLU kink, {kink.z} = {exact + '; ' if exact else ''}{floats}{side}"
+
+
 def _kink_lines(training: Training) -> list[str]:
-    lines = []
-    for record in training.records:
-        if record.step == training.settings.steps or not record.kinks:
-            continue
+    """One line per kink neuron and run of consecutive steps whose update passed it
+    (the values shown are those of the run's first step)."""
+    runs: dict[tuple, list] = {}  # (neuron, side) -> [[first step, last step, text], ...]
+    for record in training.records[:training.settings.steps]:
         for kink in record.kinks:
-            exact = ("" if kink.exact_z is None else
-                     "exactly 0" if kink.exact_z == 0 else f"{float(kink.exact_z):.3g} exactly")
-            if kink.alive is None:
-                floats = ", ".join(f"{run} {z:.2g} (ReLU′ = {int(z > 0)})" for run, z in kink.float_z.items())
-                side = "; each track took its own side (--kink-side text)"
+            key = (kink.z, kink.alive, tuple(z > 0 for z in kink.float_z.values()))
+            spans = runs.setdefault(key, [])
+            if spans and spans[-1][1] == record.step:
+                spans[-1][1] = record.step + 1
             else:
-                floats = ", ".join(f"{run} {z:.2g}" for run, z in kink.float_z.items())
-                side = f"; every track took torch's side, ReLU′ = {int(kink.alive)} (a valid subgradient)"
-            lines.append(f"Step {record.step + 1}: {kink.label} at the ReLU kink, {kink.z} = "
-                         f"{exact + '; ' if exact else ''}{floats}{side}.")
+                spans.append([record.step + 1, record.step + 1, _kink_text(kink)])
+    lines = []
+    for first, last, text in sorted(span for spans in runs.values() for span in spans):
+        when = f"Step {first}" if first == last else f"Steps {first}–{last} (values at step {first})"
+        lines.append(f"{when}: {text}.")
     return lines
 
 
@@ -484,6 +496,12 @@ def summary_lines(training: Training) -> list[str]:
     else:
         lines.append(f"Exact track: all {s.steps} step(s) in exact fractions.")
     lines += _kink_lines(training)
+    split = next((r.step + 1 for r in training.records[:s.steps] for k in r.kinks
+                  if k.alive is None and k.exact_z is not None and (k.float_z["torch"] > 0) != (k.exact_z > 0)), None)
+    if split is not None:
+        lines.append(f"At step {split} torch took the other side of a kink than the exact track, so its parameters "
+                     "leave the exact and NumPy ones from there on: a different valid subgradient, reported as a "
+                     "disagreement here; the default --kink-side torch makes every track take torch's side.")
     lines += _unmoved_lines(training)
     bad = [r.step for r in training.records if not r.ok]
     lines.append("Result: " + ("every step agrees (exact vs NumPy vs torch)." if not bad else

@@ -61,7 +61,10 @@ def test_text_kink_side_reports_torch_leaving_the_exact_track(chapter7):
     assert training.records[0].ok
     assert "W1[0][0]: torch ≠ exact" in training.records[1].problems
     assert "W1[0][0]: NumPy ≠ exact" not in training.records[1].problems
-    assert "each track took its own side" in render_training_text(training)
+    text = render_training_text(training)
+    assert "Steps 1–2 (values at step 1): hidden neuron 0 at the ReLU kink, z1[0] = exactly 0" in text
+    assert "each track took its own side" in text
+    assert "At step 1 torch took the other side of a kink than the exact track" in text
 
 
 def test_torch_and_numpy_agree_for_20_steps_on_the_batch(batch):

@@ -228,6 +228,7 @@ class StepRecord:
     kinks: list[KinkStep] = field(default_factory=list)
     max_diff: float = 0.0
     gradients: dict[str, np.ndarray] | None = None  # exact gradients used for the next step
+    dead: dict[tuple[int, int], float | None] = field(default_factory=dict)  # (layer, neuron) -> z if one example
 
     @property
     def ok(self) -> bool:
@@ -349,6 +350,7 @@ def run_training(exercise: Exercise, settings: TrainingSettings, update: Update 
             record.loss[EXACT] = Fraction(exact_pass.values["L"][()])
             record.gradients = {p: exact_pass.gradient(p) for p in exact.parameters()}
             exact_parameters.append({p: v.copy() for p, v in exact.parameters().items()})
+        record.dead = _dead_neurons(exact_pass if exact_alive else hand_pass, exercise)
         for layer, example, index in neurons:
             label, z = _neuron_label(exercise, layer, example, index)
             record.kinks.append(KinkStep(
@@ -367,6 +369,24 @@ def run_training(exercise: Exercise, settings: TrainingSettings, update: Update 
     return Training(exercise, settings, tolerance, records, exact_parameters, exact_stop,
                     _unmoved(exercise, initial, hand.parameters(), first_exact_pass),
                     sum(p.size for p in initial.values()))
+
+
+def _dead_neurons(reference: Pass, exercise: Exercise) -> dict[tuple[int, int], float | None]:
+    """ReLU neurons whose derivative in this pass (with the side taken at any kink) is 0
+    in every example: ``{(layer, index): z}`` (z for a single example, else None)."""
+    arch = exercise.architecture
+    n = arch.n_layers
+    dead = {}
+    for k, activation in enumerate(arch.activations, start=1):
+        if not activations.HAS_KINK[activation]:
+            continue
+        mask = reference.values[quantities.derivative_name(k, n, activation)]
+        mask = mask.reshape(1, -1) if mask.ndim == 1 else mask
+        for j in range(mask.shape[1]):
+            if all(mask[b, j] == 0 for b in range(mask.shape[0])):
+                z = reference.pre_activations[k - 1]
+                dead[(k, j)] = float(z[0, j]) if z.shape[0] == 1 else None
+    return dead
 
 
 def _unmoved(exercise: Exercise, initial, final, exact_pass: Pass) -> list[tuple[str, str]]:
@@ -468,6 +488,40 @@ def _kink_lines(training: Training) -> list[str]:
     return lines
 
 
+def _life_lines(training: Training) -> list[str]:
+    """Dead neurons at the start, and every neuron that dies or comes alive later."""
+    exercise = training.exercise
+    first = training.records[0].dead
+    names = {key: _neuron_label(exercise, key[0], 0, key[1])[0].replace(" (example 0)", "") for key in
+             {k for r in training.records for k in r.dead}}
+    lines = []
+    if first:
+        lines.append("Dead at the start: " + ", ".join(names[k] for k in sorted(first)) + ".")
+    previous = first
+    for record in training.records[1:]:
+        for key in sorted(set(record.dead) - set(previous)):
+            z = record.dead[key]
+            value = "" if z is None else f" (z{key[0]}[{key[1]}] = {z:.3g})"
+            lines.append(f"{names[key].capitalize()} dies at step {record.step}{value}: from then on its "
+                         "incoming weights and bias get no gradient.")
+        for key in sorted(set(previous) - set(record.dead)):
+            lines.append(f"{_neuron_label(exercise, key[0], 0, key[1])[0].replace(' (example 0)', '').capitalize()}"
+                         f" comes alive at step {record.step}.")
+        previous = record.dead
+    arch = exercise.architecture
+    relu_neurons = sum(arch.sizes[k] for k, a in enumerate(arch.activations, start=1) if activations.HAS_KINK[a])
+    all_dead_from = None
+    for record in reversed(training.records):
+        if not relu_neurons or len(record.dead) < relu_neurons:
+            break
+        all_dead_from = record.step
+    if all_dead_from is not None:
+        learns = ("nothing learns any more" if activations.HAS_KINK[arch.activations[-1]]
+                  else "only the output layer's bias still learns")
+        lines.append(f"From step {all_dead_from} on every ReLU neuron is dead: {learns}.")
+    return lines
+
+
 def _unmoved_lines(training: Training) -> list[str]:
     if not training.unmoved:
         return [f"Every one of the {training.n_parameters} parameters moved."]
@@ -502,6 +556,7 @@ def summary_lines(training: Training) -> list[str]:
         lines.append(f"At step {split} torch took the other side of a kink than the exact track, so its parameters "
                      "leave the exact and NumPy ones from there on: a different valid subgradient, reported as a "
                      "disagreement here; the default --kink-side torch makes every track take torch's side.")
+    lines += _life_lines(training)
     lines += _unmoved_lines(training)
     bad = [r.step for r in training.records if not r.ok]
     lines.append("Result: " + ("every step agrees (exact vs NumPy vs torch)." if not bad else
@@ -522,7 +577,8 @@ def render_training_json(training: Training) -> str:
               "loss_exact": float(r.loss[EXACT]) if EXACT in r.loss else None,
               "loss_numpy": r.loss["numpy"], "loss_torch": r.loss["torch"],
               "max_abs_diff": r.max_diff, "agree": r.ok, "problems": r.problems,
-              "kinks": [{"neuron": k.label, "z": k.z, "float_z": k.float_z, "alive": k.alive}
+              "kinks": [{"neuron": k.label, "z": k.z, "exact_z": None if k.exact_z is None else str(k.exact_z),
+                         "float_z": k.float_z, "alive": k.alive}
                         for k in r.kinks]}
              for r in training.records]
     s = training.settings

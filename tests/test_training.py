@@ -192,3 +192,19 @@ def test_exact_track_stop_is_reported(chapter7):
     text = render_training_text(training)
     assert f"so the exact track stops at step {training.exact_steps}" in text
     assert "limit 50" in text
+
+
+def test_the_texts_trajectory_kills_the_last_live_neuron_at_step_4(chapter7):
+    """With ReLU'(0) = 0 at z1[0] = 0 (the text's convention) only hidden neuron 2 learns,
+    and gradient descent pushes its z below 0 at step 4: every hidden neuron is dead."""
+    training = run_training(chapter7, TrainingSettings(LR, 6, kink_side="text"))
+    assert set(training.records[0].dead) == {(1, 0), (1, 1)}
+    assert set(training.records[3].dead) == {(1, 0), (1, 1)}
+    assert set(training.records[4].dead) == {(1, 0), (1, 1), (1, 2)}
+    assert -0.005 < training.records[4].dead[(1, 2)] < 0
+    text = render_training_text(training)
+    assert "Hidden neuron 2 dies at step 4 (z1[2] = -0.00449)" in text
+    assert "From step 4 on every ReLU neuron is dead: only the output layer's bias still learns." in text
+    # torch's side of the kink keeps hidden neuron 0 alive
+    followed = run_training(chapter7, TrainingSettings(LR, 6))
+    assert all((1, 0) not in r.dead for r in followed.records)

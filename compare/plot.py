@@ -124,7 +124,6 @@ class NetworkPicture:
 
 
 def _positions(sizes) -> list[list[tuple[float, float]]]:
-    top = max(sizes)
     return [[(k * LAYER_GAP, ((size - 1) / 2 - j) * NEURON_GAP) for j in range(size)]
             for k, size in enumerate(sizes)]
 

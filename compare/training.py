@@ -571,12 +571,15 @@ def render_training_text(training: Training, fmt: str = "github") -> str:
 
 
 def render_training_json(training: Training) -> str:
-    """One JSON object: ``steps`` (step, losses, exact loss as a fraction string or null,
-    agree, problems, max_abs_diff), ``unmoved`` and ``summary``."""
+    """One JSON object: ``settings``, ``steps`` (per state: losses, the exact one as a
+    float or null once the exact track stopped, ``max_abs_diff``, ``agree``, ``problems``,
+    ``dead_neurons``, ``kinks``), ``exact_steps``, ``exact_stop``, ``unmoved`` and ``ok``."""
     steps = [{"step": r.step,
               "loss_exact": float(r.loss[EXACT]) if EXACT in r.loss else None,
               "loss_numpy": r.loss["numpy"], "loss_torch": r.loss["torch"],
               "max_abs_diff": r.max_diff, "agree": r.ok, "problems": r.problems,
+              "dead_neurons": [_neuron_label(training.exercise, k, 0, j)[0].replace(" (example 0)", "")
+                               for k, j in sorted(r.dead)],
               "kinks": [{"neuron": k.label, "z": k.z, "exact_z": None if k.exact_z is None else str(k.exact_z),
                          "float_z": k.float_z, "alive": k.alive}
                         for k in r.kinks]}

@@ -3,7 +3,6 @@ import json
 from decimal import Decimal
 from fractions import Fraction
 
-import numpy as np
 import pytest
 
 from compare.cli import BATCH_PATH, main
@@ -146,6 +145,8 @@ def test_cli_json_and_formats(capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["settings"]["lr"] == "0.1" and len(data["steps"]) == 3 and data["ok"] is True
     assert data["steps"][0]["loss_exact"] == pytest.approx(data["steps"][0]["loss_torch"])
+    assert data["steps"][0]["dead_neurons"] == ["hidden neuron 1"]
+    assert {u["parameter"] for u in data["unmoved"]} >= {"b1[1]", "W2[1][3]"}
     assert main(["--steps", "1", "--format", "latex"]) == 0
     assert "\\begin{tabular}" in capsys.readouterr().out
 

@@ -523,6 +523,8 @@ def _life_lines(training: Training) -> list[str]:
 
 
 def _unmoved_lines(training: Training) -> list[str]:
+    if training.settings.steps == 0:
+        return []
     if not training.unmoved:
         return [f"Every one of the {training.n_parameters} parameters moved."]
     groups: dict[str, list[str]] = {}

@@ -4,6 +4,7 @@ Exit status: 0 when everything agrees, 1 on any disagreement, 2 on bad usage or 
 input (one line on stderr, never a traceback).
 """
 import argparse
+from decimal import Decimal, InvalidOperation
 import sys
 
 from tabulate import tabulate_formats
@@ -17,6 +18,7 @@ from compare.selftest import run_self_test
 from compare.student_check import (DEFAULT_TIMEOUT, check_student, parse_target, render_student_json,
                                    render_student_text)
 from compare.tolerance import Tolerance
+from compare.training import KINK_SIDES, TrainingSettings, render_training_json, render_training_text, run_training
 from reference.exercise import CHAPTER7_PATH, ExerciseError, load_exercise
 
 BATCH_PATH = CHAPTER7_PATH.parent / "diagonal_flip_batch.toml"
@@ -54,6 +56,14 @@ def timeout_value(text: str) -> float:
     return value
 
 
+def decimal(text: str) -> Decimal:
+    """A command-line number kept exactly as written (0.1 stays 1/10)."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError(text) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="python -m compare",
@@ -88,6 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
                              "gradients; runs the student's code in a child process (not a sandbox)")
     parser.add_argument("--timeout", type=timeout_value, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help=f"time limit for --backward (default {DEFAULT_TIMEOUT:g} s)")
+    parser.add_argument("--lr", type=decimal, metavar="LR",
+                        help="take gradient-descent steps with this learning rate (exact, as written; "
+                             "default 0.1 when --steps is given)")
+    parser.add_argument("--steps", type=int, metavar="N",
+                        help="number of SGD steps, exact vs NumPy vs torch.optim.SGD (default 1 with --lr)")
+    parser.add_argument("--momentum", type=decimal, default=Decimal(0), metavar="M",
+                        help="SGD momentum, PyTorch's convention v = M*v + g, p -= lr*v (default 0)")
+    parser.add_argument("--kink-side", choices=KINK_SIDES, default="torch",
+                        help="at a ReLU kink the exact and NumPy steps take torch's side (default) or "
+                             "each its own (text: ReLU'(0) = 0)")
+    parser.add_argument("--plot", metavar="FILE",
+                        help="draw the network and its gradients to FILE (.svg or .png)")
     return parser
 
 
@@ -99,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         return answer_key_main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
+        training = args.lr is not None or args.steps is not None
+        if sum([args.self_test, args.plot is not None, training]) > 1:
+            raise UsageError("use only one of --self-test, --plot, --lr/--steps")
         if args.format not in tabulate_formats:
             raise UsageError(f"--format: expected one of {', '.join(tabulate_formats)}; got {args.format!r}")
         exercise = load_exercise(args.exercise)
@@ -112,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
             return self_test(exercise, args.dtype, tolerance)
         if args.sample is not None and not args.fd:
             raise UsageError("--sample: goes with --fd")
+        if args.plot is not None:
+            return plot(exercise, args.plot)
+        if training:
+            return train(exercise, args, tolerance)
         if is_large(exercise):
             return large(exercise, args, tolerance)
         if args.backward is not None:
@@ -162,6 +191,30 @@ def self_test(exercise, dtype: str, tolerance: Tolerance) -> int:
     failed = sum(not r.passed for r in results)
     print(f"{len(results) - failed} of {len(results)} self-test checks passed.")
     return OK if failed == 0 else DISAGREE
+
+
+def train(exercise, args, tolerance: Tolerance) -> int:
+    """Run ``compare.training`` and print its table (or JSON); 1 if any step disagrees."""
+    settings = TrainingSettings(lr=Decimal("0.1") if args.lr is None else args.lr,
+                                steps=1 if args.steps is None else args.steps, momentum=args.momentum,
+                                dtype=args.dtype, tolerance=tolerance, kink_side=args.kink_side)
+    try:
+        training = run_training(exercise, settings)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(render_training_json(training) if args.json else render_training_text(training, args.format))
+    return OK if training.ok else DISAGREE
+
+
+def plot(exercise, path: str) -> int:
+    """Draw ``compare.plot``'s picture to ``path``; 2 for a bad file name."""
+    from compare.plot import PlotError, write_plot  # matplotlib loads only when drawing
+    try:
+        write_plot(exercise, path)
+    except PlotError as error:
+        raise UsageError(f"--plot: {error}") from None
+    print(f"wrote {path}")
+    return OK
 
 
 def run() -> None:

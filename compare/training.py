@@ -1,0 +1,595 @@
+"""Gradient-descent steps, cross-checked: exact vs hand NumPy vs ``torch.optim.SGD``.
+
+The text ends with "we'll apply these gradients to update all 31 parameters and see the
+loss drop". Three tracks take the same N steps from the file's parameters:
+
+- exact: ``Fraction`` parameters, the hand backward pass (``reference.backprop``), the
+  update written out by hand. The learning rate and momentum are ``Decimal`` strings from
+  the command line, so lr 0.1 is exactly 1/10.
+- NumPy: the same hand pass and update in float64 or float32.
+- torch: ``nn.Sequential`` with ``torch.optim.SGD(lr, momentum)`` and ``loss.backward()``.
+
+The update is PyTorch's SGD (``torch.optim.SGD`` docs, dampening 0, no Nesterov, no weight
+decay): ``v = momentum * v + g`` (``v = g`` on the first step), ``p = p - lr * v``; with
+momentum 0 simply ``p = p - lr * g``.
+
+After every step each parameter entry and the loss are compared under ``Tolerance``: the
+float tracks against the exact one while it runs, torch against NumPy after. Exact
+fractions grow fast (each step multiplies the digits of the denominators by about the
+degree of the loss in the parameters, 3 for one hidden layer), so the exact track stops
+once a denominator has more than ``EXACT_DIGIT_LIMIT`` digits; the report says when and
+why, and NumPy vs torch go on for all N steps.
+
+At a ReLU kink (a pre-activation exactly 0, or within ``atol`` of 0 in a float track) the
+tracks may take different subgradients by rounding alone: float64 torch computes the
+chapter's z1[0] as +2.8e-17 (ReLU' = 1) where it is exactly 0 (ReLU' = 0). With
+``kink_side="torch"`` (the default) the exact and NumPy tracks take torch's side there, so
+all three follow one valid subgradient-descent trajectory, and the step says so; with
+``kink_side="text"`` every track keeps its own ReLU'(z) (1 if z > 0 else 0), the text's
+convention for the exact track, and a torch track that takes the other side disagrees.
+"""
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+from fractions import Fraction
+import json
+import math
+import re
+
+import numpy as np
+import torch
+from tabulate import tabulate
+
+from compare.formatting import diff_text, exact_text, float_text
+from compare.kinks import SideMatched
+from compare.reasons import Reasons
+from compare.tolerance import Tolerance
+from reference import activations, quantities
+from reference.backprop import Backprop, Pass, run_network_pass
+from reference.exercise import Exercise
+from reference.network import Network
+from reference.numbers import as_fraction, convert
+from torch_impl.model import DTYPES, build_loss, build_model, tensor_from_decimals
+
+EXACT = "exact"
+EXACT_DIGIT_LIMIT = 10000  # digits of the largest parameter denominator the exact track allows
+KINK_SIDES = ("torch", "text")
+
+
+class Update:
+    """PyTorch's SGD update, written by hand for one parameter array (any number type).
+
+    ``param``, ``grad`` and ``velocity`` share a shape; ``velocity`` is None before the
+    first step. Returns ``(new_param, new_velocity)``. Source: ``torch.optim.SGD`` with
+    dampening 0: ``v = m * v + g`` (``v = g`` first), ``p = p - lr * v``.
+    """
+
+    def apply(self, param, grad, velocity, lr, momentum):
+        if momentum == 0:
+            return param - lr * grad, None
+        velocity = grad if velocity is None else momentum * velocity + grad
+        return param - lr * velocity, velocity
+
+
+class GradientAscent(Update):
+    """Broken on purpose: adds the gradient, p = p + lr * g (climbs the loss)."""
+
+    def apply(self, param, grad, velocity, lr, momentum):
+        velocity = grad if velocity is None or momentum == 0 else momentum * velocity + grad
+        return param + lr * velocity, velocity
+
+
+class MomentumAveraged(Update):
+    """Broken on purpose: the averaging convention v = m * v + (1 - m) * g, not PyTorch's
+    v = m * v + g. Same as SGD without momentum, so only a run with momentum catches it."""
+
+    def apply(self, param, grad, velocity, lr, momentum):
+        if momentum == 0:
+            return param - lr * grad, None
+        velocity = (1 - momentum) * grad if velocity is None else momentum * velocity + (1 - momentum) * grad
+        return param - lr * velocity, velocity
+
+
+BROKEN_UPDATES = (GradientAscent, MomentumAveraged)
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """``lr`` and ``momentum`` as written (``Decimal``, dimensionless), ``steps`` >= 0,
+    ``dtype`` of the float tracks, ``kink_side`` one of ``KINK_SIDES``."""
+    lr: Decimal
+    steps: int
+    momentum: Decimal = Decimal(0)
+    dtype: str = "float64"
+    tolerance: Tolerance | None = None
+    kink_side: str = "torch"
+    exact_digit_limit: int = EXACT_DIGIT_LIMIT
+
+    def check(self) -> None:
+        """Raise ``ValueError`` (one line) for settings SGD rejects."""
+        if not self.lr.is_finite() or self.lr < 0:
+            raise ValueError(f"--lr: expected a finite learning rate >= 0; got {self.lr}")
+        if not self.momentum.is_finite() or self.momentum < 0:
+            raise ValueError(f"--momentum: expected a finite momentum >= 0; got {self.momentum}")
+        if self.steps < 0:
+            raise ValueError(f"--steps: expected a number of steps >= 0; got {self.steps}")
+        if self.kink_side not in KINK_SIDES:
+            raise ValueError(f"kink side: expected one of {', '.join(KINK_SIDES)}; got {self.kink_side}")
+
+
+class HandTrack:
+    """Parameters, velocity and the hand backward pass in one number type (``"exact"``,
+    ``"float64"``, ``"float32"``), updated by ``update``."""
+
+    def __init__(self, exercise: Exercise, number_type: str, settings: TrainingSettings, update: Update):
+        self.number_type = number_type
+        self.network = Network.from_exercise(exercise, number_type)
+        self.x, self.y = convert(exercise.x, number_type), convert(exercise.y, number_type)
+        self.lr, self.momentum = convert(np.array([settings.lr, settings.momentum], dtype=object), number_type)
+        self.update = update
+        self.velocity: dict[str, np.ndarray | None] = {name: None for name in self.parameters()}
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """``{"W1": (in, out) array, "b1": (out,), ...}`` (the live arrays)."""
+        params = {}
+        for k, (W, b) in enumerate(zip(self.network.weights, self.network.biases), start=1):
+            params[f"W{k}"], params[f"b{k}"] = W, b
+        return params
+
+    def forward_zs(self) -> list[np.ndarray]:
+        """Pre-activations z_k, each (B, n_k)."""
+        return self.network.forward(self.x)[0]
+
+    def run(self, backprop: Backprop) -> Pass:
+        return run_network_pass(self.network, self.x, self.y, self.number_type, backprop)
+
+    def step(self, gradients: dict[str, np.ndarray]) -> None:
+        """One SGD update of every parameter with ``gradients`` (same names and shapes)."""
+        n = self.network.architecture.n_layers
+        for k in range(1, n + 1):
+            for kind, store in (("W", self.network.weights), ("b", self.network.biases)):
+                name = f"{kind}{k}"
+                store[k - 1], self.velocity[name] = self.update.apply(
+                    store[k - 1], gradients[name], self.velocity[name], self.lr, self.momentum)
+
+    def denominator_digits(self) -> int:
+        """Decimal digits of the largest denominator among the (exact) parameters; 0 for
+        the fixed-precision 50-digit track, which does not grow."""
+        if self.number_type != EXACT:
+            return 0
+        bits = max(v.denominator.bit_length() for p in self.parameters().values() for v in p.reshape(-1))
+        return math.ceil(bits * math.log10(2))
+
+
+class TorchTrack:
+    """The exercise's ``nn.Sequential`` trained by ``torch.optim.SGD``."""
+
+    def __init__(self, exercise: Exercise, settings: TrainingSettings):
+        self.exercise = exercise
+        torch_dtype = DTYPES[settings.dtype]
+        self.model = build_model(exercise, settings.dtype)
+        self.loss_fn = build_loss(exercise)
+        self.x = tensor_from_decimals(exercise.x, torch_dtype)
+        self.y = tensor_from_decimals(exercise.y, torch_dtype)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=float(settings.lr),
+                                         momentum=float(settings.momentum))
+
+    def forward_backward(self) -> tuple[float, list[np.ndarray]]:
+        """Zero the gradients, forward, ``loss.backward()``; returns the loss and the
+        pre-activations z_k (B, n_k) as NumPy arrays."""
+        self.optimizer.zero_grad()
+        zs, out = [], self.x
+        for module in self.model:
+            out = module(out)
+            if isinstance(module, torch.nn.Linear):
+                zs.append(out.detach().numpy().copy())
+        loss = self.loss_fn(out, self.y)
+        loss.backward()
+        return float(loss.detach()), zs
+
+    def step(self) -> None:
+        self.optimizer.step()
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Parameters in the text's layout: ``W_k = linear.weight.T`` (in, out)."""
+        params = {}
+        linears = [m for m in self.model if isinstance(m, torch.nn.Linear)]
+        for k, linear in enumerate(linears, start=1):
+            params[f"W{k}"] = linear.weight.detach().numpy().T.copy()
+            params[f"b{k}"] = linear.bias.detach().numpy().copy()
+        return params
+
+
+@dataclass
+class KinkStep:
+    """A neuron at a ReLU kink at some step: ``label`` (``"hidden neuron 0"``), ``z``
+    (``"z1[0]"``), its exact z (None when the exact track has stopped), the float zs and
+    the side all tracks took (``alive``: ReLU' = 1)."""
+    label: str
+    z: str
+    exact_z: Fraction | None
+    float_z: dict[str, float]
+    alive: bool | None
+
+
+@dataclass
+class StepRecord:
+    """The state after ``step`` updates (step 0: the file's parameters).
+
+    ``loss`` maps track name (``"exact"``, ``"numpy"``, ``"torch"``) to the loss at these
+    parameters (exact: ``Fraction``). ``problems`` lists disagreeing entries, e.g.
+    ``"W1[0][0]: torch ≠ exact"``. ``kinks`` are the kink neurons the gradient of this
+    state passes (they shape the update to step + 1). ``max_diff`` is the largest
+    |NumPy − torch| over the parameters."""
+    step: int
+    loss: dict[str, object]
+    problems: list[str] = field(default_factory=list)
+    kinks: list[KinkStep] = field(default_factory=list)
+    max_diff: float = 0.0
+    gradients: dict[str, np.ndarray] | None = None  # exact gradients used for the next step
+    dead: dict[tuple[int, int], float | None] = field(default_factory=dict)  # (layer, neuron) -> z if one example
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class Training:
+    """A whole run: one ``StepRecord`` per state 0..N, the exact parameters after each
+    exact step (``exact_parameters[t]``), and which entries never moved and why."""
+    exercise: Exercise
+    settings: TrainingSettings
+    tolerance: Tolerance
+    records: list[StepRecord]
+    exact_parameters: list[dict[str, np.ndarray]]
+    exact_stop: str | None
+    unmoved: list[tuple[str, str]]
+    n_parameters: int
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.records)
+
+    @property
+    def exact_steps(self) -> int:
+        """The last state the exact track reached."""
+        return len(self.exact_parameters) - 1
+
+
+def _entries(params: dict[str, np.ndarray]):
+    for name, array in params.items():
+        for index in np.ndindex(array.shape):
+            yield name, index, quantities.entry_label(name, index)
+
+
+def _find_kinks(exercise: Exercise, exact_zs, numpy_zs, torch_zs, atol: float) -> list[tuple]:
+    """``(layer, example, index)`` of every ReLU neuron at a kink in any track."""
+    found = []
+    for k, activation in enumerate(exercise.architecture.activations, start=1):
+        if not activation in activations.KINKED:
+            continue
+        near = (np.abs(numpy_zs[k - 1].astype(np.float64)) <= atol) | (np.abs(torch_zs[k - 1]) <= atol)
+        if exact_zs is not None:
+            near = near | (exact_zs[k - 1] == 0)
+        found += [(k, int(b), int(j)) for b, j in zip(*np.nonzero(near))]
+    return found
+
+
+def _neuron_label(exercise: Exercise, layer: int, example: int, index: int) -> tuple[str, str]:
+    n, batch = exercise.architecture.n_layers, exercise.batch_size
+    label = f"hidden neuron {index}" if n == 2 else f"neuron {index} of layer {layer}"
+    if batch > 1:
+        label += f" (example {example})"
+    z = f"z{layer}" + (f"[{example}]" if batch > 1 else "") + f"[{index}]"
+    return label, z
+
+
+def _compare(record: StepRecord, exact_params, numpy_params, torch_params, tolerance: Tolerance) -> None:
+    diffs = []
+    for name, index, label in _entries(numpy_params):
+        n, t = float(numpy_params[name][index]), float(torch_params[name][index])
+        diffs.append(abs(n - t))
+        if exact_params is not None:
+            e = exact_params[name][index]
+            if not tolerance.close(n, e):
+                record.problems.append(f"{label}: NumPy ≠ exact")
+            if not tolerance.close(t, e):
+                record.problems.append(f"{label}: torch ≠ exact")
+        elif not tolerance.close(t, n):
+            record.problems.append(f"{label}: torch ≠ NumPy")
+    record.max_diff = max(diffs) if diffs else 0.0
+    loss = record.loss
+    if EXACT in loss:
+        for run, name in (("numpy", "NumPy"), ("torch", "torch")):
+            if not tolerance.close(loss[run], loss[EXACT]):
+                record.problems.append(f"L: {name} ≠ exact")
+    elif not tolerance.close(loss["torch"], loss["numpy"]):
+        record.problems.append("L: torch ≠ NumPy")
+
+
+def run_training(exercise: Exercise, settings: TrainingSettings, update: Update | None = None) -> Training:
+    """Take ``settings.steps`` SGD steps on all three tracks and compare after each.
+
+    ``update`` replaces the hand update of the exact and NumPy tracks (a broken variant
+    must be caught); torch always uses ``torch.optim.SGD``. Raises ``ValueError`` for
+    settings ``TrainingSettings.check`` rejects.
+    """
+    settings.check()
+    tolerance = settings.tolerance or Tolerance.for_dtype(settings.dtype)
+    update = update or Update()
+    exact = HandTrack(exercise, exercise.architecture.ground_truth, settings, update)
+    hand = HandTrack(exercise, settings.dtype, settings, update)
+    auto = TorchTrack(exercise, settings)
+    initial = {name: p.copy() for name, p in hand.parameters().items()}
+    records, exact_parameters, exact_stop = [], [], None
+    exact_alive = True
+    first_exact_pass = None
+    for step in range(settings.steps + 1):
+        if exact_alive and step > 0:
+            digits = exact.denominator_digits()
+            if digits > settings.exact_digit_limit:
+                exact_alive = False
+                exact_stop = (f"after step {step} a parameter's denominator has {digits} digits (limit "
+                              f"{settings.exact_digit_limit}; each step multiplies the digits), so the exact "
+                              f"track stops at step {step - 1}; NumPy vs torch go on")
+        torch_loss, torch_zs = auto.forward_backward()
+        numpy_zs = hand.forward_zs()
+        exact_zs = exact.forward_zs() if exact_alive else None
+        neurons = _find_kinks(exercise, exact_zs, numpy_zs, torch_zs, tolerance.atol)
+        if settings.kink_side == "torch":
+            backprop = SideMatched({n: bool(torch_zs[n[0] - 1][n[1], n[2]] > 0) for n in neurons})
+        else:
+            backprop = Backprop()
+        hand_pass = hand.run(backprop)
+        record = StepRecord(step, {"numpy": float(hand_pass.values["L"]), "torch": torch_loss})
+        if exact_alive:
+            exact_pass = exact.run(backprop)
+            first_exact_pass = first_exact_pass or exact_pass
+            record.loss[EXACT] = as_fraction(exact_pass.values["L"][()])
+            record.gradients = {p: exact_pass.gradient(p) for p in exact.parameters()}
+            exact_parameters.append({p: v.copy() for p, v in exact.parameters().items()})
+        record.dead = _dead_neurons(exact_pass if exact_alive else hand_pass, exercise)
+        for layer, example, index in neurons:
+            label, z = _neuron_label(exercise, layer, example, index)
+            record.kinks.append(KinkStep(
+                label, z, None if exact_zs is None else exact_zs[layer - 1][example, index],
+                {"numpy": float(numpy_zs[layer - 1][example, index]),
+                 "torch": float(torch_zs[layer - 1][example, index])},
+                bool(torch_zs[layer - 1][example, index] > 0) if settings.kink_side == "torch" else None))
+        _compare(record, exact_parameters[-1] if exact_alive else None, hand.parameters(),
+                 auto.parameters(), tolerance)
+        records.append(record)
+        if step < settings.steps:
+            hand.step({p: hand_pass.gradient(p) for p in hand.parameters()})
+            auto.step()
+            if exact_alive:
+                exact.step(record.gradients)
+    return Training(exercise, settings, tolerance, records, exact_parameters, exact_stop,
+                    _unmoved(exercise, initial, hand.parameters(), first_exact_pass),
+                    sum(p.size for p in initial.values()))
+
+
+def _dead_neurons(reference: Pass, exercise: Exercise) -> dict[tuple[int, int], float | None]:
+    """ReLU neurons whose derivative in this pass (with the side taken at any kink) is 0
+    in every example: ``{(layer, index): z}`` (z for a single example, else None)."""
+    arch = exercise.architecture
+    n = arch.n_layers
+    dead = {}
+    for k, activation in enumerate(arch.activations, start=1):
+        if not activation in activations.KINKED:
+            continue
+        mask = reference.values[quantities.derivative_name(k, n, activation)]
+        mask = mask.reshape(1, -1) if mask.ndim == 1 else mask
+        for j in range(mask.shape[1]):
+            if all(mask[b, j] == 0 for b in range(mask.shape[0])):
+                z = reference.pre_activations[k - 1]
+                dead[(k, j)] = float(z[0, j]) if z.shape[0] == 1 else None
+    return dead
+
+
+def _unmoved(exercise: Exercise, initial, final, exact_pass: Pass) -> list[tuple[str, str]]:
+    """Entries whose NumPy value never changed, with the reason their first gradient
+    was zero (``compare.reasons``, from the exact pass of the file's parameters)."""
+    reasons = Reasons(exercise, exact_pass)
+    return [(label, common_cause(reasons.for_entry(name, index))) for name, index, label in _entries(initial)
+            if initial[name][index] == final[name][index]]
+
+
+EXAMPLE_PREFIX = re.compile(r"(?:^|; )example \d+: ")
+
+
+def common_cause(reason: str) -> str:
+    """``compare.reasons`` words a batch's zero gradient per example (``"example 0: dead
+    neuron 1; input x[0] = 0; example 1: dead neuron 1"``); where one cause holds in every
+    example, say just that: ``"dead neuron 1 in every example"``. Other reasons pass
+    through unchanged."""
+    if not reason.startswith("example 0: "):
+        return reason
+    per_example = [set(part.split("; ")) for part in EXAMPLE_PREFIX.split(reason)[1:]]
+    shared = [cause for cause in reason[len("example 0: "):].split("; ") if all(cause in p for p in per_example)]
+    return " and ".join(dict.fromkeys(shared)) + " in every example" if shared else reason
+
+
+# ---------------------------------------------------------------------------- report
+
+HEADERS = ["step", "loss (exact)", "loss (NumPy)", "loss (torch)", "drop", "max |NumPy − torch|", "verdict"]
+
+
+def loss_text(value: Fraction) -> str:
+    """An exact loss as a decimal: in full when short (``0.89625``), else 15 significant
+    digits and ``…``."""
+    if value.denominator.bit_length() <= 60:
+        text = exact_text(value)
+        if "/" not in text and len(text) <= 18:
+            return text
+    with localcontext() as context:
+        context.prec = 15
+        return f"{Decimal(value.numerator) / Decimal(value.denominator)}…"
+
+
+def _reference_loss(record: StepRecord) -> float:
+    return float(record.loss.get(EXACT, record.loss["numpy"]))
+
+
+def _verdict(record: StepRecord) -> str:
+    if record.ok:
+        return "agree" + (" (kink: see below)" if record.kinks else "")
+    shown = ", ".join(record.problems[:3])
+    more = f" and {len(record.problems) - 3} more" if len(record.problems) > 3 else ""
+    return f"DISAGREE: {shown}{more}"
+
+
+def step_table(training: Training, fmt: str = "github") -> str:
+    """One row per state: step 0 is the file's parameters, step t the state after t
+    updates. ``drop`` is the previous loss minus this one (exact while the exact track
+    runs, else NumPy)."""
+    rows, previous = [], None
+    for record in training.records:
+        loss = _reference_loss(record)
+        rows.append([str(record.step),
+                     loss_text(record.loss[EXACT]) if EXACT in record.loss else "—",
+                     float_text(record.loss["numpy"]), float_text(record.loss["torch"]),
+                     "" if previous is None else f"{previous - loss:.6g}",
+                     diff_text(record.max_diff), _verdict(record)])
+        previous = loss
+    return tabulate(rows, headers=HEADERS, tablefmt=fmt, disable_numparse=True)
+
+
+def _kink_text(kink: KinkStep) -> str:
+    exact = ("" if kink.exact_z is None else
+             "exactly 0" if kink.exact_z == 0 else f"{float(kink.exact_z):.3g} exactly")
+    if kink.alive is None:
+        floats = ", ".join(f"{run} {z:.2g} (ReLU′ = {int(z > 0)})" for run, z in kink.float_z.items())
+        side = "; each track took its own side (--kink-side text)"
+    else:
+        floats = ", ".join(f"{run} {z:.2g}" for run, z in kink.float_z.items())
+        side = f"; every track took torch's side, ReLU′ = {int(kink.alive)} (a valid subgradient)"
+    return f"{kink.label} at the ReLU kink, {kink.z} = {exact + '; ' if exact else ''}{floats}{side}"
+
+
+def _kink_lines(training: Training) -> list[str]:
+    """One line per kink neuron and run of consecutive steps whose update passed it
+    (the values shown are those of the run's first step)."""
+    runs: dict[tuple, list] = {}  # (neuron, side) -> [[first step, last step, text], ...]
+    for record in training.records[:training.settings.steps]:
+        for kink in record.kinks:
+            key = (kink.z, kink.alive, tuple(z > 0 for z in kink.float_z.values()))
+            spans = runs.setdefault(key, [])
+            if spans and spans[-1][1] == record.step:
+                spans[-1][1] = record.step + 1
+            else:
+                spans.append([record.step + 1, record.step + 1, _kink_text(kink)])
+    lines = []
+    for first, last, text in sorted(span for spans in runs.values() for span in spans):
+        when = f"Step {first}" if first == last else f"Steps {first}–{last} (values at step {first})"
+        lines.append(f"{when}: {text}.")
+    return lines
+
+
+def _life_lines(training: Training) -> list[str]:
+    """Dead neurons at the start, and every neuron that dies or comes alive later."""
+    exercise = training.exercise
+    first = training.records[0].dead
+    names = {key: _neuron_label(exercise, key[0], 0, key[1])[0].replace(" (example 0)", "") for key in
+             {k for r in training.records for k in r.dead}}
+    lines = []
+    if first:
+        lines.append("Dead at the start: " + ", ".join(names[k] for k in sorted(first)) + ".")
+    previous = first
+    for record in training.records[1:]:
+        for key in sorted(set(record.dead) - set(previous)):
+            z = record.dead[key]
+            value = "" if z is None else f" (z{key[0]}[{key[1]}] = {z:.3g})"
+            lines.append(f"{names[key].capitalize()} dies at step {record.step}{value}: from then on its "
+                         "incoming weights and bias get no gradient.")
+        for key in sorted(set(previous) - set(record.dead)):
+            lines.append(f"{_neuron_label(exercise, key[0], 0, key[1])[0].replace(' (example 0)', '').capitalize()}"
+                         f" comes alive at step {record.step}.")
+        previous = record.dead
+    arch = exercise.architecture
+    relu_neurons = sum(arch.sizes[k] for k, a in enumerate(arch.activations, start=1) if a in activations.KINKED)
+    all_dead_from = None
+    for record in reversed(training.records):
+        if not relu_neurons or len(record.dead) < relu_neurons:
+            break
+        all_dead_from = record.step
+    if all_dead_from is not None:
+        learns = ("nothing learns any more" if arch.activations[-1] in activations.KINKED
+                  else "only the output layer's bias still learns")
+        lines.append(f"From step {all_dead_from} on every ReLU neuron is dead: {learns}.")
+    return lines
+
+
+def _unmoved_lines(training: Training) -> list[str]:
+    if training.settings.steps == 0:
+        return []
+    if not training.unmoved:
+        return [f"Every one of the {training.n_parameters} parameters moved."]
+    groups: dict[str, list[str]] = {}
+    for label, reason in training.unmoved:
+        groups.setdefault(reason, []).append(label)
+    lines = [f"Did not move in {training.settings.steps} step(s): {len(training.unmoved)} of "
+             f"{training.n_parameters} parameters."]
+    for reason, labels in groups.items():
+        lines.append(f"  {', '.join(labels)}: {reason}")
+    return lines
+
+
+def summary_lines(training: Training) -> list[str]:
+    """Loss drop, exact-track extent, kinks, parameters that did not move, result."""
+    s = training.settings
+    first, last = training.records[0], training.records[-1]
+    start, end = _reference_loss(first), _reference_loss(last)
+    percent = f" ({(start - end) / start:.1%})" if start else ""
+    lines = [f"SGD lr {s.lr}, momentum {s.momentum}, {s.steps} step(s), {s.dtype}, "
+             f"rtol {training.tolerance.rtol:g}, atol {training.tolerance.atol:g}.",
+             f"Loss {float_text(start)} → {float_text(end)} after {s.steps} step(s): drop "
+             f"{start - end:.6g}{percent}."]
+    if training.exact_stop:
+        lines.append(f"Exact track: steps 0–{training.exact_steps}: {training.exact_stop}.")
+    else:
+        lines.append(f"Exact track: all {s.steps} step(s) in exact fractions.")
+    lines += _kink_lines(training)
+    split = next((r.step + 1 for r in training.records[:s.steps] for k in r.kinks
+                  if k.alive is None and k.exact_z is not None and (k.float_z["torch"] > 0) != (k.exact_z > 0)), None)
+    if split is not None:
+        lines.append(f"At step {split} torch took the other side of a kink than the exact track, so its parameters "
+                     "leave the exact and NumPy ones from there on: a different valid subgradient, reported as a "
+                     "disagreement here; the default --kink-side torch makes every track take torch's side.")
+    lines += _life_lines(training)
+    lines += _unmoved_lines(training)
+    bad = [r.step for r in training.records if not r.ok]
+    lines.append("Result: " + ("every step agrees (exact vs NumPy vs torch)." if not bad else
+                               f"DISAGREEMENT at step(s) {', '.join(map(str, bad))}."))
+    return lines
+
+
+def render_training_text(training: Training, fmt: str = "github") -> str:
+    """Title, the per-step table and the summary."""
+    return "\n".join([training.exercise.title, "", "Gradient descent, step by step", "",
+                      step_table(training, fmt), "", *summary_lines(training)])
+
+
+def render_training_json(training: Training) -> str:
+    """One JSON object: ``settings``, ``steps`` (per state: losses, the exact one as a
+    float or null once the exact track stopped, ``max_abs_diff``, ``agree``, ``problems``,
+    ``dead_neurons``, ``kinks``), ``exact_steps``, ``exact_stop``, ``unmoved`` and ``ok``."""
+    steps = [{"step": r.step,
+              "loss_exact": float(r.loss[EXACT]) if EXACT in r.loss else None,
+              "loss_numpy": r.loss["numpy"], "loss_torch": r.loss["torch"],
+              "max_abs_diff": r.max_diff, "agree": r.ok, "problems": r.problems,
+              "dead_neurons": [_neuron_label(training.exercise, k, 0, j)[0].replace(" (example 0)", "")
+                               for k, j in sorted(r.dead)],
+              "kinks": [{"neuron": k.label, "z": k.z, "exact_z": None if k.exact_z is None else str(k.exact_z),
+                         "float_z": k.float_z, "alive": k.alive}
+                        for k in r.kinks]}
+             for r in training.records]
+    s = training.settings
+    return json.dumps({"exercise": training.exercise.title,
+                       "settings": {"lr": str(s.lr), "momentum": str(s.momentum), "steps": s.steps,
+                                    "dtype": s.dtype, "kink_side": s.kink_side,
+                                    "rtol": training.tolerance.rtol, "atol": training.tolerance.atol},
+                       "steps": steps,
+                       "exact_steps": training.exact_steps, "exact_stop": training.exact_stop,
+                       "unmoved": [{"parameter": p, "reason": r} for p, r in training.unmoved],
+                       "ok": training.ok}, indent=2, ensure_ascii=False)

@@ -1,0 +1,168 @@
+"""The picture (compare.plot): files written, what is marked, bad file names."""
+import xml.etree.ElementTree as ET
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from compare.cli import main
+from compare.plot import PlotError, draw_network, short, write_plot
+from reference.exercise import load_exercise
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_tree(path):
+    root = ET.parse(path).getroot()
+    groups = {g.get("id"): g for g in root.iter(f"{SVG}g") if g.get("id")}
+    texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+    return root, groups, texts
+
+
+def group_text(group):
+    return "".join("".join(t.itertext()) for t in group.iter(f"{SVG}text"))
+
+
+def test_chapter7_png(chapter7, tmp_path):
+    path = write_plot(chapter7, tmp_path / "chapter7.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 600 and image.shape[1] > 900
+    assert len(np.unique(image.reshape(-1, image.shape[2]), axis=0)) > 50  # not blank
+    assert [p.name for p in tmp_path.iterdir()] == ["chapter7.png"]  # no temporary left
+
+
+def test_chapter7_svg_marks_dead_neurons_kink_zero_input_and_loss(chapter7, tmp_path):
+    path = write_plot(chapter7, tmp_path / "chapter7.svg")
+    root, groups, texts = svg_tree(path)
+    assert root.tag == f"{SVG}svg"
+    assert "L = 0.89625" in " ".join(texts)
+    # hidden neurons 0 and 1 are dead (z1 = [0, -0.1, 0.5]); neuron 0 is exactly on the kink
+    assert "neuron-1-0-dead" in groups and "neuron-1-1-dead" in groups and "neuron-1-2" in groups
+    assert group_text(groups["status-1-0"]) == "dead, on the kink (z = 0)"
+    assert group_text(groups["status-1-1"]) == "dead"
+    assert "status-1-2" not in groups
+    assert "kink-1-0" in groups and not any(g.startswith("kink-") and g != "kink-1-0" for g in groups)
+    # 12 + 12 edges; x[1] = 0, so its edges are dashed, and so are the dead neurons' outgoing ones
+    edges = {g: groups[g] for g in groups if g.startswith("edge-")}
+    assert len(edges) == 24
+    dashed = {g for g, e in edges.items() if "stroke-dasharray" in ET.tostring(e, encoding="unicode")}
+    assert dashed == {f"edge-W1-1-{j}" for j in range(3)} | {f"edge-W2-{i}-{j}" for i in (0, 1) for j in range(4)}
+    # edge colour: dL/dW1[0][2] = 0.44 > 0 red, dL/dW2[2][3] = -0.3125 < 0 blue, zero grey
+    assert "#c8312b" in ET.tostring(edges["edge-W1-0-2"], encoding="unicode")
+    assert "#1f62b4" in ET.tostring(edges["edge-W2-2-3"], encoding="unicode")
+    assert "#c9c9c9" in ET.tostring(edges["edge-W1-0-0"], encoding="unicode")
+    # only the 7 nonzero weight gradients are labelled, with their exact values
+    labels = {g: group_text(groups[g]) for g in groups if g.startswith("label-")}
+    assert labels == {"label-W1-0-2": "0.44", "label-W1-2-2": "0.44", "label-W1-3-2": "0.44",
+                      "label-W2-2-0": "-0.225", "label-W2-2-1": "-0.275", "label-W2-2-2": "-0.0125",
+                      "label-W2-2-3": "-0.3125"}
+    joined = "\n".join(texts)
+    for value in ("x[1] = 0", "z = -0.1", "h = 0.5", "∂L/∂z = 0.44", "ŷ[3] = -0.25", "y = 1", "∂L/∂ŷ = -0.625"):
+        assert value in joined, value
+
+
+def test_wider_thicker_edge_for_a_larger_gradient(chapter7, tmp_path):
+    _, groups, _ = svg_tree(write_plot(chapter7, tmp_path / "c.svg"))
+
+    def width(gid):
+        style = ET.tostring(groups[gid], encoding="unicode")
+        return float(style.split("stroke-width: ")[1].split('"')[0].split(";")[0])
+    # |dL/dW1[0][2]| = 0.44 > |dL/dW2[2][3]| = 0.3125 > |dL/dW2[2][2]| = 0.0125 > 0
+    assert width("edge-W1-0-2") > width("edge-W2-2-3") > width("edge-W2-2-2") > width("edge-W1-0-0")
+
+
+def test_deep_and_wide_networks(tmp_path):
+    text = """title = "deep"
+[network]
+sizes = [3, 10, 4, 2]
+activations = ["relu", "relu", "identity"]
+[parameters]
+W1 = [%s]
+b1 = [%s]
+W2 = [%s]
+b2 = [0.1, 0.0, -0.1, 0.2]
+W3 = [[0.5, -0.5], [0.3, 0.2], [-0.2, 0.4], [0.1, 0.1]]
+b3 = [0.0, 0.1]
+[[examples]]
+x = [1, 0, 2]
+y = [1, 0]
+""" % (", ".join(["[" + ", ".join(f"{(-1) ** (i + j) * 0.1 * ((i + j) % 4)}" for j in range(10)) + "]"
+                  for i in range(3)]),
+       ", ".join(f"{0.1 * ((j % 3) - 1)}" for j in range(10)),
+       ", ".join(["[" + ", ".join(f"{0.1 * ((i * j) % 5 - 2)}" for j in range(4)) + "]" for i in range(10)]))
+    path = tmp_path / "deep.toml"
+    path.write_text(text)
+    exercise = load_exercise(path)
+    _, groups, texts = svg_tree(write_plot(exercise, tmp_path / "deep.svg"))
+    assert sum(g.startswith("edge-W") for g in groups) == 3 * 10 + 10 * 4 + 4 * 2
+    # the 10-neuron layer is drawn without per-edge labels; the 4 -> 2 layer keeps them
+    assert not any(g.startswith(("label-W1-", "label-W2-")) for g in groups)
+    assert any(g.startswith("label-W3-") for g in groups)
+    assert "hidden h1" in texts and "hidden h2" in texts
+
+
+def test_batch_picture_says_it_is_a_batch(tmp_path):
+    from compare.cli import BATCH_PATH
+    _, groups, texts = svg_tree(write_plot(load_exercise(BATCH_PATH), tmp_path / "batch.svg"))
+    assert any("a batch of 4 examples" in t for t in texts)
+    assert group_text(groups["status-1-1"]) == "dead in all 4 examples"
+
+
+def test_short_numbers():
+    from fractions import Fraction
+    assert short(Fraction("-0.0975")) == "-0.0975" and short(Fraction(1, 3)) == "0.333"
+    assert short(Fraction(0)) == "0" and short(Fraction("0.123456789")) == "0.123"
+
+
+@pytest.mark.parametrize("name", ["picture.pdf", "picture", "picture.svg.txt"])
+def test_other_extensions_are_refused(chapter7, tmp_path, name):
+    with pytest.raises(PlotError, match="expected a file name ending in .svg or .png"):
+        write_plot(chapter7, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_write_leaves_no_half_written_file(chapter7, tmp_path, monkeypatch):
+    target = tmp_path / "keep.png"
+    target.write_bytes(b"old picture")
+
+    def broken_savefig(self, stream, **kwargs):
+        stream.write(b"\x89PNG half")
+        raise OSError("disk full")
+    monkeypatch.setattr("matplotlib.figure.Figure.savefig", broken_savefig)
+    with pytest.raises(OSError):
+        write_plot(chapter7, target)
+    assert target.read_bytes() == b"old picture"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]
+
+
+def test_cli_plot(tmp_path, capsys):
+    assert main(["--plot", str(tmp_path / "c.SVG")]) == 0
+    assert (tmp_path / "c.SVG").exists() and "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--plot", "picture.jpg"], "--plot: expected a file name ending in .svg or .png"),
+    (["--plot", "/no/such/dir/c.png"], "expected an existing directory"),
+    (["--plot", "c.png", "--steps", "2"], "use only one of"),
+])
+def test_cli_plot_bad_usage_exits_2(args, expected, capsys):
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and expected in captured.err and len(captured.err.strip().splitlines()) == 1
+
+
+def test_figure_is_built_without_pyplot(chapter7):
+    import sys
+    fig = draw_network(chapter7)
+    assert fig.axes and "matplotlib.pyplot" not in sys.modules
+
+
+def test_written_file_has_the_usual_mode(chapter7, tmp_path):
+    import os
+    mask = os.umask(0o022)
+    try:
+        path = write_plot(chapter7, tmp_path / "c.png")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -1,0 +1,211 @@
+"""Gradient-descent steps: exact vs hand NumPy vs torch.optim.SGD (compare.training)."""
+import json
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from compare.cli import BATCH_PATH, main
+from compare.training import (EXACT, GradientAscent, MomentumAveraged, TrainingSettings, loss_text,
+                              render_training_text, run_training)
+from reference.backprop import run_pass
+from reference.exercise import load_exercise
+from reference.numbers import convert
+
+LR = Decimal("0.1")
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return load_exercise(BATCH_PATH)
+
+
+def test_one_step_is_exactly_w_minus_lr_times_the_texts_gradient(chapter7):
+    """With the text's convention (ReLU'(0) = 0 everywhere) the exact step is the
+    chapter's: W - 1/10 dL/dW, with the gradients of Steps 1-7."""
+    training = run_training(chapter7, TrainingSettings(LR, 1, kink_side="text"))
+    before, after = training.exact_parameters
+    gradients = run_pass(chapter7, "exact")
+    for name in before:
+        start = convert(chapter7.parameters[name], "exact")
+        expected = start - Fraction(1, 10) * gradients.gradient(name)
+        assert all(isinstance(v, Fraction) for v in after[name].reshape(-1))
+        assert (after[name] == expected).all(), name
+    # the chapter's own numbers: W1[0][2] = 0.3 - 0.1 * 0.44, b2[3] = 0 + 0.1 * 0.625
+    assert after["W1"][0, 2] == Fraction("0.256") and after["b2"][3] == Fraction("0.0625")
+    moved = sum(int((after[n] != before[n]).sum()) for n in before)
+    assert moved == 12  # the 12 nonzero gradients (the text says 11)
+    first, second = training.records[0].loss[EXACT], training.records[1].loss[EXACT]
+    assert first == Fraction(717, 800) and second < first
+
+
+def test_default_kink_side_follows_torch_and_stays_exact(chapter7):
+    """float64 torch puts z1[0] at +2.8e-17 (ReLU' = 1); the exact step then uses the
+    gradient for that side of the kink, W1[0][0] - 0.1 * (-0.0975)."""
+    training = run_training(chapter7, TrainingSettings(LR, 1))
+    assert training.ok
+    before, after = training.exact_parameters
+    used = training.records[0].gradients
+    for name in before:
+        assert (after[name] == before[name] - Fraction(1, 10) * used[name]).all()
+    assert used["W1"][0, 0] == Fraction("-0.0975") and after["W1"][0, 0] == Fraction("0.20975")
+    kink = training.records[0].kinks[0]
+    assert kink.z == "z1[0]" and kink.exact_z == 0 and kink.alive is True
+    assert training.records[1].loss[EXACT] < Fraction(717, 800)
+
+
+def test_text_kink_side_reports_torch_leaving_the_exact_track(chapter7):
+    training = run_training(chapter7, TrainingSettings(LR, 2, kink_side="text"))
+    assert not training.ok
+    assert training.records[0].ok
+    assert "W1[0][0]: torch ≠ exact" in training.records[1].problems
+    assert "W1[0][0]: NumPy ≠ exact" not in training.records[1].problems
+    text = render_training_text(training)
+    assert "Steps 1–2 (values at step 1): hidden neuron 0 at the ReLU kink, z1[0] = exactly 0" in text
+    assert "each track took its own side" in text
+    assert "At step 1 torch took the other side of a kink than the exact track" in text
+
+
+def test_torch_and_numpy_agree_for_20_steps_on_the_batch(batch):
+    training = run_training(batch, TrainingSettings(LR, 20))
+    assert training.ok, [r.problems for r in training.records]
+    assert len(training.records) == 21
+    losses = [r.loss["numpy"] for r in training.records]
+    assert all(b < a for a, b in zip(losses, losses[1:])), losses
+    assert all(r.max_diff < 1e-12 for r in training.records)
+    # the exact track runs as long as it is cheap, then stops and says why
+    assert 3 <= training.exact_steps < 20 and "digits" in training.exact_stop
+    assert all((EXACT in r.loss) == (r.step <= training.exact_steps) for r in training.records)
+
+
+def test_momentum_agrees_and_changes_the_trajectory(batch):
+    plain = run_training(batch, TrainingSettings(LR, 6))
+    heavy = run_training(batch, TrainingSettings(LR, 6, momentum=Decimal("0.9")))
+    assert heavy.ok, [r.problems for r in heavy.records]
+    assert heavy.records[1].loss[EXACT] == plain.records[1].loss[EXACT]  # v = g on the first step
+    assert heavy.records[3].loss[EXACT] != plain.records[3].loss[EXACT]
+
+
+def test_exact_momentum_is_pytorchs_convention(chapter7):
+    """v1 = g0, v2 = 0.5 v1 + g1, p2 = p1 - 0.1 v2, all exact."""
+    m = Decimal("0.5")
+    training = run_training(chapter7, TrainingSettings(LR, 2, momentum=m))
+    p0, p1, p2 = training.exact_parameters
+    g0, g1 = training.records[0].gradients, training.records[1].gradients
+    for name in p0:
+        assert (p1[name] == p0[name] - Fraction(1, 10) * g0[name]).all()
+        assert (p2[name] == p1[name] - Fraction(1, 10) * (Fraction(1, 2) * g0[name] + g1[name])).all()
+
+
+def test_gradient_ascent_is_caught(batch):
+    training = run_training(batch, TrainingSettings(LR, 3), update=GradientAscent())
+    assert not training.ok
+    assert not training.records[1].ok and training.records[0].ok
+    assert any("torch ≠ exact" in p for p in training.records[1].problems)
+    assert training.records[1].loss[EXACT] > training.records[0].loss[EXACT]
+
+
+def test_averaged_momentum_is_caught_only_with_momentum(batch):
+    assert run_training(batch, TrainingSettings(LR, 3), update=MomentumAveraged()).ok
+    training = run_training(batch, TrainingSettings(LR, 3, momentum=Decimal("0.9")), update=MomentumAveraged())
+    assert not training.records[1].ok
+
+
+def test_unmoved_parameters_and_why(chapter7):
+    training = run_training(chapter7, TrainingSettings(LR, 3))
+    unmoved = dict(training.unmoved)
+    assert unmoved["W2[1][0]"] == "dead neuron 1"
+    assert unmoved["W1[1][2]"] == "input x[1] = 0"
+    assert "W1[0][2]" not in unmoved and "W1[0][0]" not in unmoved  # neuron 0 took torch's side
+    assert len(unmoved) == 11
+
+
+def test_float32_track_agrees_with_its_tolerance(batch):
+    training = run_training(batch, TrainingSettings(LR, 10, dtype="float32"))
+    assert training.ok, [r.problems for r in training.records]
+
+
+def test_loss_text():
+    assert loss_text(Fraction(717, 800)) == "0.89625"
+    assert loss_text(Fraction(1, 3)) == "0.333333333333333…"
+
+
+def test_cli_table_and_exit_status(capsys):
+    assert main(["--lr", "0.1", "--steps", "3"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [row.split("|")[1].strip() for row in rows] == ["0", "1", "2", "3"]
+    assert "0.89625" in rows[0]
+    assert "Result: every step agrees" in out
+    assert "W2[1][0]" in out and "dead neuron 1" in out
+
+
+def test_cli_json_and_formats(capsys):
+    assert main(["--steps", "2", "--json", str(BATCH_PATH)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["settings"]["lr"] == "0.1" and len(data["steps"]) == 3 and data["ok"] is True
+    assert data["steps"][0]["loss_exact"] == pytest.approx(data["steps"][0]["loss_torch"])
+    assert data["steps"][0]["dead_neurons"] == ["hidden neuron 1"]
+    assert {u["parameter"] for u in data["unmoved"]} >= {"b1[1]", "W2[1][3]"}
+    assert main(["--steps", "1", "--format", "latex"]) == 0
+    assert "\\begin{tabular}" in capsys.readouterr().out
+
+
+def test_cli_disagreement_exits_1(capsys):
+    assert main(["--steps", "2", "--kink-side", "text"]) == 1
+    assert "DISAGREEMENT at step(s) 1, 2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--lr", "abc"], "invalid decimal value"),
+    (["--lr", "-0.1"], "--lr: expected a finite learning rate >= 0"),
+    (["--lr", "nan"], "--lr: expected a finite learning rate >= 0"),
+    (["--steps", "-2"], "--steps: expected a number of steps >= 0"),
+    (["--steps", "1", "--momentum", "-1"], "--momentum: expected a finite momentum >= 0"),
+    (["--steps", "1", "--self-test"], "use only one of"),
+])
+def test_cli_bad_training_options_exit_2(args, expected, capsys):
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and expected in captured.err and len(captured.err.strip().splitlines()) == 1
+
+
+def test_unmoved_on_the_batch_names_the_common_cause(batch):
+    training = run_training(batch, TrainingSettings(LR, 2))
+    unmoved = dict(training.unmoved)
+    assert set(unmoved) == {"W1[0][1]", "W1[1][1]", "W1[2][1]", "W1[3][1]", "b1[1]",
+                            "W2[1][0]", "W2[1][1]", "W2[1][2]", "W2[1][3]"}
+    assert set(unmoved.values()) == {"dead neuron 1 in every example"}
+
+
+def test_common_cause():
+    from compare.training import common_cause
+    assert common_cause("example 0: dead neuron 1; input x[0] = 0; example 1: dead neuron 1") == \
+        "dead neuron 1 in every example"
+    assert common_cause("example 0: input x[0] = 0; example 1: dead neuron 1") == \
+        "example 0: input x[0] = 0; example 1: dead neuron 1"
+    assert common_cause("input x[1] = 0") == "input x[1] = 0"
+
+
+def test_exact_track_stop_is_reported(chapter7):
+    training = run_training(chapter7, TrainingSettings(LR, 4, exact_digit_limit=50))
+    assert training.ok and training.exact_steps < 4
+    text = render_training_text(training)
+    assert f"so the exact track stops at step {training.exact_steps}" in text
+    assert "limit 50" in text
+
+
+def test_the_texts_trajectory_kills_the_last_live_neuron_at_step_4(chapter7):
+    """With ReLU'(0) = 0 at z1[0] = 0 (the text's convention) only hidden neuron 2 learns,
+    and gradient descent pushes its z below 0 at step 4: every hidden neuron is dead."""
+    training = run_training(chapter7, TrainingSettings(LR, 6, kink_side="text"))
+    assert set(training.records[0].dead) == {(1, 0), (1, 1)}
+    assert set(training.records[3].dead) == {(1, 0), (1, 1)}
+    assert set(training.records[4].dead) == {(1, 0), (1, 1), (1, 2)}
+    assert -0.005 < training.records[4].dead[(1, 2)] < 0
+    text = render_training_text(training)
+    assert "Hidden neuron 2 dies at step 4 (z1[2] = -0.00449)" in text
+    assert "From step 4 on every ReLU neuron is dead: only the output layer's bias still learns." in text
+    # torch's side of the kink keeps hidden neuron 0 alive
+    followed = run_training(chapter7, TrainingSettings(LR, 6))
+    assert all((1, 0) not in r.dead for r in followed.records)

@@ -14,7 +14,6 @@ Run: ``python benchmarks/bench.py [--runs N]``.
 """
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys

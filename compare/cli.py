@@ -4,6 +4,7 @@ Exit status: 0 when everything agrees, 1 on any disagreement, 2 on bad usage or 
 input (one line on stderr, never a traceback).
 """
 import argparse
+import os
 from decimal import Decimal, InvalidOperation
 import sys
 
@@ -121,11 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         return answer_key_main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
-        training = args.lr is not None or args.steps is not None
-        if sum([args.self_test, args.plot is not None, training]) > 1:
-            raise UsageError("use only one of --self-test, --plot, --lr/--steps")
-        if args.format not in tabulate_formats:
-            raise UsageError(f"--format: expected one of {', '.join(tabulate_formats)}; got {args.format!r}")
+        mode = chosen_mode(args)
         exercise = load_exercise(args.exercise)
         if args.example is not None:
             try:
@@ -133,38 +130,55 @@ def main(argv: list[str] | None = None) -> int:
             except IndexError as error:
                 raise UsageError(f"--example: {error}") from None
         tolerance = Tolerance.for_dtype(args.dtype, args.rtol, args.atol)
-        if args.self_test:
-            return self_test(exercise, args.dtype, tolerance)
-        if args.sample is not None and not args.fd:
-            raise UsageError("--sample: goes with --fd")
-        if args.plot is not None:
-            return plot(exercise, args.plot)
-        if training:
-            return train(exercise, args, tolerance)
-        if is_large(exercise):
-            return large(exercise, args, tolerance)
-        if args.backward is not None:
-            try:
-                student_path, function = parse_target(args.backward)
-            except ValueError as error:
-                raise UsageError(f"--backward: {error}") from None
-            check = check_student(student_path, function, exercise, args.dtype, tolerance, args.timeout)
-            print(render_student_json(check) if args.json else render_student_text(check, args.format))
-            return OK if check.ok else DISAGREE
-        comparison = compare_exercise(exercise, args.dtype, tolerance)
-        if args.fd:
-            add_finite_differences(comparison, args.sample, args.seed,
-                                   progress_bar("finite differences", not args.json))
-        if args.jvp:
-            add_jvp(comparison, args.jvp, args.seed, progress_bar("torch.func.jvp", not args.json))
+        return MODES[mode](exercise, args, tolerance)
     except UsageError as error:
         print(f"python -m compare: error: {error}", file=sys.stderr)
-        return BAD_INPUT
     except ExerciseError as error:
         print(f"python -m compare: {error}", file=sys.stderr)
-        return BAD_INPUT
-    print(render_json(comparison) if args.json else render_text(comparison, args.format))
-    return OK if comparison.ok else DISAGREE
+    return BAD_INPUT
+
+
+def chosen_mode(args) -> str:
+    """Which job the arguments ask for; raises ``UsageError`` for options that do not go
+    together."""
+    if args.format not in tabulate_formats:
+        raise UsageError(f"--format: expected one of {', '.join(tabulate_formats)}; got {args.format!r}")
+    modes = {"self_test": args.self_test, "plot": args.plot is not None,
+             "train": args.lr is not None or args.steps is not None, "backward": args.backward is not None}
+    chosen = [mode for mode, wanted in modes.items() if wanted]
+    if len(chosen) > 1:
+        raise UsageError("use only one of --self-test, --plot, --lr/--steps, --backward")
+    if args.sample is not None and not args.fd:
+        raise UsageError("--sample: goes with --fd")
+    if chosen and (args.fd or args.jvp):
+        raise UsageError("--fd and --jvp: go with the gradient comparison, not with --" + chosen[0].replace("_", "-")
+                         .replace("train", "steps"))
+    return chosen[0] if chosen else "compare"
+
+
+def comparison(exercise, args, tolerance: Tolerance) -> int:
+    """The gradient comparison, with the finite-difference and JVP witnesses asked for;
+    large networks get the per-tensor report."""
+    if is_large(exercise):
+        return large(exercise, args, tolerance)
+    result = compare_exercise(exercise, args.dtype, tolerance)
+    if args.fd:
+        add_finite_differences(result, args.sample, args.seed, progress_bar("finite differences", not args.json))
+    if args.jvp:
+        add_jvp(result, args.jvp, args.seed, progress_bar("torch.func.jvp", not args.json))
+    print(render_json(result) if args.json else render_text(result, args.format))
+    return OK if result.ok else DISAGREE
+
+
+def backward(exercise, args, tolerance: Tolerance) -> int:
+    """Grade a student's backward function (``--backward FILE.py:FUNCTION``)."""
+    try:
+        student_path, function = parse_target(args.backward)
+    except ValueError as error:
+        raise UsageError(f"--backward: {error}") from None
+    check = check_student(student_path, function, exercise, args.dtype, tolerance, args.timeout)
+    print(render_student_json(check) if args.json else render_student_text(check, args.format))
+    return OK if check.ok else DISAGREE
 
 
 def large(exercise, args, tolerance: Tolerance) -> int:
@@ -179,11 +193,11 @@ def large(exercise, args, tolerance: Tolerance) -> int:
     return OK if check.ok else DISAGREE
 
 
-def self_test(exercise, dtype: str, tolerance: Tolerance) -> int:
+def self_test(exercise, args, tolerance: Tolerance) -> int:
     """Print one line per variant; 0 only if every variant is caught and the correct
     backward pass accepted."""
     batch = load_exercise(BATCH_PATH)
-    results = run_self_test(exercise, dtype, tolerance, batch=batch, bundled=True)
+    results = run_self_test(exercise, args.dtype, tolerance, batch=batch, bundled=True)
     for r in results:
         status = "ok  " if r.passed else "FAIL"
         what = ("rejected" if r.rejected else "accepted")
@@ -206,17 +220,27 @@ def train(exercise, args, tolerance: Tolerance) -> int:
     return OK if training.ok else DISAGREE
 
 
-def plot(exercise, path: str) -> int:
-    """Draw ``compare.plot``'s picture to ``path``; 2 for a bad file name."""
+def plot(exercise, args, tolerance: Tolerance) -> int:
+    """Draw ``compare.plot``'s picture to ``args.plot``; 2 for a bad file name."""
     from compare.plot import PlotError, write_plot  # matplotlib loads only when drawing
     try:
-        write_plot(exercise, path)
+        write_plot(exercise, args.plot)
     except PlotError as error:
         raise UsageError(f"--plot: {error}") from None
-    print(f"wrote {path}")
+    print(f"wrote {args.plot}")
     return OK
 
 
+MODES = {"compare": comparison, "self_test": self_test, "plot": plot, "train": train, "backward": backward}
+
+
 def run() -> None:
-    """Console-script entry point: ``backprop-crosscheck`` = ``python -m compare``."""
-    sys.exit(main())
+    """Console-script entry point: ``backprop-crosscheck`` = ``python -m compare``.
+    A reader that closes the pipe early (``| head``) ends the output quietly."""
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        status = 1
+    sys.exit(status)

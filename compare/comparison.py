@@ -19,7 +19,7 @@ from compare.kinks import Kink, SideMatched, affected_parameters, find_kinks, is
 from compare.reasons import Reasons
 from compare.tolerance import Tolerance, written_value_agrees
 from reference import quantities
-from reference.backprop import Backprop, Pass, run_pass
+from reference.backprop import Backprop, run_pass
 from reference.exercise import Exercise
 from reference.numbers import GROUND_TRUTH_NAMES, as_fraction
 from torch_impl import run_autograd

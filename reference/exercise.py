@@ -277,7 +277,7 @@ def _examples(path, examples, architecture: Architecture) -> tuple[np.ndarray, n
     if not isinstance(examples, list) or not examples or not all(isinstance(e, dict) for e in examples):
         raise ExerciseError(path, "examples", "one or more [[examples]] tables with x and y")
     xs, ys = [], []
-    n_in, n_out = architecture.sizes[0], architecture.sizes[-1]
+    n_in = architecture.sizes[0]
     for i, example in enumerate(examples):
         unknown = sorted(set(example) - {"x", "y"})
         if unknown:

@@ -70,7 +70,7 @@ def test_the_student_example_file(capsys):
     assert [(c.key, c.convention) for c in wrong if c.kind == CONVENTION] == [
         ("relu_mask[0]", "ReLU'(0) taken as 1, where the text and PyTorch take 0")]
     assert sum(c.kind == FOLLOWS for c in wrong) == 15
-    assert sorted(checks_by := {c.key: c for c in checks}["dL/dW1[0][0]"].follows_from) == [
+    assert sorted({c.key: c for c in checks}["dL/dW1[0][0]"].follows_from) == [
         "dL/dy_hat[0]", "relu_mask[0]"]
     assert summary_line(checks) == (
         "Hand answers: 38 of 55 entries agree; 1 slip: dL/dy_hat[0]; 1 convention mistake: relu_mask[0] "

@@ -3,7 +3,6 @@ import json
 from decimal import Decimal
 from fractions import Fraction
 
-import numpy as np
 import pytest
 
 from compare import compare_exercise, summarize

@@ -12,9 +12,7 @@ Exit status 0, or 2 with one line on stderr for bad usage or a bad exercise file
 """
 import argparse
 import html
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -24,11 +22,12 @@ from tabulate import tabulate
 
 from compare.formatting import exact_text
 from compare.reasons import Reasons
+from compare.usage import Parser, UsageError, atomic_output, load_selected
 from reference import quantities
 from reference import losses
 from reference.backprop import Pass, run_pass
 from reference.numbers import as_fraction
-from reference.exercise import CHAPTER7_PATH, Exercise, ExerciseError, load_exercise
+from reference.exercise import CHAPTER7_PATH, Exercise, ExerciseError
 
 FORMATS = ("markdown", "latex", "html")
 SHORT_DECIMAL_PLACES = 4  # exact values with more decimals (or none finite) are shown as fractions
@@ -338,17 +337,8 @@ def render(key: AnswerKey, fmt: str = "markdown") -> str:
     return RENDERERS[fmt](key)
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise _UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m compare answer-key",
+    parser = Parser(prog="python -m compare answer-key",
                      description="Print the complete worked answer key of an exercise, step by step, "
                                  "exact and as decimals, with the reason for each zero.")
     parser.add_argument("exercise", nargs="?", default=str(CHAPTER7_PATH),
@@ -361,41 +351,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a
-    rename, so a failure never leaves a half-written file. Raises ``OSError``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".answer-key-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def main(argv: list[str]) -> int:
     """``python -m compare answer-key ...``; returns the exit status (0, or 2 on bad input)."""
     prog = "python -m compare answer-key"
     try:
         args = build_parser().parse_args(argv)
-        exercise = load_exercise(args.exercise)
-        if args.example is not None:
-            try:
-                exercise = exercise.example(args.example)
-            except IndexError as error:
-                raise _UsageError(f"--example: {error}") from None
+        exercise = load_selected(args.exercise, args.example)
         text = render(build_answer_key(exercise), args.format)
         if args.output:
             try:
-                write_atomically(args.output, text)
+                with atomic_output(args.output) as stream:
+                    stream.write(text)
             except OSError as error:
-                raise _UsageError(f"--output: cannot write {args.output} ({error.strerror or error})") from None
+                raise UsageError(f"--output: cannot write {args.output} ({error.strerror or error})") from None
         else:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    except _UsageError as error:
+    except UsageError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     except ExerciseError as error:

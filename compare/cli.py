@@ -19,21 +19,13 @@ from compare.selftest import run_self_test
 from compare.student_check import (DEFAULT_TIMEOUT, check_student, parse_target, render_student_json,
                                    render_student_text)
 from compare.tolerance import Tolerance
+from compare.usage import Parser, UsageError, load_selected
 from compare.training import KINK_SIDES, TrainingSettings, render_training_json, render_training_text, run_training
 from reference.exercise import CHAPTER7_PATH, ExerciseError, load_exercise
 
 BATCH_PATH = CHAPTER7_PATH.parent / "diagonal_flip_batch.toml"
 OK, DISAGREE, BAD_INPUT = 0, 1, 2
 DEFAULT_LARGE_SAMPLE = 5  # finite differences per tensor of a large network without --sample
-
-
-class UsageError(Exception):
-    """Bad command-line usage; the message is one line."""
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
 
 
 def tolerance_value(text: str) -> float:
@@ -123,12 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         mode = chosen_mode(args)
-        exercise = load_exercise(args.exercise)
-        if args.example is not None:
-            try:
-                exercise = exercise.example(args.example)
-            except IndexError as error:
-                raise UsageError(f"--example: {error}") from None
+        exercise = load_selected(args.exercise, args.example)
         tolerance = Tolerance.for_dtype(args.dtype, args.rtol, args.atol)
         return MODES[mode](exercise, args, tolerance)
     except UsageError as error:

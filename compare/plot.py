@@ -20,9 +20,7 @@ Drawn with matplotlib's object API (``Figure``, the Agg/SVG canvases; no pyplot 
 and written atomically: a temporary file in the target directory, then ``os.replace``.
 """
 from fractions import Fraction
-import os
 from pathlib import Path
-import tempfile
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -32,6 +30,7 @@ import numpy as np
 
 from compare.formatting import exact_text
 from compare.kinks import find_kinks
+from compare.usage import atomic_output
 from reference import activations, quantities
 from reference.numbers import as_fraction
 from reference.backprop import Pass, run_pass
@@ -257,12 +256,6 @@ def draw_network(exercise: Exercise) -> Figure:
     return fig
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_plot(exercise: Exercise, path) -> Path:
     """Draw the picture of ``exercise`` and write it to ``path`` (``.png`` or ``.svg``,
     any case), atomically: never a half-written file. SVG text stays text
@@ -280,17 +273,10 @@ def write_plot(exercise: Exercise, path) -> Path:
         raise PlotError(f"{str(path)!r}: expected an existing directory {str(directory)!r}")
     fig = draw_network(exercise)
     try:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=suffix)
-    except OSError as error:
-        raise PlotError(f"{str(path)!r}: cannot write in {str(directory)!r} ({error.strerror})") from None
-    try:
-        with os.fdopen(handle, "wb") as stream, matplotlib.rc_context({"svg.fonttype": "none",
-                                                                       "svg.hashsalt": "backprop-crosscheck"}):
+        with atomic_output(path, binary=True) as stream, matplotlib.rc_context(
+                {"svg.fonttype": "none", "svg.hashsalt": "backprop-crosscheck"}):
             fig.savefig(stream, format=suffix[1:], dpi=110,
                         metadata={"Date": None} if suffix == ".svg" else None)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    except OSError as error:
+        raise PlotError(f"{str(path)!r}: cannot write in {str(directory)!r} ({error.strerror or error})") from None
     return path

@@ -20,7 +20,7 @@ from fractions import Fraction
 import numpy as np
 from tabulate import tabulate
 
-from compare.formatting import exact_text
+from compare.formatting import exact_text, short_decimal
 from compare.reasons import Reasons
 from compare.usage import Parser, UsageError, atomic_output, load_selected
 from reference import quantities
@@ -48,12 +48,14 @@ class Entry:
         """The exact value: a short decimal as is, anything else as a fraction; a 50-digit
         ground truth to 20 significant digits, marked ≈."""
         if self.approximate:
-            return "≈" + decimal_text(self.exact, 20).removesuffix("...")
+            short = short_decimal(self.exact)
+            return f"{short:f}" if short is not None else "≈" + decimal_text(self.exact, 20).removesuffix("...")
         return exact_text(self.exact) if _is_short(self.exact) else _fraction_text(self.exact)
 
     @property
     def decimal_cell(self) -> str:
-        return decimal_text(self.exact)
+        short = short_decimal(self.exact) if self.approximate else None
+        return f"{short:f}" if short is not None else decimal_text(self.exact)
 
 
 @dataclass
@@ -158,13 +160,15 @@ class _ZeroReasons:
     def _z(self, layer: int, index: tuple) -> tuple[str, Fraction]:
         example, j = (index if len(index) == 2 else (0, index[0]))
         label = f"z{layer}" + (f"[{example}]" if len(index) == 2 else "") + f"[{j}]"
-        return label, self.zs[layer - 1][example, j]
+        return label, as_fraction(self.zs[layer - 1][example, j])
 
-    def _dead(self, layer: int, index: tuple) -> str:
+    def _dead(self, layer: int, index: tuple, derivative: bool) -> str:
+        """Why ReLU's output (``derivative`` False) or its derivative is 0 at this neuron."""
         label, z = self._z(layer, index)
         neuron = f"neuron {index[-1]}" if self.n == 2 else f"neuron {index[-1]} of layer {layer}"
         if z == 0:
-            return f"{label} = 0 exactly: ReLU'(0) = 0, dead {neuron} (on the boundary)"
+            rule = "ReLU'(0) = 0" if derivative else "ReLU(0) = 0"
+            return f"{label} = 0 exactly: {rule}, dead {neuron} (on the boundary)"
         return f"{label} = {exact_text(z) if _is_short(z) else _fraction_text(z)} < 0: dead {neuron}"
 
     def why(self, name: str, index: tuple) -> str:
@@ -182,8 +186,13 @@ class _ZeroReasons:
         if name.startswith("z"):
             kink = self.arch.activations[self._layer(name) - 1] == "relu"
             return "pre-activation exactly 0" + (": at the ReLU kink" if kink else "")
-        if name.startswith("relu_mask") or name.startswith("h") and not name.startswith("dL"):
-            return self._dead(self._layer(name), index)
+        if name.startswith("relu_mask"):
+            return self._dead(self._layer(name), index, derivative=True)
+        if name.startswith("h"):
+            k = self._layer(name)
+            if self.arch.activations[k - 1] == "relu":
+                return self._dead(k, index, derivative=False)
+            return f"{self.arch.activations[k - 1]}(0) = 0: {self._z(k, index)[0]} = 0"
         if name.startswith("dL/dz"):
             k = self._layer(name)
             mask = quantities.derivative_name(k, self.n, self.arch.activations[k - 1])
@@ -258,7 +267,9 @@ def render_markdown(key: AnswerKey) -> str:
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                  "<": r"\textless{}", ">": r"\textgreater{}", "′": "'", "−": "-", "≤": r"$\le$",
-                 "≥": r"$\ge$", "·": r"$\cdot$", "×": r"$\times$", "…": "...", "—": "---", "–": "--"}
+                 "≥": r"$\ge$", "·": r"$\cdot$", "×": r"$\times$", "…": "...", "—": "---", "–": "--",
+                 "≈": r"$\approx$", "∂": r"$\partial$", "θ": r"$\theta$", "⟨": r"$\langle$", "⟩": r"$\rangle$",
+                 "½": r"$\frac12$", "⊗": r"$\otimes$", "∇": r"$\nabla$", "ŷ": r"$\hat y$"}
 
 
 def latex_escape(text: str) -> str:
@@ -279,7 +290,7 @@ def _latex_number(value: Fraction, cell: str) -> str:
     if "/" in cell:
         sign = "-" if value < 0 else ""
         return f"${sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}$"
-    return f"${cell}$"
+    return "$" + cell.replace("≈", r"\approx ") + "$"
 
 
 def render_latex(key: AnswerKey) -> str:

@@ -4,6 +4,7 @@ Exit status: 0 when everything agrees, 1 on any disagreement, 2 on bad usage or 
 input (one line on stderr, never a traceback).
 """
 import argparse
+import json
 import os
 from decimal import Decimal, InvalidOperation
 import sys
@@ -28,33 +29,32 @@ OK, DISAGREE, BAD_INPUT = 0, 1, 2
 DEFAULT_LARGE_SAMPLE = 5  # finite differences per tensor of a large network without --sample
 
 
-def tolerance_value(text: str) -> float:
-    value = float(text)
-    if not value >= 0 or value == float("inf"):
-        raise ValueError(text)
+def _number(text: str, convert, accept, expected: str):
+    """``convert(text)`` if it passes ``accept``; else argparse's one-line error."""
+    try:
+        value = convert(text)
+    except (ValueError, InvalidOperation):
+        value = None
+    if value is None or not accept(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def tolerance_value(text: str) -> float:
+    return _number(text, float, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
 
 
 def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
+    return _number(text, int, lambda v: v >= 1, "a whole number >= 1")
 
 
 def timeout_value(text: str) -> float:
-    value = float(text)
-    if not 0 < value < float("inf"):
-        raise ValueError(text)
-    return value
+    return _number(text, float, lambda v: 0 < v < float("inf"), "a number of seconds > 0")
 
 
 def decimal(text: str) -> Decimal:
     """A command-line number kept exactly as written (0.1 stays 1/10)."""
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise ValueError(text) from None
+    return _number(text, Decimal, lambda v: v.is_finite(), "a finite decimal number")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cross-check hand-written NumPy backpropagation against PyTorch autograd, "
                     "exact rational arithmetic and the values a text prints.",
         epilog="Answer keys: python -m compare answer-key [EXERCISE.toml] [--format markdown|latex|html] "
-               "(see python -m compare answer-key --help).")
+               "(see python -m compare answer-key --help). Exit status: 0 when everything agrees, 1 on any "
+               "disagreement, 2 on bad usage or a bad exercise file.")
     parser.add_argument("exercise", nargs="?", default=str(CHAPTER7_PATH),
                         help="exercise TOML file (default: the Chapter 7 network)")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
@@ -185,11 +186,16 @@ def self_test(exercise, args, tolerance: Tolerance) -> int:
     backward pass accepted."""
     batch = load_exercise(BATCH_PATH)
     results = run_self_test(exercise, args.dtype, tolerance, batch=batch, bundled=True)
+    failed = sum(not r.passed for r in results)
+    if args.json:
+        print(json.dumps({"checks": [r.as_json() for r in results],
+                          "summary": {"checks": len(results), "passed": len(results) - failed, "ok": not failed}},
+                         indent=2, ensure_ascii=False))
+        return OK if failed == 0 else DISAGREE
     for r in results:
         status = "ok  " if r.passed else "FAIL"
         what = ("rejected" if r.rejected else "accepted")
         print(f"{status} {r.name}: {what} — {r.description} [{r.evidence}]")
-    failed = sum(not r.passed for r in results)
     print(f"{len(results) - failed} of {len(results)} self-test checks passed.")
     return OK if failed == 0 else DISAGREE
 

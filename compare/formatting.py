@@ -1,4 +1,5 @@
 """How numbers are shown: exact fractions as decimals where finite, floats briefly."""
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 
@@ -19,13 +20,32 @@ def exact_text(value: Fraction) -> str:
         fives += 1
     places = max(twos, fives)
     if places > MAX_DIGITS and (den != 1 or value.denominator.bit_length() > 64):
-        return f"≈{float(value):.12g}"
+        return approximate_text(value)
     if den != 1:
         return f"{value.numerator}/{value.denominator}"
     scaled = abs(value.numerator) * (10 ** places // value.denominator)
     digits = str(scaled).rjust(places + 1, "0")
     text = digits if places == 0 else f"{digits[:-places]}.{digits[-places:]}"
     return ("-" if value < 0 else "") + text
+
+
+def short_decimal(value: Fraction, significant: int = 40, max_places: int = 12) -> Decimal | None:
+    """The short decimal a high-precision value stands for, if any: a 50-digit mpmath
+    value of -0.1 is the binary number nearest -0.1, whose first 40 significant digits
+    round to -0.1000...; None when those digits need more than ``max_places`` places."""
+    with localcontext() as ctx:
+        ctx.prec = significant
+        rounded = (Decimal(value.numerator) / Decimal(value.denominator)).normalize()
+    if rounded == 0:
+        return Decimal(0)
+    return rounded if -rounded.as_tuple().exponent <= max_places else None
+
+
+def approximate_text(value: Fraction, digits: int = 12) -> str:
+    """A value of a 50-digit ground truth: its short decimal where it is one (``-0.1``),
+    else ``≈`` and ``digits`` significant digits."""
+    short = short_decimal(value)
+    return f"{short:f}" if short is not None else f"≈{float(value):.{digits}g}"
 
 
 def float_text(value: float) -> str:

@@ -4,7 +4,7 @@ Each variant replaces exactly one step of ``reference.Backprop`` with a mistake
 students make. ``run_self_test`` runs the comparison on each and on the correct pass:
 it succeeds only if every variant is caught and the correct pass is accepted.
 """
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 from pathlib import Path
 
@@ -141,17 +141,22 @@ class SelfTestResult:
     def passed(self) -> bool:
         return self.rejected == self.expected_to_fail
 
+    def as_json(self) -> dict:
+        return {**asdict(self), "passed": self.passed}
+
 
 def check_backprop(exercise: Exercise, backprop: Backprop, dtype: str = "float64",
                    tolerance: Tolerance | None = None, expected_to_fail: bool = True) -> SelfTestResult:
-    """Compare ``backprop`` against autograd and the exact values on ``exercise``."""
-    comparison = compare_exercise(exercise, dtype, tolerance, backprop=backprop)
+    """Compare ``backprop`` against autograd and the exact values on ``exercise``; its
+    printed values and claims are left out, since they test the text, not the backward pass."""
+    comparison = compare_exercise(replace(exercise, answers=(), claims={}), dtype, tolerance, backprop=backprop)
     flagged = [r for r in comparison.gradients + comparison.intermediates if not r.agree]
     if comparison.hand_error:
         evidence = comparison.hand_error
     elif flagged:
         labels = ", ".join(r.label for r in flagged[:4]) + (", ..." if len(flagged) > 4 else "")
-        evidence = f"{len(flagged)} entries disagree ({labels}): {flagged[0].verdict}"
+        entries = "1 entry disagrees" if len(flagged) == 1 else f"{len(flagged)} entries disagree"
+        evidence = f"{entries} ({labels}): {flagged[0].verdict}"
     else:
         evidence = "every entry agrees"
     doc = (type(backprop).__doc__ or "the correct backward pass").strip().splitlines()[0]

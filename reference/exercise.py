@@ -332,6 +332,7 @@ def _answers(path, table, architecture: Architecture, batch_size: int) -> tuple[
         raise ExerciseError(path, "answers", "a table of quantity = value")
     known = quantities.all_names(architecture.n_layers, list(architecture.activations))
     answers = []
+    given_by = {}  # (quantity, index) -> the key that gives it: each entry once
     for key, value in table.items():
         name, index = quantities.split_entry(key)
         if name not in known:
@@ -343,5 +344,11 @@ def _answers(path, table, architecture: Architecture, batch_size: int) -> tuple[
             arr = _numbers(path, f"answers.{key}", value, ())
         else:
             arr = _numbers(path, f"answers.{key}", value, shape)
+        for entry in ([index] if index else list(np.ndindex(shape))):
+            if (name, entry) in given_by:
+                raise ExerciseError(path, f"answers.{key}",
+                                    f"one value per entry, but {quantities.entry_label(name, entry)} "
+                                    f"is given by answers.{given_by[(name, entry)]} too")
+            given_by[(name, entry)] = key
         answers.append(Answer(key=key, name=name, index=index, value=arr))
     return tuple(answers)

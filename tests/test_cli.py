@@ -103,3 +103,11 @@ def test_bad_usage_exits_2(args, capsys):
 def test_help_exits_0():
     result = run_cli("--help")
     assert result.returncode == 0 and "--self-test" in result.stdout
+
+
+def test_an_entry_given_twice_is_bad_input(chapter7_variant):
+    path = chapter7_variant('"dL/db1" = [0, 0, 0.44]', '"dL/db1" = [0, 0, 0.44]\n"dL/dW1[0][2]" = 0.45')
+    result = run_cli(str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith(
+        "answers.dL/dW1[0][2]: expected one value per entry, but dL/dW1[0][2] is given by answers.dL/dW1 too")

@@ -157,9 +157,9 @@ def test_cli_disagreement_exits_1(capsys):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--lr", "abc"], "invalid decimal value"),
+    (["--lr", "abc"], "argument --lr: expected a finite decimal number, got 'abc'"),
     (["--lr", "-0.1"], "--lr: expected a finite learning rate >= 0"),
-    (["--lr", "nan"], "--lr: expected a finite learning rate >= 0"),
+    (["--lr", "nan"], "argument --lr: expected a finite decimal number, got 'nan'"),
     (["--steps", "-2"], "--steps: expected a number of steps >= 0"),
     (["--steps", "1", "--momentum", "-1"], "--momentum: expected a finite momentum >= 0"),
     (["--steps", "1", "--self-test"], "use only one of"),

@@ -64,13 +64,13 @@ def summary_lines(comparison: Comparison) -> list[str]:
     lines = []
     if s["hand_error"]:
         lines.append(f"The hand backward pass failed: {s['hand_error']}")
-    lines.append(f"Gradients: {s['gradients_agree']} of {s['gradients']} agree "
+    lines.append(f"Gradients: {s['gradients_computed_agree']} of {s['gradients']} agree "
                  f"(hand vs autograd vs exact, {s['dtype']}, rtol {s['rtol']:g}, atol {s['atol']:g}).")
     lines.append(f"Ground truth: {s['ground_truth']}.")
-    lines.append(f"Intermediates: {s['intermediates_agree']} of {s['intermediates']} agree.")
+    lines.append(f"Intermediates: {s['intermediates_computed_agree']} of {s['intermediates']} agree.")
     if s["printed_checked"]:
-        lines.append(f"Printed values: {s['printed_agree']} of {s['printed_checked']} agree with the exact "
-                     "values within their printed rounding.")
+        lines.append(f"Printed (hand-written) values: {s['printed_agree']} of {s['printed_checked']} agree with "
+                     "the exact values within their printed rounding.")
     if s["max_abs_diff"] is not None:
         lines.append(f"Max |hand - autograd|: {diff_text(s['max_abs_diff'])}"
                      + (f" (not counting {s['rows_on_different_sides_of_a_kink']} rows where the two runs "
@@ -78,12 +78,10 @@ def summary_lines(comparison: Comparison) -> list[str]:
     layers = ", ".join(f"{p} {v['nonzero']}/{v['total']}" for p, v in s["nonzero_by_parameter"].items())
     lines.append(f"Nonzero gradients (exact): {s['nonzero_gradients']} of {s['gradients']} parameters ({layers}); "
                  f"{s['gradients'] - s['nonzero_gradients']} receive none.")
-    for claim in s["claims"]:
-        if claim["agree"]:
-            lines.append(f"The text says {claim['stated']} parameters change: confirmed.")
-        else:
-            lines.append(f"The text says {claim['stated']} parameters change, but {claim['exact']} receive a "
-                         f"nonzero gradient: the text's count is wrong (its own table lists {claim['exact']}).")
+    if comparison.exercise.answers_left_out:
+        lines.append(f"Hand answers: the file's {comparison.exercise.answers_left_out} answer(s) are for the whole "
+                     "batch and are not checked for a single example.")
+    lines += [claim["message"] for claim in s["claims"]]
     if s["finite_differences"]:
         f = s["finite_differences"]
         lines.append(f"Finite differences: {f['entries']} entries, central, step h = {f['step']:g} "
@@ -96,7 +94,19 @@ def summary_lines(comparison: Comparison) -> list[str]:
                      f"(torch.func.jvp vs ⟨hand ∇L, v⟩ vs ⟨exact ∇L, v⟩, seed {j['seed']}).")
     for note in s["kinks"]:
         lines.append("Kink: " + note + ".")
-    lines.append("Result: " + ("everything agrees." if s["ok"] else "DISAGREEMENT (see the verdicts above)."))
+    computed_ok = (s["gradients_computed_agree"] == s["gradients"] and not s["hand_error"]
+                   and s["intermediates_computed_agree"] == s["intermediates"])
+    errata = sum(c["erratum"] and not c["holds"] for c in s["claims"])
+    if s["ok"] and errata:
+        lines.append(f"Result: everything agrees, apart from {errata} known errata of the text (see above).")
+    elif s["ok"]:
+        lines.append("Result: everything agrees.")
+    elif computed_ok:
+        wrong = s["printed_checked"] - s["printed_agree"]
+        lines.append(f"Result: DISAGREEMENT: hand, autograd and exact agree, but {wrong} printed (hand-written) "
+                     f"value{'s are' if wrong > 1 else ' is'} wrong (see the verdicts above).")
+    else:
+        lines.append("Result: DISAGREEMENT (see the verdicts above).")
     return lines
 
 

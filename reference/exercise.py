@@ -41,11 +41,13 @@ LOSSES = losses.NAMES
 REDUCTIONS = ("mean", "sum")
 DEFAULT_NETWORK = {"sizes": [4, 3, 4], "activations": ["relu", "identity"],
                    "loss": "mse", "reduction": "mean", "negative_slope": Decimal("0.01")}
-TOP_LEVEL_KEYS = {"title", "source", "network", "parameters", "examples", "answers", "claims"}
+TOP_LEVEL_KEYS = {"title", "source", "network", "parameters", "examples", "answers", "claims", "errata"}
 FLOAT64_MAX = Decimal("1.7976931348623157e308")
 FLOAT64_MIN = Decimal("2.2250738585072014e-308")  # smallest normal float64
-# Claims the prose makes about the numbers, checked and reported beside them.
-CLAIMS = {"nonzero_gradients": "how many parameters receive a nonzero gradient"}
+# Claims the prose makes about the numbers, checked and reported beside them; each may
+# be narrowed to one parameter tensor: "nonzero_gradients.W1".
+CLAIMS = {"nonzero_gradients": "how many parameters receive a nonzero gradient",
+          "zero_gradients": "how many parameters receive no gradient"}
 
 
 class ExerciseError(ValueError):
@@ -119,7 +121,9 @@ class Exercise:
     y: np.ndarray
     answers: tuple[Answer, ...] = field(default=())
     claims: dict[str, int] = field(default_factory=dict)
+    errata: frozenset[str] = frozenset()  # claims known to be wrong in the text: reported, not failed
     class_indices: bool = False  # cross_entropy targets were written as class indices
+    answers_left_out: int = 0  # hand answers of the whole batch, left out by example()
 
     @property
     def batch_size(self) -> int:
@@ -132,7 +136,8 @@ class Exercise:
             raise IndexError(f"example {i} out of range: the file has {self.batch_size}")
         if self.batch_size == 1:
             return self
-        return replace(self, x=self.x[i:i + 1], y=self.y[i:i + 1], answers=(), claims={},
+        return replace(self, x=self.x[i:i + 1], y=self.y[i:i + 1], answers=(), claims={}, errata=frozenset(),
+                       answers_left_out=len(self.answers),
                        title=f"{self.title} (example {i})")
 
 
@@ -175,20 +180,35 @@ def _parse(path: Path, data: dict) -> Exercise:
     return Exercise(path=str(path), title=_text(path, data, "title", path.stem),
                     source=_text(path, data, "source", ""), architecture=architecture,
                     parameters=parameters, x=x, y=y, answers=answers,
-                    claims=_claims(path, data.get("claims", {})),
+                    claims=(claims := _claims(path, data.get("claims", {}), architecture)),
+                    errata=_errata(path, data.get("errata", {}), claims),
                     class_indices=architecture.loss == "cross_entropy" and all(
                         isinstance(e.get("y"), int) for e in data["examples"]))
 
 
-def _claims(path, table) -> dict[str, int]:
+def _claims(path, table, architecture: Architecture) -> dict[str, int]:
+    allowed = list(CLAIMS) + [f"{claim}.{p}" for claim in CLAIMS for p in architecture.parameter_shapes()]
     if not isinstance(table, dict):
         raise ExerciseError(path, "claims", "a table of " + ", ".join(CLAIMS))
     for key, value in table.items():
-        if key not in CLAIMS:
-            raise ExerciseError(path, f"claims.{key}", "one of " + ", ".join(CLAIMS))
+        if key not in allowed:
+            raise ExerciseError(path, f"claims.{key}", "one of " + ", ".join(allowed))
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ExerciseError(path, f"claims.{key}", f"a non-negative integer: {CLAIMS[key]}")
+            raise ExerciseError(path, f"claims.{key}", f"a non-negative integer: {CLAIMS[key.split('.')[0]]}")
     return dict(table)
+
+
+def _errata(path, table, claims: dict[str, int]) -> frozenset[str]:
+    """``[errata] claims = [...]``: claims of the file known to be wrong in the text."""
+    if not isinstance(table, dict) or set(table) - {"claims"}:
+        raise ExerciseError(path, "errata", "a table with one key, claims = [names of claims the text gets wrong]")
+    names = table.get("claims", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ExerciseError(path, "errata.claims", "a list of claim names")
+    for name in names:
+        if name not in claims:
+            raise ExerciseError(path, "errata.claims", f"names of claims in [claims]; {name!r} is not one")
+    return frozenset(names)
 
 
 def _text(path, data, key, default) -> str:

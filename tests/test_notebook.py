@@ -45,7 +45,7 @@ def test_html_has_both_tables_and_the_values(chapter7):
     row = parsed.cells.index("W1[0][2]")
     assert parsed.cells[row:row + 7] == ["W1[0][2]", "0.44", "0.44", "1.1e-16", "0.44", "0.44", "agree"]
     assert "L" in parsed.cells and "0.89625" in parsed.cells
-    assert "Result: everything agrees." in comparison._repr_html_()
+    assert "Result: everything agrees, apart from 2 known errata of the text" in comparison._repr_html_()
 
 
 def test_html_escapes_the_title_and_cells(chapter7_variant):
@@ -53,7 +53,7 @@ def test_html_escapes_the_title_and_cells(chapter7_variant):
                             'title = "<script>alert(1)</script> & co"')
     text = compare_exercise(load_exercise(path))._repr_html_()
     assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in text
-    assert "the text&#x27;s count is wrong" in text  # summary lines are escaped too
+    assert "the text&#x27;s count" not in text and "known erratum" in text  # summary lines are there
 
 
 def test_text_rendering_is_the_cli_table(chapter7):
@@ -61,7 +61,7 @@ def test_text_rendering_is_the_cli_table(chapter7):
     text = str(comparison)
     assert text.splitlines()[0] == chapter7.title
     assert "| W1[0][2]    | 0.44           | 0.44 " in text
-    assert text.rstrip().endswith("Result: everything agrees.")
+    assert text.rstrip().endswith("Result: everything agrees, apart from 2 known errata of the text (see above).")
     assert repr(comparison).startswith("<Comparison 'Chapter 7") and "31 of 31 gradients agree, ok" in repr(comparison)
 
     class Printer:  # IPython's pretty printer protocol

@@ -54,16 +54,20 @@ def test_only_exercise_files_are_collected(pytester):
     shutil.copy(CHAPTER7_PATH, pytester.path / "chapter7.exercise.toml")
     result = pytester.runpytest(*PLUGIN, "--collect-only", "-q")
     collected = [line for line in result.outlines if "::" in line]
-    assert len(collected) == 1 + 12 + 1  # crosscheck, 12 answers, 1 claim
+    assert len(collected) == 1 + 12 + 4  # crosscheck, 12 answers, 4 claims
     assert all(line.startswith("chapter7.exercise.toml::") for line in collected)
 
 
-def test_the_texts_wrong_count_fails_its_claim(pytester):
+def test_the_texts_known_errata_pass_and_an_unlisted_wrong_claim_fails(pytester):
     shutil.copy(CHAPTER7_PATH, pytester.path / "chapter7.exercise.toml")
+    pytester.runpytest(*PLUGIN).assert_outcomes(passed=17)
+    text = CHAPTER7_PATH.read_text().replace('claims = ["nonzero_gradients", "zero_gradients"]',
+                                             'claims = ["zero_gradients"]')
+    (pytester.path / "chapter7.exercise.toml").write_text(text)
     result = pytester.runpytest(*PLUGIN)
-    result.assert_outcomes(passed=13, failed=1)
-    result.stdout.fnmatch_lines(["claims.nonzero_gradients: the file says 11 parameters receive a nonzero "
-                                 "gradient; exactly 12 do (W1 3, b1 1, W2 4, b2 4)"])
+    result.assert_outcomes(passed=16, failed=1)
+    result.stdout.fnmatch_lines(["claims.nonzero_gradients: The text says 11 parameters receive a nonzero "
+                                 "gradient, but exactly 12 do (W1 3/12, b1 1/3, W2 4/12, b2 4/4): WRONG."])
 
 
 def test_bad_exercise_file_fails_one_item_with_one_line(pytester):

@@ -70,13 +70,20 @@ def neuron_headers(exercise: Exercise) -> list[str]:
 
 def alive_table(exercise: Exercise, fmt: str = "github") -> str:
     """The table, one row per example, and a line per hidden neuron and on the signal."""
+    table, lines = alive_parts(exercise, fmt)
+    return "\n".join([table, ""] + lines)
+
+
+def alive_parts(exercise: Exercise, fmt: str = "github") -> tuple[str, list[str]]:
+    """``alive_table`` as the table and its lines apart (for HTML and LaTeX)."""
     signals = example_signals(exercise)
     headers = ["example", "x", "y", "z (hidden)"] + neuron_headers(exercise) + ["nonzero gradients alone"]
     total = sum(int(np.prod(shape)) for shape in exercise.architecture.parameter_shapes().values())
     rows = [[s.example, "[" + ", ".join(s.x) + "]", "[" + ", ".join(s.y) + "]",
              "; ".join("[" + ", ".join(exact_text(z) for z in layer) + "]" for layer in s.pre_activations)]
             + s.states() + [f"{len(s.nonzero)} of {total}"] for s in signals]
-    lines = [tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True), ""]
+    table = tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+    lines = []
     for column, header in enumerate(neuron_headers(exercise)):
         alive = [str(s.example) for s in signals if s.states()[column] == "alive"]
         lines.append(f"Hidden {header} is alive in " + (f"example{'s' if len(alive) > 1 else ''} "
@@ -88,7 +95,7 @@ def alive_table(exercise: Exercise, fmt: str = "github") -> str:
                   f"{len(only_one)} from exactly one example"
                   + (": " + ", ".join(f"{label} (example {_sole(label, signals)})" for label in only_one)
                      if 0 < len(only_one) <= 8 else "") + ".")
-    return "\n".join(lines)
+    return table, lines
 
 
 def _sole(label: str, signals: list[ExampleSignal]) -> int:

@@ -20,7 +20,7 @@ from fractions import Fraction
 import numpy as np
 from tabulate import tabulate
 
-from compare.formatting import exact_text, short_decimal
+from compare.formatting import exact_text, latex_escape, short_decimal
 from compare.reasons import Reasons
 from compare.usage import Parser, UsageError, atomic_output, load_selected
 from reference import quantities
@@ -262,28 +262,6 @@ def render_markdown(key: AnswerKey) -> str:
         parts += [f"## {step.title}", "",
                   tabulate(_rows(step), headers=HEADERS, tablefmt="github", disable_numparse=True), ""]
     return "\n".join(parts)
-
-
-LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                 "<": r"\textless{}", ">": r"\textgreater{}", "′": "'", "−": "-", "≤": r"$\le$",
-                 "≥": r"$\ge$", "·": r"$\cdot$", "×": r"$\times$", "…": "...", "—": "---", "–": "--",
-                 "≈": r"$\approx$", "∂": r"$\partial$", "θ": r"$\theta$", "⟨": r"$\langle$", "⟩": r"$\rangle$",
-                 "½": r"$\frac12$", "⊗": r"$\otimes$", "∇": r"$\nabla$", "ŷ": r"$\hat y$"}
-
-
-def latex_escape(text: str) -> str:
-    """Text-mode LaTeX: special characters escaped, a few common Unicode symbols mapped,
-    any other non-ASCII character replaced by ``?`` so the document always compiles."""
-    out = []
-    for c in text:
-        if c in LATEX_SPECIAL:
-            out.append(LATEX_SPECIAL[c])
-        elif ord(c) < 128:
-            out.append(c)
-        else:
-            out.append("?")
-    return "".join(out)
 
 
 def _latex_number(value: Fraction, cell: str) -> str:

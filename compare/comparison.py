@@ -117,9 +117,9 @@ class Comparison:
         printer.text(repr(self) if cycle else str(self))
 
     def _repr_html_(self) -> str:
-        """Jupyter's display: the report as HTML tables (``compare.notebook.render_html``)."""
-        from compare.notebook import render_html
-        return render_html(self)
+        """Jupyter's display: the report's sections as HTML (``compare.report``)."""
+        from compare.report import render_html_fragment
+        return render_html_fragment(self)
 
 
 def _published(exercise: Exercise) -> dict[tuple[str, tuple], Decimal]:
@@ -140,7 +140,8 @@ def _run_hand(exercise: Exercise, dtype: str, backprop: Backprop) -> tuple[dict 
         return None, f"{type(error).__name__}: {error}"
 
 
-def _kink_notes(exercise: Exercise, kinks: list[Kink], dtype: str, atol: float) -> list[str]:
+def _kink_notes(exercise: Exercise, kinks: list[Kink], dtype: str, atol: float,
+                hand_side_unknown: bool = False) -> list[str]:
     n, batch = exercise.architecture.n_layers, exercise.batch_size
     notes = []
     for kink in kinks:
@@ -148,7 +149,8 @@ def _kink_notes(exercise: Exercise, kinks: list[Kink], dtype: str, atol: float) 
         exact = ("exactly 0: dead (on the boundary)" if kink.exact_z == 0
                  else f"{float(kink.exact_z):.3g} exactly, but a float run puts it within atol {atol:g} of 0")
         runs = ", ".join(
-            f"{run} {dtype} {z:.2g} ({'alive, ReLU′ = 1' if z > 0 else 'dead, ReLU′ = 0'})"
+            f"{run}: side unknown (no z returned), either side accepted" if run == HAND and hand_side_unknown
+            else f"{run} {dtype} {z:.2g} ({'alive, ReLU′ = 1' if z > 0 else 'dead, ReLU′ = 0'})"
             for run, z in kink.float_z.items())
         notes.append(f"{kink.neuron.label(n, batch)} is at the ReLU kink: {where} = {exact}; {runs}")
     return notes
@@ -169,6 +171,10 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
     tolerance = tolerance or Tolerance.for_dtype(dtype)
     ground_truth = exercise.architecture.ground_truth
     exact = run_pass(exercise, ground_truth)
+    # Values computed elsewhere (a student's code) that report no z: the side of a kink
+    # they took is unknown, so either side's exact value is a valid subgradient.
+    side_unknown = hand_values is not None and not any(
+        f"z{k}" in hand_values for k in range(1, exercise.architecture.n_layers + 1))
     if hand_values is None and hand_error is None:
         hand_values, hand_error = _run_hand(exercise, dtype, backprop or Backprop())
     auto = run_autograd(exercise, dtype)
@@ -183,6 +189,10 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
     for run in (HAND, AUTOGRAD):
         sides = sides_taken(kinks, run)
         expected[run] = run_pass(exercise, ground_truth, SideMatched(sides)).values if sides else exact.values
+    other_side = None
+    if side_unknown and kinks:
+        flipped = {(k.neuron.layer, k.neuron.example, k.neuron.index): not k.float_alive(HAND) for k in kinks}
+        other_side = run_pass(exercise, ground_truth, SideMatched(flipped)).values
     affected = affected_parameters(kinks)
     published = _published(exercise)
     reasons = Reasons(exercise, exact)
@@ -197,6 +207,10 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
                 expected={run: as_fraction(expected[run][name][index]) for run in (HAND, AUTOGRAD)},
                 hand=hand_value, autograd=float(auto.values[name][index]),
                 published=published.get((name, index)), problems=problems)
+        if (other_side is not None and r.hand is not None
+                and not tolerance.close(r.hand, r.expected[HAND])
+                and tolerance.close(r.hand, other := as_fraction(other_side[name][index]))):
+            r.expected[HAND] = other  # the hand run's side of the kink was the other one
         if parameter is not None:
             r.kink = is_affected(affected, parameter, index)
             r.reason = reasons.for_entry(parameter, index)
@@ -216,7 +230,7 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
             intermediates.append(row(name, index, quantities.entry_label(name, index), None))
     claims = check_claims(exercise, {p: exact.gradient(p) for p in arch.parameter_shapes()})
     return Comparison(exercise, dtype, tolerance, gradients, intermediates, kinks,
-                      _kink_notes(exercise, kinks, dtype, tolerance.atol), hand_error, claims)
+                      _kink_notes(exercise, kinks, dtype, tolerance.atol, side_unknown), hand_error, claims)
 
 
 def _reported_pre_activations(hand_values: dict, zs: list) -> list:

@@ -58,3 +58,25 @@ def float_text(value: float) -> str:
 def diff_text(value: float) -> str:
     """An absolute difference in scientific notation: ``5.6e-17``; exact zero as ``0``."""
     return "0" if value == 0 else f"{value:.1e}"
+
+
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                 "<": r"\textless{}", ">": r"\textgreater{}", "′": "'", "−": "-", "≤": r"$\le$",
+                 "≥": r"$\ge$", "·": r"$\cdot$", "×": r"$\times$", "…": "...", "—": "---", "–": "--",
+                 "≈": r"$\approx$", "∂": r"$\partial$", "θ": r"$\theta$", "⟨": r"$\langle$", "⟩": r"$\rangle$",
+                 "½": r"$\frac12$", "⊗": r"$\otimes$", "∇": r"$\nabla$", "ŷ": r"$\hat y$"}
+
+
+def latex_escape(text: str) -> str:
+    """Text-mode LaTeX: special characters escaped, a few common Unicode symbols mapped,
+    any other non-ASCII character replaced by ``?`` so the document always compiles."""
+    out = []
+    for c in text:
+        if c in LATEX_SPECIAL:
+            out.append(LATEX_SPECIAL[c])
+        elif ord(c) < 128:
+            out.append(c)
+        else:
+            out.append("?")
+    return "".join(out)

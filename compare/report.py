@@ -1,13 +1,16 @@
-"""The report of a comparison: text tables (tabulate, any of its formats) or JSON."""
+"""The report of a comparison: text tables (tabulate, any of its formats), a complete
+HTML or LaTeX document for those formats, or JSON."""
+import html
 import json
 import math
+from dataclasses import dataclass, field
 
 from tabulate import tabulate
 
-from compare.alive import alive_json, alive_table, applies as alive_applies
+from compare.alive import alive_json, alive_parts, applies as alive_applies
 from compare.comparison import Comparison, Row, summarize
 from compare.diagnosis import answers_table, check_answers, summary_line as answers_summary_line
-from compare.formatting import diff_text, exact_text, float_text
+from compare.formatting import diff_text, exact_text, float_text, latex_escape
 
 GRADIENT_HEADERS = ["parameter", "hand (NumPy)", "autograd (torch)", "|diff|", "exact",
                     "printed", "verdict", "kink", "why"]
@@ -110,22 +113,96 @@ def summary_lines(comparison: Comparison) -> list[str]:
     return lines
 
 
-def render_text(comparison: Comparison, fmt: str = "github") -> str:
-    """The full text report: title, gradient table, intermediate table, summary."""
+@dataclass
+class Section:
+    """A part of the report: a heading, a table in the requested format, lines of text."""
+    heading: str | None
+    table: str | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+def sections(comparison: Comparison, fmt: str = "github") -> list[Section]:
+    """The report's parts in order; tables in tabulate's format ``fmt``."""
     ex = comparison.exercise
-    parts = [ex.title, "", "Parameter gradients ∂L/∂θ", "", gradient_table(comparison, fmt), "",
-             "Intermediates (forward values and upstream gradients)", "",
-             intermediate_table(comparison, fmt), ""]
+    parts = [Section("Parameter gradients ∂L/∂θ", gradient_table(comparison, fmt)),
+             Section("Intermediates (forward values and upstream gradients)", intermediate_table(comparison, fmt))]
     if comparison.jvp is not None:
-        parts += ["Forward-mode check: directional derivatives along random directions v", "",
-                  jvp_table(comparison, fmt), ""]
+        parts.append(Section("Forward-mode check: directional derivatives along random directions v",
+                             jvp_table(comparison, fmt)))
     if alive_applies(ex):
-        parts += ["Hidden neurons alive (z > 0) per example", "", alive_table(ex, fmt), ""]
+        parts.append(Section("Hidden neurons alive (z > 0) per example", *alive_parts(ex, fmt)))
     checks = check_answers(ex)
     if checks:
-        parts += ["Hand answers", "", answers_table(checks, fmt), "", answers_summary_line(checks)]
-    parts += summary_lines(comparison)
-    return "\n".join(parts)
+        parts.append(Section("Hand answers", answers_table(checks, fmt), [answers_summary_line(checks)]))
+    parts.append(Section("Summary" if fmt in DOCUMENT_FORMATS else None, None, summary_lines(comparison)))
+    return parts
+
+
+def render_text(comparison: Comparison, fmt: str = "github") -> str:
+    """The full report: title, gradient table, intermediates, the optional parts,
+    summary. HTML and LaTeX formats give a complete document (``render_document``)."""
+    if fmt in DOCUMENT_FORMATS:
+        return render_document(comparison, fmt)
+    out = [comparison.exercise.title]
+    for part in sections(comparison, fmt):
+        out += [""] + ([part.heading, ""] if part.heading else [])
+        if part.table:
+            out += [part.table] + ([""] if part.lines else [])
+        out += part.lines
+    return "\n".join(out)
+
+
+# Formats that escape their cells give a whole document; the raw ones (latex_raw,
+# unsafehtml) stay bare tables, for those who escape themselves.
+HTML_FORMATS = ("html",)
+LATEX_FORMATS = ("latex", "latex_booktabs", "latex_longtable")
+DOCUMENT_FORMATS = HTML_FORMATS + LATEX_FORMATS
+
+
+def render_html_fragment(comparison: Comparison) -> str:
+    """The report as an HTML fragment (Jupyter's ``_repr_html_``): every heading and line
+    escaped, tables in tabulate's escaping ``html`` format."""
+    out = [f"<h4>{html.escape(comparison.exercise.title)}</h4>"]
+    for part in sections(comparison, "html"):
+        if part.heading:
+            out.append(f"<p><b>{html.escape(part.heading)}</b></p>")
+        if part.table:
+            out.append(str(part.table))
+        if part.lines:
+            out.append("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in part.lines) + "</ul>")
+    return "\n".join(out)
+
+
+def render_document(comparison: Comparison, fmt: str) -> str:
+    """A complete HTML page, or a LaTeX document that compiles with pdflatex."""
+    title = comparison.exercise.title
+    if fmt in HTML_FORMATS:
+        return "\n".join(["<!DOCTYPE html>", '<html lang="en">', '<head><meta charset="utf-8"/>',
+                          f"<title>{html.escape(title)}</title>",
+                          "<style>table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px}"
+                          "</style></head>", "<body>", render_html_fragment(comparison), "</body>", "</html>"])
+    out = LATEX_PREAMBLE + [rf"\section*{{{latex_escape(title)}}}"]
+    for part in sections(comparison, fmt):
+        if part.heading:
+            out.append(rf"\subsection*{{{latex_escape(part.heading)}}}")
+        if part.table:
+            out.append(r"{\scriptsize" + "\n" + part.table + "\n}")
+        out += [latex_escape(line) + r"\par" for line in part.lines]
+    return "\n".join(out + [r"\end{document}"])
+
+
+# tabulate's LaTeX tables hold the report's Unicode as it is: declared for pdflatex here.
+_UNICODE_IN_TABLES = {"2260": r"\ensuremath{\neq}", "2248": r"\ensuremath{\approx}", "2202": r"\ensuremath{\partial}",
+                      "2032": "'", "2212": "-", "2014": "---", "03B8": r"\ensuremath{\theta}",
+                      "27E8": r"\ensuremath{\langle}", "27E9": r"\ensuremath{\rangle}", "2207": r"\ensuremath{\nabla}",
+                      "22C5": r"\ensuremath{\cdot}", "00B7": r"\ensuremath{\cdot}", "2297": r"\ensuremath{\otimes}"}
+LATEX_PREAMBLE = ([r"\documentclass[10pt]{article}", r"\usepackage[margin=1.5cm,landscape]{geometry}",
+                   r"\usepackage{longtable}", r"\setlength{\parindent}{0pt}",
+                   # latex_booktabs tables without needing the booktabs package
+                   r"\providecommand{\toprule}{\hline}", r"\providecommand{\midrule}{\hline}",
+                   r"\providecommand{\bottomrule}{\hline}"]
+                  + [rf"\DeclareUnicodeCharacter{{{code}}}{{{tex}}}" for code, tex in _UNICODE_IN_TABLES.items()]
+                  + [r"\begin{document}"])
 
 
 def _row_json(row: Row) -> dict:

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,7 @@ class StudentCheck:
     run: StudentRun
     comparison: Comparison
     unknown_keys: list[str]
+    diagnoses: list = field(default_factory=list)  # compare.diagnosis.AnswerCheck of the returned values
 
     @property
     def ok(self) -> bool:
@@ -101,10 +103,13 @@ class StudentCheck:
 
     def _repr_html_(self) -> str:
         """Jupyter: the student lines, then the comparison's HTML tables."""
-        from compare.notebook import render_html
+        from compare.report import render_html_fragment
         lines = "".join(f"<li>{html.escape(line)}</li>" for line in student_lines(self))
+        diagnosis = "".join(f"<li>{html.escape(line)}</li>" for line in diagnosis_lines(self)[-1:])
+        table = diagnosis_lines(self, "html")[3] if diagnosis else ""
         verdict = "PASS" if self.ok else "FAIL"
-        return f"<ul>{lines}</ul>\n{render_html(self.comparison)}\n<p><b>Student result: {verdict}</b></p>"
+        return (f"<ul>{lines}</ul>\n{render_html_fragment(self.comparison)}\n{table}<ul>{diagnosis}</ul>"
+                f"\n<p><b>Student result: {verdict}</b></p>")
 
 
 def parse_target(text: str) -> tuple[Path, str]:
@@ -188,7 +193,32 @@ def check_student(path: Path, function: str, exercise: Exercise, dtype: str = "f
                                   hand_error=run.failure and f"student code {STATUS_TEXT[run.status]}, see above",
                                   hand_optional=frozenset(known) - required)
     unknown = sorted(k for k in list(run.values) + list(run.bad_values) if k not in known)
-    return StudentCheck(run, comparison, unknown)
+    return StudentCheck(run, comparison, unknown, diagnose_returned_values(exercise, run.values, dtype))
+
+
+# Significant digits a returned float keeps when it is read as a hand answer: the
+# precision rule then allows 1/2 unit in the last of them, far above float rounding.
+SIGNIFICANT = {"float64": 12, "float32": 6}
+
+
+def diagnose_returned_values(exercise: Exercise, values: dict, dtype: str) -> list:
+    """The student's returned values read as hand answers, each with ``SIGNIFICANT``
+    digits, and diagnosed as hand answers are (``compare.diagnosis``): where the mistake
+    entered, which entries only carry it, which common convention explains a value."""
+    from compare.diagnosis import check_answers
+    from reference.exercise import Answer, answer_shape
+    arch = exercise.architecture
+    known = quantities.all_names(arch.n_layers, list(arch.activations))
+    answers = []
+    for name, value in values.items():
+        value = np.asarray(value, dtype=np.float64)
+        if name not in known or value.shape != answer_shape(name, arch, exercise.batch_size):
+            continue
+        written = np.empty(value.shape, dtype=object)
+        for index in np.ndindex(value.shape):
+            written[index] = Decimal(f"{value[index]:.{SIGNIFICANT[dtype] - 1}e}")
+        answers.append(Answer(key=name, name=name, index=(), value=written))
+    return check_answers(replace(exercise, answers=tuple(answers))) if answers else []
 
 
 def student_lines(check: StudentCheck) -> list[str]:
@@ -202,7 +232,7 @@ def student_lines(check: StudentCheck) -> list[str]:
         lines.append(f"Ran in {run.seconds:.3g} s and returned: "
                      + (", ".join(f"{k} {tuple(v.shape)}" for k, v in run.values.items()) or "an empty dict"))
         required = [f"dL/d{p}" for p in arch.parameter_shapes()]
-        missing = [k for k in required if k not in run.values]
+        missing = [k for k in required if k not in run.values and k not in run.bad_values]
         if missing:
             lines.append("FAILED: missing required key(s): " + ", ".join(missing))
         for key, why in run.bad_values.items():
@@ -210,23 +240,33 @@ def student_lines(check: StudentCheck) -> list[str]:
         if check.unknown_keys:
             lines.append("Ignored unknown key(s): " + ", ".join(check.unknown_keys)
                          + " (the text's names are " + ", ".join(required) + ", z1, h, y_hat, L, ...)")
-    failures = [r for r in check.comparison.gradients if not r.agree]
-    kink_failures = [r.label for r in failures if r.kink and r.hand is not None]
-    if kink_failures and len(kink_failures) == len(failures) and not any(k.startswith("z") and k[1:].isdigit() for k in run.values):
-        lines.append(f"Hint: {', '.join(kink_failures[:4])}{', ...' if len(kink_failures) > 4 else ''} pass "
-                     "through a neuron at the ReLU kink (z exactly 0). If rounding put your z on the other "
-                     "side of 0, your value is a valid subgradient: return \"z1\" too, and the check reads "
-                     "the side your code took from it.")
     printed = run.output.strip().splitlines()
     if printed:
         lines.append(f"The student's code printed {len(printed)} line(s); the first: {printed[0][:200]}")
     return lines
 
 
+def diagnosis_lines(check: StudentCheck, fmt: str = "github") -> list[str]:
+    """The wrong returned values with where each mistake entered; empty when none."""
+    from compare.diagnosis import answers_table
+    rejected = {(r.quantity, quantities.split_entry(r.label)[1])
+                for r in check.comparison.gradients + check.comparison.intermediates if not r.agree}
+    # an entry the comparison accepts (the other side of a kink, a valid subgradient) is not a mistake
+    wrong = [c for c in check.diagnoses if not c.agree and (c.quantity, c.entry_index) in rejected]
+    if not wrong:
+        return []
+    return ["", "Diagnosis of the returned values", "", answers_table(wrong, fmt), "",
+            f"Returned values: {len(wrong)} wrong; " + ", ".join(
+                f"{sum(c.kind == kind for c in wrong)} {label}" for kind, label in
+                (("slip", "slip(s) where the mistake entered"), ("convention", "explained by a common convention"),
+                 ("follows", "only carry an earlier error")) if any(c.kind == kind for c in wrong)) + "."]
+
+
 def render_student_text(check: StudentCheck, fmt: str = "github") -> str:
-    """The student lines, then the usual report."""
+    """The student lines, then the usual report, then the diagnosis of wrong values."""
     verdict = "Student result: " + ("PASS, every gradient agrees." if check.ok else "FAIL.")
-    return "\n".join(student_lines(check) + ["", render_text(check.comparison, fmt), verdict])
+    return "\n".join(student_lines(check) + ["", render_text(check.comparison, fmt)]
+                     + diagnosis_lines(check, fmt) + [verdict])
 
 
 def render_student_json(check: StudentCheck) -> str:
@@ -237,5 +277,6 @@ def render_student_json(check: StudentCheck) -> str:
                        "message": run.message, "line": run.line, "source": run.source,
                        "returned": {k: list(v.shape) for k, v in run.values.items()},
                        "bad_values": run.bad_values, "unknown_keys": check.unknown_keys,
-                       "seconds": run.seconds, "ok": check.ok}
+                       "seconds": run.seconds, "ok": check.ok,
+                       "diagnoses": [c.as_json() for c in check.diagnoses if not c.agree]}
     return json.dumps(data, indent=2, ensure_ascii=False)

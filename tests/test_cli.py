@@ -111,3 +111,23 @@ def test_an_entry_given_twice_is_bad_input(chapter7_variant):
     assert result.returncode == 2
     assert result.stderr.strip().endswith(
         "answers.dL/dW1[0][2]: expected one value per entry, but dL/dW1[0][2] is given by answers.dL/dW1 too")
+
+
+def test_html_format_is_a_whole_page(capsys):
+    import html.parser
+    assert main(["--format", "html"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "<title>Chapter 7: the 2x2 diagonal flip network, running example</title>" in page
+    html.parser.HTMLParser().feed(page)
+
+
+@pytest.mark.skipif(__import__("shutil").which("pdflatex") is None, reason="pdflatex not installed")
+@pytest.mark.parametrize("exercise", ["chapter7.toml", "xor_2_2_1_sigmoid.toml", "diagonal_flip_batch.toml"])
+def test_latex_format_is_a_document_that_compiles(tmp_path, capsys, exercise):
+    from reference.exercise import CHAPTER7_PATH
+    assert main([str(CHAPTER7_PATH.parent / exercise), "--format", "latex", "--fd", "--jvp", "2"]) == 0
+    (tmp_path / "r.tex").write_text(capsys.readouterr().out)
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "r.tex"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:]

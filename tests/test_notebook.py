@@ -39,9 +39,11 @@ def parse(text: str) -> Cells:
 def test_html_has_both_tables_and_the_values(chapter7):
     comparison = compare_exercise(chapter7)
     parsed = parse(comparison._repr_html_())
-    assert parsed.tags.count("table") == 2
-    # 9 gradient headers + 31 rows of 9 cells; 7 intermediate headers + 24 rows of 7
-    assert len(parsed.cells) == 9 + 31 * 9 + 7 + 24 * 7
+    assert parsed.tags.count("table") == 3  # gradients, intermediates, hand answers
+    # 9 gradient headers + 31 rows of 9 cells; 7 intermediate headers + 24 rows of 7;
+    # 5 hand-answer headers + 12 rows (one per key, all agree) of 5
+    assert len(parsed.cells) == 9 + 31 * 9 + 7 + 24 * 7 + 5 + 12 * 5
+    assert "Hand answers: 55 of 55 entries agree." in comparison._repr_html_()
     row = parsed.cells.index("W1[0][2]")
     assert parsed.cells[row:row + 7] == ["W1[0][2]", "0.44", "0.44", "1.1e-16", "0.44", "0.44", "agree"]
     assert "L" in parsed.cells and "0.89625" in parsed.cells
@@ -81,3 +83,11 @@ def test_student_check_renders_in_both(chapter7):
     assert text.startswith("Student code: ") and text.rstrip().endswith("Student result: FAIL.")
     page = check._repr_html_()
     assert "<b>Student result: FAIL</b>" in page and "DISAGREE: hand ≠ exact" in page
+
+
+def test_html_shows_a_diagnosed_slip():
+    from pathlib import Path
+    from reference import load_exercise
+    student = Path(__file__).parent.parent / "examples" / "chapter7-student.exercise.toml"
+    page = compare_exercise(load_exercise(student))._repr_html_()
+    assert "slip: the mistake entered here, at Step 1: gradient of the loss" in page

@@ -72,6 +72,14 @@ class AnswerKey:
     exercise: Exercise
     steps: list[Step]
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the HTML handout's body."""
+        page = render(self, "html")
+        return page[page.index("<body>") + len("<body>"):page.index("</body>")]
+
+    def __str__(self) -> str:
+        return render(self, "markdown")
+
     def entry(self, label: str) -> Entry:
         """The entry named ``label``; raises ``KeyError`` when there is none."""
         for step in self.steps:

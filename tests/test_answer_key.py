@@ -159,3 +159,12 @@ def test_bad_file_in_a_subprocess_has_no_traceback(tmp_path):
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().endswith("parameters.b1: expected shape (3,), got (2,)")
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_answer_key_displays_in_jupyter_and_as_text():
+    from compare.answer_key import build_answer_key
+    from reference import load_exercise
+    key = build_answer_key(load_exercise(CHAPTER7_PATH))
+    fragment = key._repr_html_()
+    assert "<body>" not in fragment and "<table" in fragment and "717/800" in fragment
+    assert "| L        | 717/800 | 0.89625   |" in str(key)

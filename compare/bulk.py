@@ -14,22 +14,18 @@ import numpy as np
 import torch
 
 from compare import finite_differences as fdm
+from compare.finite_differences import is_large  # noqa: F401  (the bulk check's own test, kept importable here)
 from compare.tolerance import Tolerance
 from reference.backprop import run_network_pass
 from reference.exercise import Architecture, Exercise
 from reference.network import Network
 from reference.numbers import convert
 from torch_impl.model import DTYPES, autograd_pass, sequential
-from torch_impl.forward_mode import model_directional_derivatives
 
 # Tolerance of a float64 central difference with step eps**(1/3): its error is about
 # eps**(2/3) relative to the loss's scale.
 FD_TOLERANCE = Tolerance(rtol=1e-5, atol=1e-8)
 
-
-def is_large(exercise: Exercise) -> bool:
-    """Too large for per-entry rows and exact or 50-digit ground truth."""
-    return fdm.forward_cost(exercise) > fdm.HIGH_PRECISION_BUDGET
 
 
 @dataclass
@@ -108,6 +104,7 @@ def add_sampled_finite_differences(check: BulkCheck, exercise: Exercise, sample:
 def add_bulk_jvp(check: BulkCheck, model_inputs, count: int, seed: int = 0) -> None:
     """``count`` random directional derivatives by torch.func.jvp against ⟨hand ∇L, v⟩;
     ``model_inputs`` = (model, arch, x, y, class_indices) as tensors."""
+    from torch_impl.forward_mode import model_directional_derivatives  # torch.func loads sympy: only here
     model, arch, x, y, class_indices = model_inputs
     rng = np.random.default_rng(seed)
     directions = [{name: rng.standard_normal(g.shape) for name, g in check.hand_gradients.items()}

@@ -11,12 +11,11 @@ import sys
 
 from tabulate import tabulate_formats
 
-from compare.bulk import add_bulk_jvp, add_sampled_finite_differences, check_exercise, is_large
 from compare.comparison import compare_exercise
+from compare.finite_differences import is_large
 from compare.progress import progress_bar
 from compare.witnesses import add_finite_differences, add_jvp
 from compare.report import bulk_json, render_bulk, render_json, render_text
-from compare.selftest import run_self_test
 from compare.student_check import (DEFAULT_TIMEOUT, check_student, parse_target, render_student_json,
                                    render_student_text)
 from compare.tolerance import Tolerance
@@ -171,6 +170,7 @@ def backward(exercise, args, tolerance: Tolerance) -> int:
 
 def large(exercise, args, tolerance: Tolerance) -> int:
     """A network too large for per-entry rows: every entry checked per tensor."""
+    from compare.bulk import add_bulk_jvp, add_sampled_finite_differences, check_exercise
     check, model_inputs = check_exercise(exercise, args.dtype, tolerance)
     if args.fd:
         add_sampled_finite_differences(check, exercise, args.sample or DEFAULT_LARGE_SAMPLE, args.seed,
@@ -184,6 +184,7 @@ def large(exercise, args, tolerance: Tolerance) -> int:
 def self_test(exercise, args, tolerance: Tolerance) -> int:
     """Print one line per variant; 0 only if every variant is caught and the correct
     backward pass accepted."""
+    from compare.selftest import run_self_test
     batch = load_exercise(BATCH_PATH)
     results = run_self_test(exercise, args.dtype, tolerance, batch=batch, bundled=True)
     failed = sum(not r.passed for r in results)

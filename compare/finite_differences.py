@@ -50,9 +50,15 @@ def forward_cost(exercise: Exercise) -> int:
     return exercise.batch_size * sum(a * b for a, b in zip(sizes, sizes[1:]))
 
 
+def is_large(exercise: Exercise) -> bool:
+    """Too large for per-entry rows and an exact or 50-digit ground truth: checked per
+    tensor by ``compare.bulk`` instead."""
+    return forward_cost(exercise) > HIGH_PRECISION_BUDGET
+
+
 def arithmetic(exercise: Exercise) -> str:
     """The number type the finite differences use for ``exercise``."""
-    if forward_cost(exercise) > HIGH_PRECISION_BUDGET:
+    if is_large(exercise):
         return "float64"
     return exercise.architecture.ground_truth
 

@@ -10,15 +10,18 @@
     ``torch.autograd.gradcheck(..., fast_mode=True)`` on the same function of the
     parameters, as a ratio.
 
-Run: ``python benchmarks/bench.py [--runs N]``.
+Run: ``python benchmarks/bench.py [--runs N]``; prints one JSON object.
 """
 import argparse
 import json
+import os
+from pathlib import Path
 import statistics
 import subprocess
 import sys
 import time
 
+ROOT = Path(__file__).resolve().parent.parent
 SIZES = (784, 1024, 256, 10)
 BATCH = 128
 
@@ -34,7 +37,7 @@ def median_seconds(fn, runs: int) -> float:
 
 def cold_start(runs: int) -> dict:
     def run(args):
-        return lambda: subprocess.run([sys.executable, *args], check=True, capture_output=True)
+        return lambda: subprocess.run([sys.executable, *args], check=True, capture_output=True, cwd=ROOT)
     compare = median_seconds(run(["-m", "compare"]), runs)
     torch_import = median_seconds(run(["-c", "import torch"]), runs)
     return {"compare_s": compare, "import_torch_s": torch_import, "ratio": compare / torch_import}
@@ -125,10 +128,13 @@ def jvp_vs_gradcheck(runs: int) -> dict:
 
 
 def peak_rss_mb(which: str) -> float:
-    """Max RSS of a fresh process running one floor pass or one full check."""
-    code = (f"import benchmarks.bench as b, resource; b._one({which!r}); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    """Peak resident memory (VmHWM) of a fresh process running one floor pass or one
+    full check. getrusage's ru_maxrss is not used: a child can inherit its parent's
+    high-water mark through fork, and then measures the parent."""
+    code = (f"import benchmarks.bench as b; b._one({which!r}); "
+            "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
     return int(out.split()[-1]) / 1024
 
 

@@ -43,6 +43,10 @@ def tolerance_value(text: str) -> float:
     return _number(text, float, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
 
 
+def non_negative_int(text: str) -> int:
+    return _number(text, int, lambda v: v >= 0, "a whole number >= 0")
+
+
 def positive_int(text: str) -> int:
     return _number(text, int, lambda v: v >= 1, "a whole number >= 1")
 
@@ -83,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="check K random directional derivatives with torch.func.jvp (default K = 4)")
     parser.add_argument("--sample", type=positive_int, metavar="K",
                         help="finite differences on K random entries per parameter tensor instead of all")
-    parser.add_argument("--seed", type=int, default=0, help="seed of --jvp directions and --sample (default 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="seed of --jvp directions and --sample (default 0)")
     parser.add_argument("--self-test", action="store_true",
                         help="check that deliberately broken backward passes are all rejected")
     parser.add_argument("--backward", metavar="FILE.py:FUNCTION",
@@ -113,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         from compare.answer_key import main as answer_key_main
         return answer_key_main(argv[1:])
     try:
-        args = build_parser().parse_args(argv)
-        mode = chosen_mode(args)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        mode = chosen_mode(args, parser)
         exercise = load_selected(args.exercise, args.example)
         tolerance = Tolerance.for_dtype(args.dtype, args.rtol, args.atol)
         return MODES[mode](exercise, args, tolerance)
@@ -125,9 +131,21 @@ def main(argv: list[str] | None = None) -> int:
     return BAD_INPUT
 
 
-def chosen_mode(args) -> str:
+MODE_NAMES = {"compare": "the gradient comparison", "self_test": "--self-test", "plot": "--plot",
+              "train": "--lr/--steps", "backward": "--backward"}
+# Options only some jobs use: given with another job they are a usage error, never ignored.
+ONLY_FOR = {"fd": ("compare",), "jvp": ("compare",), "sample": ("compare",), "seed": ("compare",),
+            "momentum": ("train",), "kink_side": ("train",), "timeout": ("backward",),
+            "json": ("compare", "self_test", "train", "backward"),
+            "dtype": ("compare", "self_test", "train", "backward"),
+            "rtol": ("compare", "self_test", "train", "backward"),
+            "atol": ("compare", "self_test", "train", "backward"),
+            "format": ("compare", "train", "backward")}
+
+
+def chosen_mode(args, parser: argparse.ArgumentParser) -> str:
     """Which job the arguments ask for; raises ``UsageError`` for options that do not go
-    together."""
+    together or that the job would not use."""
     if args.format not in tabulate_formats:
         raise UsageError(f"--format: expected one of {', '.join(tabulate_formats)}; got {args.format!r}")
     modes = {"self_test": args.self_test, "plot": args.plot is not None,
@@ -135,12 +153,15 @@ def chosen_mode(args) -> str:
     chosen = [mode for mode, wanted in modes.items() if wanted]
     if len(chosen) > 1:
         raise UsageError("use only one of --self-test, --plot, --lr/--steps, --backward")
+    mode = chosen[0] if chosen else "compare"
+    for option, modes_using in ONLY_FOR.items():
+        if getattr(args, option) != parser.get_default(option) and mode not in modes_using:
+            flag = "--" + option.replace("_", "-")
+            raise UsageError(f"{flag}: does not go with {MODE_NAMES[mode]}; it goes with "
+                             + " or ".join(MODE_NAMES[m] for m in modes_using))
     if args.sample is not None and not args.fd:
         raise UsageError("--sample: goes with --fd")
-    if chosen and (args.fd or args.jvp):
-        raise UsageError("--fd and --jvp: go with the gradient comparison, not with --" + chosen[0].replace("_", "-")
-                         .replace("train", "steps"))
-    return chosen[0] if chosen else "compare"
+    return mode
 
 
 def comparison(exercise, args, tolerance: Tolerance) -> int:

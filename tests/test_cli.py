@@ -131,3 +131,19 @@ def test_latex_format_is_a_document_that_compiles(tmp_path, capsys, exercise):
     result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "r.tex"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-2000:]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--momentum", "0.9"], "--momentum: does not go with the gradient comparison; it goes with --lr/--steps"),
+    (["--kink-side", "text"], "--kink-side: does not go with the gradient comparison"),
+    (["--plot", "x.png", "--json"], "--json: does not go with --plot"),
+    (["--steps", "2", "--fd"], "--fd: does not go with --lr/--steps"),
+    (["--timeout", "3"], "--timeout: does not go with the gradient comparison; it goes with --backward"),
+    (["--jvp", "--seed", "-5"], "argument --seed: expected a whole number >= 0, got '-5'"),
+])
+def test_options_a_job_would_ignore_are_bad_usage(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written

@@ -146,13 +146,20 @@ def _kink_notes(exercise: Exercise, kinks: list[Kink], dtype: str, atol: float,
     notes = []
     for kink in kinks:
         where = kink.neuron.z_label(batch)
-        exact = ("exactly 0: dead (on the boundary)" if kink.exact_z == 0
+        activation = exercise.architecture.activations[kink.neuron.layer - 1]
+        if activation == "relu":
+            at_zero, sides, name = "dead (on the boundary)", ("dead, ReLU′ = 0", "alive, ReLU′ = 1"), "ReLU"
+        else:
+            slope = f"{exercise.architecture.negative_slope:f}"
+            at_zero, name = "on the kink", "leaky ReLU"
+            sides = (f"left side, leaky ReLU′ = {slope}", "right side, leaky ReLU′ = 1")
+        exact = (f"exactly 0: {at_zero}" if kink.exact_z == 0
                  else f"{float(kink.exact_z):.3g} exactly, but a float run puts it within atol {atol:g} of 0")
         runs = ", ".join(
             f"{run}: side unknown (no z returned), either side accepted" if run == HAND and hand_side_unknown
-            else f"{run} {dtype} {z:.2g} ({'alive, ReLU′ = 1' if z > 0 else 'dead, ReLU′ = 0'})"
+            else f"{run} {dtype} {z:.2g} ({sides[z > 0]})"
             for run, z in kink.float_z.items())
-        notes.append(f"{kink.neuron.label(n, batch)} is at the ReLU kink: {where} = {exact}; {runs}")
+        notes.append(f"{kink.neuron.label(n, batch)} is at the {name} kink: {where} = {exact}; {runs}")
     return notes
 
 

@@ -26,7 +26,8 @@ import numpy as np
 
 from compare.formatting import exact_text
 from tabulate import tabulate
-from compare.selftest import (BiasGradientNotSummed, BiasGradientZero, MaskDropped, OuterProductWrongOrder,
+from compare.selftest import (BiasGradientNotSummed, BiasGradientZero, LossGradientMissingFactor,
+                              LossGradientWithoutBatchMean, MaskDropped, OuterProductWrongOrder,
                               WeightsReshapedNotTransposed)
 from compare.tolerance import written_value_agrees
 from reference import activations, losses, quantities
@@ -54,22 +55,6 @@ class LossGradientWithoutOneOverN(Backprop):
         return 2 * (y_hat - y) / (len(y) if reduction == "mean" else 1)
 
 
-class LossGradientWithoutTwoOverN(Backprop):
-    """Step 1 without the 2/n factor: dL/dy_hat = y_hat - y (still / B for a batch mean)."""
-    def loss_gradient(self, y_hat, y, loss, reduction):
-        if loss != "mse":
-            return super().loss_gradient(y_hat, y, loss, reduction)
-        return (y_hat - y) / (len(y) if reduction == "mean" else 1)
-
-
-class LossGradientWithoutBatchMean(Backprop):
-    """Step 1 forgets the mean over the B examples: dL/dy_hat = 2 (y_hat - y) / n."""
-    def loss_gradient(self, y_hat, y, loss, reduction):
-        if loss != "mse":
-            return super().loss_gradient(y_hat, y, loss, reduction) * (len(y) if reduction == "mean" else 1)
-        return 2 * (y_hat - y) / y.shape[1]
-
-
 @dataclass(frozen=True)
 class Convention:
     """A common wrong convention: its wording, the step kinds it changes and the broken
@@ -84,7 +69,7 @@ class Convention:
 RELU_PRIME_ONE = "ReLU'(0) taken as 1, where the text and PyTorch take 0"
 CONVENTIONS = [
     Convention("loss gradient without the 1/n factor: 2(y_hat - y)", ("dy",), LossGradientWithoutOneOverN()),
-    Convention("loss gradient without the 2/n factor: (y_hat - y)", ("dy",), LossGradientWithoutTwoOverN()),
+    Convention("loss gradient without the 2/n factor: (y_hat - y)", ("dy",), LossGradientMissingFactor()),
     Convention("loss gradient without the 1/B mean over the batch", ("dy",), LossGradientWithoutBatchMean(),
                batch_only=True),
     Convention(RELU_PRIME_ONE, ("deriv", "dz"), ReluPrimeOneAtZero()),

@@ -44,7 +44,10 @@ class Reasons:
     def _input_zero(self, layer: int, example: int, i: int) -> str:
         if layer == 1:
             return f"input x[{i}] = 0"
-        return _dead(layer - 1, i, self.zs[layer - 2][example, i], self.n)
+        if self.arch.activations[layer - 2] == "relu":
+            return _dead(layer - 1, i, self.zs[layer - 2][example, i], self.n)
+        # leaky ReLU, tanh and identity give 0 only at z = 0 exactly; sigmoid never does
+        return f"{_neuron(layer - 1, i, self.n)} outputs 0 (its pre-activation is exactly 0)"
 
     def _upstream_zero(self, layer: int, example: int, j: int) -> str:
         z = self.zs[layer - 1][example, j]

@@ -37,9 +37,11 @@ class WeightsReshapedNotTransposed(Backprop):
 
 
 class LossGradientMissingFactor(Backprop):
-    """Step 1 forgets the 2/n factor of the mean squared error: dL/dy_hat = y_hat - y."""
+    """Step 1 forgets the 2/n factor of the mean squared error: dL/dy_hat = y_hat - y (still / B for a batch mean)."""
     def loss_gradient(self, y_hat, y, loss, reduction):
-        return y_hat - y
+        if loss != "mse":
+            return super().loss_gradient(y_hat, y, loss, reduction)
+        return (y_hat - y) / (len(y) if reduction == "mean" else 1)
 
 
 class BiasGradientZero(Backprop):
@@ -111,6 +113,22 @@ class SseHalfKept(Backprop):
         return super().loss_gradient(y_hat, y, loss, reduction) / (2 if loss == "sse" else 1)
 
 
+class BceWithLogitsWithoutSigmoid(Backprop):
+    """Step 1 takes the bce-with-logits gradient as logits - y, forgetting the sigmoid."""
+    def loss_gradient(self, y_hat, y, loss, reduction):
+        if loss != "bce_with_logits":
+            return super().loss_gradient(y_hat, y, loss, reduction)
+        g = (y_hat - y) / y.shape[1]
+        return g / len(y) if reduction == "mean" else g
+
+
+class LossGradientWithoutBatchMean(Backprop):
+    """Step 1 forgets the mean over the batch: dL/dy_hat is B times too large."""
+    def loss_gradient(self, y_hat, y, loss, reduction):
+        g = super().loss_gradient(y_hat, y, loss, reduction)
+        return g * len(y) if reduction == "mean" else g
+
+
 # Variants of the new activations and losses, each with the bundled exercise it breaks.
 BUNDLED_VARIANTS = [
     (SigmoidDerivativeOfPreactivation, "xor_2_2_1_sigmoid.toml"),
@@ -121,6 +139,11 @@ BUNDLED_VARIANTS = [
     (BceTakenAsLogits, "xor_2_2_1_sigmoid.toml"),
     (SseHalfKept, "leaky_relu_sse.toml"),
     (SseHalfKept, "mazur_2_2_2_sigmoid.toml"),
+    (BceWithLogitsWithoutSigmoid, "multilabel_bce_logits.toml"),
+    (CrossEntropyWithoutSoftmax, "softmax_one_hot_tanh.toml"),
+    (LeakySlopeIgnored, "multilabel_bce_logits.toml"),
+    (LossGradientWithoutBatchMean, "diagonal_flip_batch.toml"),
+    (LossGradientWithoutBatchMean, "xor_2_2_1_sigmoid.toml"),
 ]
 
 VARIANTS = [MaskDropped, MaskFromActivationGreaterEqual, WeightsReshapedNotTransposed,

@@ -137,3 +137,17 @@ def test_progress_bar_is_silent_off_a_terminal():
 def test_sample_without_fd_is_bad_usage(capsys):
     assert main(["--sample", "3"]) == 2
     assert "--sample: goes with --fd" in capsys.readouterr().err
+
+
+def test_leaky_relu_kink_is_worded_as_leaky(tmp_path):
+    text = (DATA / "chapter7.toml").read_text().split("[answers]")[0]
+    text = text.replace('activations = ["relu", "identity"]', 'activations = ["leaky_relu", "identity"]\nnegative_slope = 0.25')
+    path = tmp_path / "leaky.toml"
+    path.write_text(text)
+    comparison = compare_exercise(load_exercise(path))
+    assert comparison.ok
+    note = comparison.kink_notes[0]
+    assert note.startswith("hidden neuron 0 is at the leaky ReLU kink: z1[0] = exactly 0: on the kink")
+    assert "(left side, leaky ReLU′ = 0.25)" in note and "dead" not in note
+    reasons = {r.label: r.reason for r in comparison.gradients}
+    assert reasons["W2[0][0]"] == "neuron 0 outputs 0 (its pre-activation is exactly 0)"

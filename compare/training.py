@@ -6,6 +6,9 @@ loss drop". Three tracks take the same N steps from the file's parameters:
 - exact: ``Fraction`` parameters, the hand backward pass (``reference.backprop``), the
   update written out by hand. The learning rate and momentum are ``Decimal`` strings from
   the command line, so lr 0.1 is exactly 1/10.
+  Where the network leaves the rationals (sigmoid, tanh, softmax, log) this track runs in
+  the exercise's ground truth, mpmath at 50 digits, and is named "50-digit"; on a network
+  ``compare.bulk.is_large`` calls large it is left out (NumPy vs torch only).
 - NumPy: the same hand pass and update in float64 or float32.
 - torch: ``nn.Sequential`` with ``torch.optim.SGD(lr, momentum)`` and ``loss.backward()``.
 

@@ -228,7 +228,7 @@ def train(exercise, args, tolerance: Tolerance) -> int:
                                 steps=1 if args.steps is None else args.steps, momentum=args.momentum,
                                 dtype=args.dtype, tolerance=tolerance, kink_side=args.kink_side)
     try:
-        training = run_training(exercise, settings)
+        training = run_training(exercise, settings, show_progress=not args.json)
     except ValueError as error:
         raise UsageError(str(error)) from None
     print(render_training_json(training) if args.json else render_training_text(training, args.format))

@@ -6,6 +6,9 @@ loss drop". Three tracks take the same N steps from the file's parameters:
 - exact: ``Fraction`` parameters, the hand backward pass (``reference.backprop``), the
   update written out by hand. The learning rate and momentum are ``Decimal`` strings from
   the command line, so lr 0.1 is exactly 1/10.
+  Where the network leaves the rationals (sigmoid, tanh, softmax, log) this track runs in
+  the exercise's ground truth, mpmath at 50 digits, and is named "50-digit"; on a network
+  ``compare.bulk.is_large`` calls large it is left out (NumPy vs torch only).
 - NumPy: the same hand pass and update in float64 or float32.
 - torch: ``nn.Sequential`` with ``torch.optim.SGD(lr, momentum)`` and ``loss.backward()``.
 
@@ -39,18 +42,22 @@ import numpy as np
 import torch
 from tabulate import tabulate
 
-from compare.formatting import diff_text, exact_text, float_text
+from compare.bulk import is_large
+from compare.formatting import approximate_text, diff_text, exact_text, float_text
 from compare.kinks import SideMatched
+from compare.progress import progress_bar
 from compare.reasons import Reasons
 from compare.tolerance import Tolerance
 from reference import activations, quantities
 from reference.backprop import Backprop, Pass, run_network_pass
 from reference.exercise import Exercise
 from reference.network import Network
-from reference.numbers import as_fraction, convert
+from reference.numbers import GROUND_TRUTH_NAMES, MP, MP_DIGITS, as_fraction, convert
 from torch_impl.model import DTYPES, build_loss, build_model, tensor_from_decimals
 
 EXACT = "exact"
+MAX_PARAMETER_ROWS = 64  # the step-1 parameter table is left out for larger networks
+TOO_LARGE = "left out, the network is too large for exact arithmetic; NumPy vs torch only"
 EXACT_DIGIT_LIMIT = 10000  # digits of the largest parameter denominator the exact track allows
 KINK_SIDES = ("torch", "text")
 
@@ -106,10 +113,10 @@ class TrainingSettings:
 
     def check(self) -> None:
         """Raise ``ValueError`` (one line) for settings SGD rejects."""
-        if not self.lr.is_finite() or self.lr < 0:
-            raise ValueError(f"--lr: expected a finite learning rate >= 0; got {self.lr}")
-        if not self.momentum.is_finite() or self.momentum < 0:
-            raise ValueError(f"--momentum: expected a finite momentum >= 0; got {self.momentum}")
+        if not self.lr.is_finite() or self.lr < 0 or not math.isfinite(float(self.lr)):
+            raise ValueError(f"--lr: expected a finite learning rate >= 0 that fits a float64; got {self.lr}")
+        if not self.momentum.is_finite() or self.momentum < 0 or not math.isfinite(float(self.momentum)):
+            raise ValueError(f"--momentum: expected a finite momentum >= 0 that fits a float64; got {self.momentum}")
         if self.steps < 0:
             raise ValueError(f"--steps: expected a number of steps >= 0; got {self.steps}")
         if self.kink_side not in KINK_SIDES:
@@ -209,6 +216,18 @@ class KinkStep:
     exact_z: Fraction | None
     float_z: dict[str, float]
     alive: bool | None
+    activation: str = "relu"  # or "leaky_relu": never dead, its left derivative is the slope
+    negative_slope: Decimal = Decimal(0)
+
+    @property
+    def name(self) -> str:
+        return "leaky ReLU" if self.activation == "leaky_relu" else "ReLU"
+
+    def derivative_text(self, right: bool) -> str:
+        """``"ReLU′ = 1"``, ``"leaky ReLU′ = 0.25 (left)"``: the derivative on one side."""
+        if self.activation != "leaky_relu":
+            return f"ReLU′ = {int(right)}"
+        return "leaky ReLU′ = 1 (right)" if right else f"leaky ReLU′ = {self.negative_slope} (left)"
 
 
 @dataclass
@@ -245,6 +264,23 @@ class Training:
     exact_stop: str | None
     unmoved: list[tuple[str, str]]
     n_parameters: int
+    initial: dict[str, np.ndarray] | None = None  # the file's parameters in the float dtype
+    step1: dict[str, dict[str, np.ndarray]] | None = None  # {"numpy": params, "torch": params} after step 1
+    final: dict[str, dict[str, np.ndarray]] | None = None  # the same after the last step
+
+    @property
+    def ground_truth(self) -> str:
+        """The exact track's number type: ``"exact"`` (Fraction) or ``"mp50"`` (mpmath)."""
+        return self.exercise.architecture.ground_truth
+
+    @property
+    def exact_name(self) -> str:
+        """``"exact"`` or ``"50-digit"``: how the exact track is named in the report."""
+        return EXACT if self.ground_truth != MP else f"{MP_DIGITS}-digit"
+
+    @property
+    def large(self) -> bool:
+        return self.exact_stop == TOO_LARGE
 
     @property
     def ok(self) -> bool:
@@ -284,47 +320,77 @@ def _neuron_label(exercise: Exercise, layer: int, example: int, index: int) -> t
     return label, z
 
 
-def _compare(record: StepRecord, exact_params, numpy_params, torch_params, tolerance: Tolerance) -> None:
+def _close(tolerance: Tolerance, actual, expected) -> bool:
+    """``tolerance.close``; an exact value beyond float64's range agrees with nothing."""
+    try:
+        return tolerance.close(actual, expected)
+    except OverflowError:
+        return False
+
+
+def _beyond_float64(value) -> str:
+    """``" (beyond float64's range)"`` for an exact value a float cannot hold, else ``""``."""
+    return " (beyond float64's range)" if math.isinf(_float(value)) else ""
+
+
+def _compare(record: StepRecord, exact_params, numpy_params, torch_params, tolerance: Tolerance,
+             exact_name: str = EXACT) -> None:
     diffs = []
     for name, index, label in _entries(numpy_params):
         n, t = float(numpy_params[name][index]), float(torch_params[name][index])
         diffs.append(abs(n - t))
         if exact_params is not None:
             e = exact_params[name][index]
-            if not tolerance.close(n, e):
-                record.problems.append(f"{label}: NumPy ≠ exact")
-            if not tolerance.close(t, e):
-                record.problems.append(f"{label}: torch ≠ exact")
+            if not _close(tolerance, n, e):
+                record.problems.append(f"{label}: NumPy ≠ {exact_name}{_beyond_float64(e)}")
+            if not _close(tolerance, t, e):
+                record.problems.append(f"{label}: torch ≠ {exact_name}{_beyond_float64(e)}")
         elif not tolerance.close(t, n):
             record.problems.append(f"{label}: torch ≠ NumPy")
     record.max_diff = max(diffs) if diffs else 0.0
     loss = record.loss
     if EXACT in loss:
         for run, name in (("numpy", "NumPy"), ("torch", "torch")):
-            if not tolerance.close(loss[run], loss[EXACT]):
-                record.problems.append(f"L: {name} ≠ exact")
+            if not _close(tolerance, loss[run], loss[EXACT]):
+                record.problems.append(f"L: {name} ≠ {exact_name}{_beyond_float64(loss[EXACT])}")
     elif not tolerance.close(loss["torch"], loss["numpy"]):
         record.problems.append("L: torch ≠ NumPy")
 
 
-def run_training(exercise: Exercise, settings: TrainingSettings, update: Update | None = None) -> Training:
+def run_training(exercise: Exercise, settings: TrainingSettings, update: Update | None = None,
+                 show_progress: bool = False) -> Training:
     """Take ``settings.steps`` SGD steps on all three tracks and compare after each.
 
     ``update`` replaces the hand update of the exact and NumPy tracks (a broken variant
-    must be caught); torch always uses ``torch.optim.SGD``. Raises ``ValueError`` for
-    settings ``TrainingSettings.check`` rejects.
+    must be caught); torch always uses ``torch.optim.SGD``. The exact track runs in the
+    exercise's ground truth (``Fraction``, or mpmath at 50 digits where the network leaves
+    the rationals) and is left out for a network ``compare.bulk.is_large`` calls large.
+    ``show_progress`` draws a tqdm bar on stderr for a long run (``compare.progress``).
+    Raises ``ValueError`` for settings ``TrainingSettings.check`` rejects. A float track
+    that overflows (a huge learning rate) shows inf or nan in the report, without NumPy's
+    warnings.
     """
     settings.check()
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _run_training(exercise, settings, update, show_progress)
+
+
+def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update | None,
+                  show_progress: bool) -> Training:
     tolerance = settings.tolerance or Tolerance.for_dtype(settings.dtype)
     update = update or Update()
-    exact = HandTrack(exercise, exercise.architecture.ground_truth, settings, update)
+    large = is_large(exercise)
+    exact = None if large else HandTrack(exercise, exercise.architecture.ground_truth, settings, update)
     hand = HandTrack(exercise, settings.dtype, settings, update)
     auto = TorchTrack(exercise, settings)
     initial = {name: p.copy() for name, p in hand.parameters().items()}
-    records, exact_parameters, exact_stop = [], [], None
-    exact_alive = True
-    first_exact_pass = None
-    for step in range(settings.steps + 1):
+    records, exact_parameters = [], []
+    exact_stop = TOO_LARGE if large else None
+    exact_alive = not large
+    first_exact_pass = first_hand_pass = None
+    float_parameters = []  # {"numpy": ..., "torch": ...} after steps 1 and N
+    steps = progress_bar("gradient-descent steps", enabled=show_progress)(range(settings.steps + 1))
+    for step in steps:
         if exact_alive and step > 0:
             digits = exact.denominator_digits()
             if digits > settings.exact_digit_limit:
@@ -341,6 +407,7 @@ def run_training(exercise: Exercise, settings: TrainingSettings, update: Update 
         else:
             backprop = Backprop()
         hand_pass = hand.run(backprop)
+        first_hand_pass = first_hand_pass or hand_pass
         record = StepRecord(step, {"numpy": float(hand_pass.values["L"]), "torch": torch_loss})
         if exact_alive:
             exact_pass = exact.run(backprop)
@@ -349,24 +416,33 @@ def run_training(exercise: Exercise, settings: TrainingSettings, update: Update 
             record.gradients = {p: exact_pass.gradient(p) for p in exact.parameters()}
             exact_parameters.append({p: v.copy() for p, v in exact.parameters().items()})
         record.dead = _dead_neurons(exact_pass if exact_alive else hand_pass, exercise)
+        arch = exercise.architecture
         for layer, example, index in neurons:
             label, z = _neuron_label(exercise, layer, example, index)
             record.kinks.append(KinkStep(
                 label, z, None if exact_zs is None else exact_zs[layer - 1][example, index],
                 {"numpy": float(numpy_zs[layer - 1][example, index]),
                  "torch": float(torch_zs[layer - 1][example, index])},
-                bool(torch_zs[layer - 1][example, index] > 0) if settings.kink_side == "torch" else None))
-        _compare(record, exact_parameters[-1] if exact_alive else None, hand.parameters(),
-                 auto.parameters(), tolerance)
+                bool(torch_zs[layer - 1][example, index] > 0) if settings.kink_side == "torch" else None,
+                arch.activations[layer - 1], arch.negative_slope))
+        numpy_now, torch_now = hand.parameters(), auto.parameters()
+        _compare(record, exact_parameters[-1] if exact_alive else None, numpy_now, torch_now, tolerance,
+                 EXACT if exercise.architecture.ground_truth != MP else f"{MP_DIGITS}-digit")
+        if step in (1, settings.steps):
+            float_parameters.append({"numpy": {p: v.copy() for p, v in numpy_now.items()}, "torch": torch_now})
         records.append(record)
         if step < settings.steps:
             hand.step({p: hand_pass.gradient(p) for p in hand.parameters()})
             auto.step()
             if exact_alive:
                 exact.step(record.gradients)
-    return Training(exercise, settings, tolerance, records, exact_parameters, exact_stop,
-                    _unmoved(exercise, initial, hand.parameters(), first_exact_pass),
-                    sum(p.size for p in initial.values()))
+    if settings.lr == 0:
+        unmoved = [(label, "the learning rate is 0") for _, _, label in _entries(initial)]
+    else:
+        unmoved = _unmoved(exercise, initial, hand.parameters(), first_exact_pass or first_hand_pass)
+    return Training(exercise, settings, tolerance, records, exact_parameters, exact_stop, unmoved,
+                    sum(p.size for p in initial.values()), initial,
+                    float_parameters[0] if settings.steps else None, float_parameters[-1])
 
 
 def _dead_neurons(reference: Pass, exercise: Exercise) -> dict[tuple[int, int], float | None]:
@@ -376,14 +452,14 @@ def _dead_neurons(reference: Pass, exercise: Exercise) -> dict[tuple[int, int], 
     n = arch.n_layers
     dead = {}
     for k, activation in enumerate(arch.activations, start=1):
-        if not activation in activations.KINKED:
+        if activation != "relu":  # a leaky ReLU neuron always passes slope * upstream
             continue
         mask = reference.values[quantities.derivative_name(k, n, activation)]
         mask = mask.reshape(1, -1) if mask.ndim == 1 else mask
         for j in range(mask.shape[1]):
             if all(mask[b, j] == 0 for b in range(mask.shape[0])):
                 z = reference.pre_activations[k - 1]
-                dead[(k, j)] = float(z[0, j]) if z.shape[0] == 1 else None
+                dead[(k, j)] = _float(z[0, j]) if z.shape[0] == 1 else None
     return dead
 
 
@@ -393,6 +469,14 @@ def _unmoved(exercise: Exercise, initial, final, exact_pass: Pass) -> list[tuple
     reasons = Reasons(exercise, exact_pass)
     return [(label, common_cause(reasons.for_entry(name, index))) for name, index, label in _entries(initial)
             if initial[name][index] == final[name][index]]
+
+
+def _float(value) -> float:
+    """``float(value)``, or ±inf for an exact value beyond float64's range (a huge step)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 EXAMPLE_PREFIX = re.compile(r"(?:^|; )example \d+: ")
@@ -428,7 +512,7 @@ def loss_text(value: Fraction) -> str:
 
 
 def _reference_loss(record: StepRecord) -> float:
-    return float(record.loss.get(EXACT, record.loss["numpy"]))
+    return _float(record.loss.get(EXACT, record.loss["numpy"]))
 
 
 def _verdict(record: StepRecord) -> str:
@@ -452,19 +536,25 @@ def step_table(training: Training, fmt: str = "github") -> str:
                      "" if previous is None else f"{previous - loss:.6g}",
                      diff_text(record.max_diff), _verdict(record)])
         previous = loss
-    return tabulate(rows, headers=HEADERS, tablefmt=fmt, disable_numparse=True)
+    headers = HEADERS.copy()
+    headers[1] = f"loss ({training.exact_name})"
+    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
 
 
 def _kink_text(kink: KinkStep) -> str:
     exact = ("" if kink.exact_z is None else
-             "exactly 0" if kink.exact_z == 0 else f"{float(kink.exact_z):.3g} exactly")
+             "exactly 0" if kink.exact_z == 0 else f"{_float(kink.exact_z):.3g} exactly")
+    leaky = kink.activation == "leaky_relu"  # its derivative text has its own "(left)"
     if kink.alive is None:
-        floats = ", ".join(f"{run} {z:.2g} (ReLU′ = {int(z > 0)})" for run, z in kink.float_z.items())
+        floats = ("; ".join(f"{run} {z:.2g}: {kink.derivative_text(z > 0)}" for run, z in kink.float_z.items())
+                  if leaky else
+                  ", ".join(f"{run} {z:.2g} ({kink.derivative_text(z > 0)})" for run, z in kink.float_z.items()))
         side = "; each track took its own side (--kink-side text)"
     else:
         floats = ", ".join(f"{run} {z:.2g}" for run, z in kink.float_z.items())
-        side = f"; every track took torch's side, ReLU′ = {int(kink.alive)} (a valid subgradient)"
-    return f"{kink.label} at the ReLU kink, {kink.z} = {exact + '; ' if exact else ''}{floats}{side}"
+        valid = ", a valid subgradient" if leaky else " (a valid subgradient)"
+        side = f"; every track took torch's side, {kink.derivative_text(kink.alive)}{valid}"
+    return f"{kink.label} at the {kink.name} kink, {kink.z} = {exact + '; ' if exact else ''}{floats}{side}"
 
 
 def _kink_lines(training: Training) -> list[str]:
@@ -507,14 +597,14 @@ def _life_lines(training: Training) -> list[str]:
                          f" comes alive at step {record.step}.")
         previous = record.dead
     arch = exercise.architecture
-    relu_neurons = sum(arch.sizes[k] for k, a in enumerate(arch.activations, start=1) if a in activations.KINKED)
+    relu_neurons = sum(arch.sizes[k] for k, a in enumerate(arch.activations, start=1) if a == "relu")
     all_dead_from = None
     for record in reversed(training.records):
         if not relu_neurons or len(record.dead) < relu_neurons:
             break
         all_dead_from = record.step
     if all_dead_from is not None:
-        learns = ("nothing learns any more" if arch.activations[-1] in activations.KINKED
+        learns = ("nothing learns any more" if arch.activations[-1] == "relu"
                   else "only the output layer's bias still learns")
         lines.append(f"From step {all_dead_from} on every ReLU neuron is dead: {learns}.")
     return lines
@@ -523,6 +613,8 @@ def _life_lines(training: Training) -> list[str]:
 def _unmoved_lines(training: Training) -> list[str]:
     if training.settings.steps == 0:
         return []
+    if training.settings.lr == 0:
+        return ["The learning rate is 0, so no parameter moves."]
     if not training.unmoved:
         return [f"Every one of the {training.n_parameters} parameters moved."]
     groups: dict[str, list[str]] = {}
@@ -545,8 +637,13 @@ def summary_lines(training: Training) -> list[str]:
              f"rtol {training.tolerance.rtol:g}, atol {training.tolerance.atol:g}.",
              f"Loss {float_text(start)} → {float_text(end)} after {s.steps} step(s): drop "
              f"{start - end:.6g}{percent}."]
-    if training.exact_stop:
+    if training.large:
+        lines.append(f"Exact track: {TOO_LARGE}.")
+    elif training.exact_stop:
         lines.append(f"Exact track: steps 0–{training.exact_steps}: {training.exact_stop}.")
+    elif training.ground_truth == MP:
+        lines.append(f"{training.exact_name} track (mpmath): all {s.steps} step(s) in "
+                     f"{GROUND_TRUTH_NAMES[MP]}.")
     else:
         lines.append(f"Exact track: all {s.steps} step(s) in exact fractions.")
     lines += _kink_lines(training)
@@ -559,23 +656,111 @@ def summary_lines(training: Training) -> list[str]:
     lines += _life_lines(training)
     lines += _unmoved_lines(training)
     bad = [r.step for r in training.records if not r.ok]
-    lines.append("Result: " + ("every step agrees (exact vs NumPy vs torch)." if not bad else
+    tracks = "NumPy vs torch" if training.large else f"{training.exact_name} vs NumPy vs torch"
+    lines.append("Result: " + (f"every step agrees ({tracks})." if not bad else
                                f"DISAGREEMENT at step(s) {', '.join(map(str, bad))}."))
     return lines
 
 
+def value_text(value, limit: int = 0, digits: int = 12) -> str:
+    """A ground-truth value (``Fraction`` or ``mpmath.mpf``) as text: exact decimals where
+    finite (``0.20975``), ``n/d`` otherwise, ``≈`` and ``digits`` significant digits for a
+    50-digit value (``compare.formatting.exact_text``). With ``limit``, a longer exact
+    text is replaced by ``≈`` and 17 significant digits."""
+    fraction = as_fraction(value)
+    text = exact_text(fraction)
+    if text.startswith("≈"):
+        text = approximate_text(fraction, digits)
+    if limit and len(text) > limit:
+        text = approximate_text(fraction, 17)
+        if len(text) > limit:  # a huge value, after a huge learning rate
+            with localcontext() as context:
+                context.prec = 17
+                text = f"≈{(Decimal(fraction.numerator) / Decimal(fraction.denominator)).normalize()}"
+    return text
+
+
+def _step1_verdict(tolerance: Tolerance, exact, numpy_value, torch_value, exact_name: str) -> str:
+    if exact is None:
+        return "agree" if _close(tolerance, torch_value, numpy_value) else "DISAGREE: torch ≠ NumPy"
+    wrong = [name for name, v in (("NumPy", numpy_value), ("torch", torch_value)) if not _close(tolerance, v, exact)]
+    return "agree" if not wrong else f"DISAGREE: {' and '.join(wrong)} ≠ {exact_name}"
+
+
+def step1_rows(training: Training, digits: int = 12) -> list[dict] | None:
+    """Every parameter before and after the first update: ``parameter``, ``before`` (as
+    written in the file), ``gradient`` (∂L/∂θ of the ground truth, with the side taken at
+    any kink), ``after_exact`` (θ − lr·∂L/∂θ in the ground truth; text, ``value_text``
+    with ``digits`` for a 50-digit value), ``after_numpy``,
+    ``after_torch`` (floats) and ``verdict``. None when no step was taken; the exact
+    entries are None where the exact track did not run."""
+    if training.step1 is None:
+        return None
+    gradients = training.records[0].gradients
+    after = training.exact_parameters[1] if len(training.exact_parameters) > 1 else None
+    rows = []
+    for name, index, label in _entries(training.step1["numpy"]):
+        exact = None if after is None else after[name][index]
+        numpy_value = float(training.step1["numpy"][name][index])
+        torch_value = float(training.step1["torch"][name][index])
+        rows.append({"parameter": label, "before": str(training.exercise.parameters[name][index]),
+                     "gradient": None if gradients is None else value_text(gradients[name][index], 40, digits),
+                     "after_exact": None if exact is None else value_text(exact, 40, digits),
+                     "after_numpy": numpy_value, "after_torch": torch_value,
+                     "verdict": _step1_verdict(training.tolerance, exact, numpy_value, torch_value,
+                                               training.exact_name)})
+    return rows
+
+
+def parameter_table_lines(training: Training, fmt: str = "github") -> list[str]:
+    """The table of every parameter after step 1 (the text's "update all 31 parameters"),
+    or one line saying why it is left out (no step, more than ``MAX_PARAMETER_ROWS``)."""
+    if training.settings.steps == 0:
+        return []
+    if training.n_parameters > MAX_PARAMETER_ROWS:
+        return [f"Parameter table left out: {training.n_parameters} parameters "
+                f"(shown for at most {MAX_PARAMETER_ROWS}).", ""]
+    name = training.exact_name
+    headers = ["parameter", "before", f"∂L/∂θ ({name})", f"after ({name}, θ − lr·∂L/∂θ)",
+               "after (NumPy)", "after (torch)", "verdict"]
+    rows = [[r["parameter"], r["before"], r["gradient"] or "—", r["after_exact"] or "—",
+             float_text(r["after_numpy"]), float_text(r["after_torch"]), r["verdict"]]
+            for r in step1_rows(training)]
+    return [f"Every parameter after step 1 (lr {training.settings.lr})", "",
+            tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True), ""]
+
+
 def render_training_text(training: Training, fmt: str = "github") -> str:
-    """Title, the per-step table and the summary."""
+    """Title, the per-step table, every parameter after step 1 and the summary."""
     return "\n".join([training.exercise.title, "", "Gradient descent, step by step", "",
-                      step_table(training, fmt), "", *summary_lines(training)])
+                      step_table(training, fmt), "", *parameter_table_lines(training, fmt),
+                      *summary_lines(training)])
+
+
+def final_parameters(training: Training) -> dict[str, dict[str, list | None]]:
+    """``{"W1": {"exact": nested strings or None, "numpy": nested floats, "torch": ...}}``
+    after the last step; ``exact`` (``value_text``, 17 digits for a 50-digit value) is
+    None where the exact track did not reach the last step."""
+    exact = (training.exact_parameters[-1]
+             if training.exact_parameters and training.exact_steps == training.settings.steps else None)
+    result = {}
+    for name, array in training.final["numpy"].items():
+        result[name] = {
+            "exact": None if exact is None else
+            np.vectorize(lambda v: value_text(v, 40, 17), otypes=[object])(exact[name]).tolist(),
+            "numpy": array.astype(np.float64).tolist(),
+            "torch": training.final["torch"][name].astype(np.float64).tolist()}
+    return result
 
 
 def render_training_json(training: Training) -> str:
     """One JSON object: ``settings``, ``steps`` (per state: losses, the exact one as a
     float or null once the exact track stopped, ``max_abs_diff``, ``agree``, ``problems``,
-    ``dead_neurons``, ``kinks``), ``exact_steps``, ``exact_stop``, ``unmoved`` and ``ok``."""
+    ``dead_neurons``, ``kinks``), ``ground_truth``, ``exact_steps``, ``exact_stop``,
+    ``unmoved``, ``step1_parameters`` (``step1_rows``, null for no step or more than
+    ``MAX_PARAMETER_ROWS`` parameters), ``parameters`` (``final_parameters``) and ``ok``."""
     steps = [{"step": r.step,
-              "loss_exact": float(r.loss[EXACT]) if EXACT in r.loss else None,
+              "loss_exact": _float(r.loss[EXACT]) if EXACT in r.loss else None,
               "loss_numpy": r.loss["numpy"], "loss_torch": r.loss["torch"],
               "max_abs_diff": r.max_diff, "agree": r.ok, "problems": r.problems,
               "dead_neurons": [_neuron_label(training.exercise, k, 0, j)[0].replace(" (example 0)", "")
@@ -590,6 +775,10 @@ def render_training_json(training: Training) -> str:
                                     "dtype": s.dtype, "kink_side": s.kink_side,
                                     "rtol": training.tolerance.rtol, "atol": training.tolerance.atol},
                        "steps": steps,
-                       "exact_steps": training.exact_steps, "exact_stop": training.exact_stop,
+                       "ground_truth": GROUND_TRUTH_NAMES[training.ground_truth],
+                       "exact_steps": None if training.large else training.exact_steps, "exact_stop": training.exact_stop,
                        "unmoved": [{"parameter": p, "reason": r} for p, r in training.unmoved],
+                       "step1_parameters": (step1_rows(training, 17) if training.n_parameters <= MAX_PARAMETER_ROWS
+                                            else None),
+                       "parameters": final_parameters(training),
                        "ok": training.ok}, indent=2, ensure_ascii=False)

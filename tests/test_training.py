@@ -9,7 +9,7 @@ from compare.cli import BATCH_PATH, main
 from compare.training import (EXACT, GradientAscent, MomentumAveraged, TrainingSettings, loss_text,
                               render_training_text, run_training)
 from reference.backprop import run_pass
-from reference.exercise import load_exercise
+from reference.exercise import CHAPTER7_PATH, load_exercise
 from reference.numbers import convert
 
 LR = Decimal("0.1")
@@ -209,3 +209,211 @@ def test_the_texts_trajectory_kills_the_last_live_neuron_at_step_4(chapter7):
     # torch's side of the kink keeps hidden neuron 0 alive
     followed = run_training(chapter7, TrainingSettings(LR, 6))
     assert all((1, 0) not in r.dead for r in followed.records)
+
+
+# ---------------------------------------------------------------- review fixes
+
+MAZUR = BATCH_PATH.parent / "mazur_2_2_2_sigmoid.toml"
+
+
+def test_mazur_step_reproduces_his_published_updated_weights(capsys):
+    """Mazur's worked example: lr 0.5, one step; he prints w5+ = 0.35891648 (W2[0][0])
+    and w1+ = 0.149780716 (W1[0][0]). The ground truth is mpmath at 50 digits."""
+    from mpmath import mpf
+    exercise = load_exercise(MAZUR)
+    training = run_training(exercise, TrainingSettings(Decimal("0.5"), 1))
+    assert training.ok and training.exact_name == "50-digit"
+    after = training.exact_parameters[1]
+    assert isinstance(after["W2"][0, 0], mpf)
+    assert round(float(after["W2"][0, 0]), 8) == 0.35891648
+    assert round(float(after["W1"][0, 0]), 9) == 0.149780716
+    assert main(["--lr", "0.5", "--steps", "1", str(MAZUR)]) == 0
+    out = capsys.readouterr().out
+    assert "loss (50-digit)" in out and "loss (exact)" not in out
+    assert "50-digit track (mpmath): all 1 step(s)" in out and "exact fractions" not in out
+    row = next(line for line in out.splitlines() if line.startswith("| W2[0][0]"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[0] == "W2[0][0]" and cells[1] == "0.40" and cells[-1] == "agree"
+    assert cells[3].startswith("≈") and round(float(cells[3][1:]), 8) == 0.35891648
+    assert round(float(cells[4]), 8) == round(float(cells[5]), 8) == 0.35891648
+    w1 = [c.strip() for c in next(line for line in out.splitlines() if line.startswith("| W1[0][0]")).split("|")]
+    assert round(float(w1[4][1:]), 9) == round(float(w1[5]), 9) == 0.149780716
+    assert "Result: every step agrees (50-digit vs NumPy vs torch)." in out
+
+
+def test_parameter_table_after_step_1(chapter7, capsys):
+    """All 31 parameters, before, the gradient, W - lr g exact and both float tracks."""
+    assert main(["--lr", "0.1", "--steps", "2"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in out.splitlines() if line.startswith("| W") or line.startswith("| b")}
+    assert len(rows) == 31
+    # W1[0][0]: 0.2 - 0.1 * (-0.0975) on torch's side of the kink; W1[0][2]: 0.3 - 0.1 * 0.44
+    assert rows["W1[0][0]"] == ["0.2", "-0.0975", "0.20975", "0.20975", "0.20975", "agree"]
+    assert rows["W1[0][2]"][:4] == ["0.3", "0.44", "0.256", "0.256"]
+    assert rows["b2[3]"][:3] == ["0.0", "-0.625", "0.0625"]
+    assert "after (exact, θ − lr·∂L/∂θ)" in out
+
+
+def test_parameter_table_catches_a_wrong_update(chapter7):
+    from compare.training import step1_rows
+    training = run_training(chapter7, TrainingSettings(LR, 1), update=GradientAscent())
+    rows = {r["parameter"]: r for r in step1_rows(training)}
+    assert rows["W1[0][2]"]["after_exact"] == "0.344"  # 0.3 + 0.1 * 0.44: the broken update, exact
+    assert rows["W1[0][2]"]["verdict"] == "DISAGREE: torch ≠ exact"
+    assert rows["W1[0][1]"]["verdict"] == "agree"  # zero gradient: both updates leave it
+
+
+def test_json_has_step1_rows_and_final_parameters(capsys):
+    assert main(["--steps", "3", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = {r["parameter"]: r for r in data["step1_parameters"]}
+    assert len(rows) == 31 and rows["W1[0][0]"]["after_exact"] == "0.20975"
+    assert rows["W1[0][0]"]["after_torch"] == pytest.approx(0.20975, abs=1e-15)
+    final = data["parameters"]
+    assert set(final) == {"W1", "b1", "W2", "b2"}
+    assert len(final["W1"]["numpy"]) == 4 and len(final["W1"]["numpy"][0]) == 3
+    for kind in ("numpy", "torch"):
+        assert float(final["b2"]["exact"][3]) == pytest.approx(final["b2"][kind][3], abs=1e-12)
+    assert data["ground_truth"] == "exact rational arithmetic (fractions.Fraction)"
+
+
+def test_json_final_parameters_of_a_50_digit_network(capsys):
+    assert main(["--lr", "0.5", "--steps", "1", "--json", str(MAZUR)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ground_truth"] == "mpmath at 50 significant digits"
+    w5 = data["parameters"]["W2"]
+    assert w5["exact"][0][0].startswith("≈") and len(w5["exact"][0][0]) >= 17  # more digits than the text table
+    assert round(float(w5["exact"][0][0][1:]), 8) == round(w5["torch"][0][0], 8) == 0.35891648
+
+
+@pytest.fixture
+def large_file(tmp_path):
+    """A 20-30-5 network with 400 examples: too large for exact arithmetic."""
+    import numpy as np
+    rng = np.random.default_rng(2)
+    sizes = [20, 30, 5]
+    fmt = lambda a: "[" + ", ".join(fmt(r) if np.ndim(r) else f"{r:.2f}" for r in a) + "]"
+    lines = ["[network]", f"sizes = {sizes}", "[parameters]"]
+    for k in (1, 2):
+        lines += [f"W{k} = {fmt(rng.uniform(-.5, .5, (sizes[k - 1], sizes[k])))}",
+                  f"b{k} = {fmt(rng.uniform(-.1, .1, sizes[k]))}"]
+    for _ in range(400):
+        lines += ["[[examples]]", f"x = {fmt(rng.uniform(-1, 1, sizes[0]))}", f"y = {fmt(rng.uniform(-1, 1, sizes[2]))}"]
+    path = tmp_path / "large.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_large_network_leaves_the_exact_track_out(large_file, monkeypatch, capsys):
+    from compare import training as training_module
+    from compare.bulk import is_large
+    exercise = load_exercise(large_file)
+    assert is_large(exercise)
+
+    def no_exact_track(*args, **kwargs):
+        raise AssertionError("the exact track must not run on a large network")
+    monkeypatch.setattr(training_module.HandTrack, "denominator_digits", no_exact_track)
+    training = run_training(exercise, TrainingSettings(LR, 3))
+    assert training.ok and training.large and training.exact_parameters == []
+    assert all(EXACT not in r.loss for r in training.records)
+    assert training.records[3].loss["numpy"] < training.records[0].loss["numpy"]
+    text = render_training_text(training)
+    assert ("Exact track: left out, the network is too large for exact arithmetic; NumPy vs torch only."
+            in text)
+    assert "Parameter table left out: 785 parameters" in text
+    assert "Result: every step agrees (NumPy vs torch)." in text
+    assert main(["--steps", "1", "--json", str(large_file)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["exact_steps"] is None and data["step1_parameters"] is None
+    assert data["parameters"]["b2"]["exact"] is None and len(data["parameters"]["b2"]["torch"]) == 5
+
+
+def test_large_network_catches_a_broken_update(large_file):
+    training = run_training(load_exercise(large_file), TrainingSettings(LR, 1), update=GradientAscent())
+    assert not training.ok and any("torch ≠ NumPy" in p for p in training.records[1].problems)
+
+
+def test_progress_bar_wraps_the_step_loop(chapter7, monkeypatch):
+    from compare import training as training_module
+    calls = []
+
+    def fake_bar(description, enabled):
+        calls.append((description, enabled))
+        return lambda iterable: (calls.append("iterated") or list(iterable))
+    monkeypatch.setattr(training_module, "progress_bar", fake_bar)
+    run_training(chapter7, TrainingSettings(LR, 2), show_progress=True)
+    assert calls == [("gradient-descent steps", True), "iterated"]
+    calls.clear()
+    assert main(["--steps", "1", "--json"]) == 0
+    assert calls == [("gradient-descent steps", False), "iterated"]
+    calls.clear()
+    assert main(["--steps", "1"]) == 0
+    assert calls[0] == ("gradient-descent steps", True)
+
+
+def test_zero_learning_rate_says_so_once(chapter7, capsys):
+    assert main(["--lr", "0", "--steps", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "The learning rate is 0, so no parameter moves." in out
+    assert "Did not move" not in out and "will increase" not in out and "dead neuron 1" not in out
+    training = run_training(chapter7, TrainingSettings(Decimal(0), 2))
+    assert training.records[2].loss[EXACT] == Fraction(717, 800)
+    assert {reason for _, reason in training.unmoved} == {"the learning rate is 0"}
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--lr", "1e400", "--steps", "1"],
+     "--lr: expected a finite learning rate >= 0 that fits a float64; got 1E+400"),
+    (["--steps", "1", "--momentum", "1e400"],
+     "--momentum: expected a finite momentum >= 0 that fits a float64; got 1E+400"),
+])
+def test_learning_rate_beyond_float64_exits_2(args, expected, capsys):
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip().endswith(expected)
+    assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_huge_finite_learning_rate_reports_overflow_without_crashing(chapter7):
+    training = run_training(chapter7, TrainingSettings(Decimal("1e300"), 3))
+    assert not training.ok
+    assert "L: NumPy ≠ exact (beyond float64's range)" in training.records[1].problems
+    text = render_training_text(training)
+    assert "≈9.75E+298" in text  # W1[0][0] after step 1: 0.2 + 1e300 * 0.0975, shown briefly
+
+
+@pytest.fixture
+def leaky_file(tmp_path):
+    """Chapter 7 with leaky ReLU (slope 0.25): z1[0] is still exactly 0."""
+    text = CHAPTER7_PATH.read_text()
+    text = text[:text.index("[answers]")]
+    old = 'activations = ["relu", "identity"]'
+    assert old in text
+    path = tmp_path / "leaky.toml"
+    path.write_text(text.replace(old, 'activations = ["leaky_relu", "identity"]\nnegative_slope = 0.25'))
+    return path
+
+
+def test_leaky_relu_kink_wording_and_never_dead(leaky_file):
+    exercise = load_exercise(leaky_file)
+    followed = run_training(exercise, TrainingSettings(LR, 3))
+    assert followed.ok
+    assert all(not r.dead for r in followed.records)
+    kink = followed.records[0].kinks[0]
+    assert kink.z == "z1[0]" and kink.exact_z == 0 and kink.activation == "leaky_relu"
+    text = render_training_text(followed)
+    assert ("hidden neuron 0 at the leaky ReLU kink, z1[0] = exactly 0; numpy -2.8e-17, torch 2.8e-17; "
+            "every track took torch's side, leaky ReLU′ = 1 (right), a valid subgradient") in text
+    assert "dead" not in text.lower() and "dies" not in text and "ReLU′ = 0" not in text
+    # hidden neuron 1 (z = -0.1) still learns through the slope: only x[1] = 0 keeps weights still
+    assert {reason for _, reason in followed.unmoved} == {"input x[1] = 0"}
+    own = render_training_text(run_training(exercise, TrainingSettings(LR, 2, kink_side="text")))
+    assert ("numpy -2.8e-17: leaky ReLU′ = 0.25 (left); torch 2.8e-17: leaky ReLU′ = 1 (right); "
+            "each track took its own side") in own
+    assert "dead" not in own.lower()
+    # the exact step at the kink uses the slope: dL/dW1[0][0] = 0.25 * the right-side gradient
+    exact_side = run_training(exercise, TrainingSettings(LR, 1, kink_side="text"))
+    right_side = followed
+    assert exact_side.records[0].gradients["W1"][0, 0] == \
+        Fraction(1, 4) * right_side.records[0].gradients["W1"][0, 0] != 0

@@ -52,6 +52,8 @@ class BulkCheck:
     tensors: list[TensorCheck]
     hand_gradients: dict[str, np.ndarray]
     jvp: list[tuple[float, float, bool]] = field(default_factory=list)  # (jvp, ⟨hand, v⟩, agree)
+    jvp_seed: int | None = None
+    finite_differences: dict | None = None  # how they were taken, once added
 
     @property
     def ok(self) -> bool:
@@ -91,6 +93,10 @@ def add_sampled_finite_differences(check: BulkCheck, exercise: Exercise, sample:
     perturbation crosses a kink are skipped and counted as such."""
     entries = fdm.sample_entries(exercise, sample, seed)
     results = fdm.finite_differences(exercise, "float64", entries, progress)
+    check.finite_differences = {"step": fdm.FLOAT64_STEP, "arithmetic": "float64", "sampled_per_tensor": sample,
+                                "seed": seed, "entries": len(results),
+                                "crossing_kinks": sum(bool(fd.crossed) for fd in results),
+                                "rtol": FD_TOLERANCE.rtol, "atol": FD_TOLERANCE.atol}
     by_name = {t.parameter: t for t in check.tensors}
     for fd in results:
         tensor = by_name[fd.parameter]
@@ -106,6 +112,7 @@ def add_bulk_jvp(check: BulkCheck, model_inputs, count: int, seed: int = 0) -> N
     ``model_inputs`` = (model, arch, x, y, class_indices) as tensors."""
     from torch_impl.forward_mode import model_directional_derivatives  # torch.func loads sympy: only here
     model, arch, x, y, class_indices = model_inputs
+    check.jvp_seed = seed
     rng = np.random.default_rng(seed)
     directions = [{name: rng.standard_normal(g.shape) for name, g in check.hand_gradients.items()}
                   for _ in range(count)]

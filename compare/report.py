@@ -205,10 +205,12 @@ LATEX_PREAMBLE = ([r"\documentclass[10pt]{article}", r"\usepackage[margin=1.5cm,
                   + [r"\begin{document}"])
 
 
-def _row_json(row: Row) -> dict:
+def _row_json(row: Row, rational: bool = True) -> dict:
     return {"parameter" if row.quantity.startswith(("dL/dW", "dL/db")) else "quantity": row.label,
             "numpy": row.hand, "torch": row.autograd,
-            "exact": float(row.exact), "exact_fraction": str(row.exact),
+            "exact": float(row.exact), "exact_text": exact_text(row.exact),
+            # a 50-digit ground truth is no fraction: its binary expansion would mislead
+            "exact_fraction": str(row.exact) if rational else None,
             "published": None if row.published is None else float(row.published),
             "published_text": None if row.published is None else str(row.published),
             "abs_diff": row.abs_diff, "agree": row.agree, "kink": row.kink,
@@ -220,9 +222,10 @@ def _row_json(row: Row) -> dict:
 def render_json(comparison: Comparison) -> str:
     """One JSON object: ``gradients`` (one object per parameter entry), ``intermediates``
     and ``summary``."""
+    rational = comparison.exercise.architecture.rational
     data = {"exercise": comparison.exercise.title,
-            "gradients": [_row_json(r) for r in comparison.gradients],
-            "intermediates": [_row_json(r) for r in comparison.intermediates],
+            "gradients": [_row_json(r, rational) for r in comparison.gradients],
+            "intermediates": [_row_json(r, rational) for r in comparison.intermediates],
             "answers": [c.as_json() for c in check_answers(comparison.exercise)],
             **({"alive": alive_json(comparison.exercise)} if alive_applies(comparison.exercise) else {}),
             "summary": summarize(comparison)}
@@ -252,6 +255,15 @@ def render_bulk(check, title: str, fmt: str = "github") -> str:
     for i, (jvp, hand, agree) in enumerate(check.jvp):
         lines.append(f"Direction {i}: torch.func.jvp {jvp:.12g}, ⟨hand ∇L, v⟩ {hand:.12g}: "
                      + ("agree" if agree else "DISAGREE"))
+    if check.finite_differences:
+        f = check.finite_differences
+        lines.append(f"Finite differences: {f['sampled_per_tensor']} random entries per tensor (seed {f['seed']}), "
+                     f"central, step h = {f['step']:g}, forward pass in float64 (too large for 50 digits), "
+                     f"tolerance rtol {f['rtol']:g}, atol {f['atol']:g}"
+                     + (f"; {f['crossing_kinks']} cross a kink and are not judged" if f["crossing_kinks"] else "") + ".")
+    if check.jvp:
+        lines.append(f"Forward mode: {sum(a for _, _, a in check.jvp)} of {len(check.jvp)} random directions agree "
+                     f"(seed {check.jvp_seed}).")
     bad = sum(t.disagreeing for t in check.tensors)
     lines.append(f"Gradients: {total - bad} of {total} entries agree.")
     lines.append("Result: " + ("everything agrees." if check.ok else "DISAGREEMENT (see the verdicts above)."))
@@ -265,6 +277,8 @@ def bulk_json(check) -> str:
                      "max_abs_diff": t.max_abs_diff, "worst": list(t.worst), "fd_checked": t.fd_checked,
                      "fd_problems": t.fd_problems, "agree": t.agree} for t in check.tensors],
         "jvp": [{"jvp": j, "hand": h, "agree": a} for j, h, a in check.jvp],
+        "jvp_seed": check.jvp_seed,
+        "finite_differences": check.finite_differences,
         "summary": {"dtype": check.dtype, "rtol": check.tolerance.rtol, "atol": check.tolerance.atol,
                     "entries": sum(math.prod(t.shape) for t in check.tensors),
                     "disagreeing": sum(t.disagreeing for t in check.tensors), "ok": check.ok},

@@ -182,18 +182,21 @@ def _layer_name(k: int, n: int, activations_=None) -> str:
 
 
 def _edge_label_spots(positions, k: int, labelled: list[tuple[int, int]], scale: float,
-                      valued: tuple[bool, ...], radius: float = RADIUS) -> dict:
+                      valued: tuple[bool, ...], radius: float = RADIUS, flagged=frozenset()) -> dict:
     """Where along each labelled edge of weight layer ``k`` its label goes: greedy, the
     first of a few fractions of the edge whose spot clears every label placed so far,
     the neurons at both ends and the values printed under hidden neurons. ``scale`` is
     inches per data unit (labels have a fixed size in inches); ``valued[layer]`` whether
-    that layer's neurons carry printed values."""
+    that layer's neurons carry printed values; ``flagged`` the (layer, neuron) pairs with
+    a status ("dead", "on the kink") printed above them."""
     # obstacles: (x, y, half-width, half-height) in data units; a label is ~(0.5, 0.15) inch
     lw, lh = 0.5 / scale, 0.15 / scale
     obstacles = []
     for layer in (k - 1, k):
-        for x, y in positions[layer].values():
+        for j, (x, y) in positions[layer].items():
             obstacles.append((x, y, radius + lw, radius + lh))
+            if (layer, j) in flagged:
+                obstacles.append((x, y + radius + 0.2 / scale, 1.1 / scale + lw, 0.1 / scale + lh))
             if 0 < layer < len(positions) - 1 and valued[layer]:
                 obstacles.append((x, y - radius - 0.45 / scale, 0.45 / scale + lw, 0.37 / scale + lh))
     spots = {}
@@ -297,6 +300,8 @@ def draw_network(exercise: Exercise) -> Figure:
     ax.set_aspect("equal")
 
     valued = tuple(sizes[k] <= NODE_LABEL_LIMIT and pic.batch == 1 for k in range(len(sizes)))
+    flagged = {(k, j) for k in range(len(sizes)) for j in positions[k]
+               if sizes[k] <= NODE_LABEL_LIMIT and pic.status_text(k, j)}
     shown = set()  # which legend entries occur
     for k in range(1, pic.n + 1):
         grad = pic.gradient(k)
@@ -314,7 +319,7 @@ def draw_network(exercise: Exercise) -> Figure:
                 ax.plot([x0, x1], [y0, y1], color=colour, lw=lw * thin * min(1, scale / NATURAL_SCALE) ** 0.5,
                         zorder=1, solid_capstyle="round", linestyle=(0, (4, 3)) if dashed else "-",
                         gid=f"edge-W{k}-{i}-{j}")
-        for (i, j), (x, y) in _edge_label_spots(positions, k, labelled[k], scale, valued, radius).items():
+        for (i, j), (x, y) in _edge_label_spots(positions, k, labelled[k], scale, valued, radius, flagged).items():
             g = grad[i, j]
             ax.text(x, y, short(g), fontsize=8, ha="center", va="center", zorder=4, gid=f"label-W{k}-{i}-{j}",
                     color=NEGATIVE if g < 0 else POSITIVE,

@@ -1,5 +1,6 @@
 """The picture (compare.plot): files written, what is marked, bad file names."""
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import matplotlib.image
 import numpy as np
@@ -258,7 +259,7 @@ def test_a_leaky_relu_neuron_is_never_dead_but_can_sit_on_the_kink(tmp_path):
 
 
 def test_sigmoid_network_legend_headers_and_50_digit_loss(tmp_path):
-    exercise = load_exercise("reference/data/xor_2_2_1_sigmoid.toml")
+    exercise = load_exercise(Path(__file__).resolve().parents[1] / "reference" / "data" / "xor_2_2_1_sigmoid.toml")
     _, groups, texts = svg_tree(write_plot(exercise, tmp_path / "xor.svg"))
     joined = "\n".join(texts)
     assert "L ≈ 0.698480610782 (50-digit ground truth)" in joined and "exactly" not in joined

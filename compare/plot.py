@@ -282,14 +282,16 @@ def draw_network(exercise: Exercise) -> Figure:
     # radius and the text keep their size in inches
     top_margin = 0.3 + 0.21 * (heading.count("\n") + 1)
     bottom_margin = 0.75
-    y_span_inches = 0.8 + 0.9  # below the lowest and above the highest neuron
-    scale = min(NATURAL_SCALE, (MAX_INCHES - top_margin - bottom_margin - y_span_inches) / (2 * half or 1))
     left, right = 2.15, 2.4  # inches beside the input and output layers, for their values
     gap_inches = min(LAYER_GAP * NATURAL_SCALE, (MAX_INCHES - 0.3 - left - right) / max(len(sizes) - 1, 1))
+    two_line_headers = gap_inches < 2.3  # "hidden h3 (leaky ReLU)" is wider than that
+    above = 1.1 if two_line_headers else 0.9
+    y_span_inches = 0.8 + above  # below the lowest and above the highest neuron
+    scale = min(NATURAL_SCALE, (MAX_INCHES - top_margin - bottom_margin - y_span_inches) / (2 * half or 1))
     positions = _positions(sizes, gap_inches / scale)
     radius = RADIUS * max(1.0, 0.75 * NATURAL_SCALE / scale)
     x_lo, x_hi = -left / scale, (len(sizes) - 1) * gap_inches / scale + right / scale
-    y_lo, y_hi = -half - 0.8 / scale, half + 0.9 / scale
+    y_lo, y_hi = -half - 0.8 / scale, half + above / scale
     width = (x_hi - x_lo) * scale + 0.3
     height = (y_hi - y_lo) * scale + top_margin + bottom_margin
     fig = Figure(figsize=(width, height), dpi=100)
@@ -358,8 +360,9 @@ def draw_network(exercise: Exercise) -> Figure:
                     zorder=5, gid=f"more-{k}", fontweight="bold", color="#333333",
                     bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="#8a8a8a", alpha=0.95))
     for k in range(len(sizes)):
-        ax.text(k * gap_inches / scale, half + 0.7 / scale, _layer_name(k, pic.n, pic.arch.activations), ha="center",
-                va="bottom", fontsize=10, fontweight="bold")
+        header = _layer_name(k, pic.n, pic.arch.activations)
+        ax.text(k * gap_inches / scale, half + 0.7 / scale, header.replace(" (", "\n(") if two_line_headers else header,
+                ha="center", va="bottom", fontsize=10, fontweight="bold", gid=f"header-{k}")
 
     fig.suptitle(heading, fontsize=11.5, y=1 - 0.12 / height, va="top")
     relu = "relu" in pic.arch.activations

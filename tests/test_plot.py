@@ -278,3 +278,18 @@ def test_chapter7_headers_and_full_legend(chapter7, tmp_path):
                   "dead ReLU neuron (z ≤ 0, ReLU′ = 0)", "on the kink (z = 0 exactly)"):
         assert entry in texts, entry
     assert not any("edge labels" in t or "neurons shown" in t for t in texts)
+
+
+def test_headers_of_a_deep_network_do_not_overlap(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    path = tmp_path / "six.toml"
+    path.write_text(network_toml([4, 8, 8, 8, 8, 2], ["relu", "tanh", "leaky_relu", "sigmoid", "identity"], 1))
+    fig = draw_network(load_exercise(path))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    headers = sorted((t for t in fig.axes[0].texts if (t.get_gid() or "").startswith("header-")),
+                     key=lambda t: t.get_gid())
+    assert [t.get_text() for t in headers][2:4] == ["hidden h2\n(tanh)", "hidden h3\n(leaky ReLU)"]
+    boxes = [t.get_window_extent(renderer) for t in headers]
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))
+    width, height = fig.get_size_inches()
+    assert width <= 12.7 and height <= 12.7

@@ -1,5 +1,6 @@
 """The picture (compare.plot): files written, what is marked, bad file names."""
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import matplotlib.image
 import numpy as np
@@ -96,10 +97,20 @@ y = [1, 0]
     exercise = load_exercise(path)
     _, groups, texts = svg_tree(write_plot(exercise, tmp_path / "deep.svg"))
     assert sum(g.startswith("edge-W") for g in groups) == 3 * 10 + 10 * 4 + 4 * 2
-    # the 10-neuron layer is drawn without per-edge labels; the 4 -> 2 layer keeps them
-    assert not any(g.startswith(("label-W1-", "label-W2-")) for g in groups)
-    assert any(g.startswith("label-W3-") for g in groups)
-    assert "hidden h1" in texts and "hidden h2" in texts
+    # 30 and 40 edges: only the 8 largest |dL/dW| labelled; the 4 -> 2 layer (8 edges) keeps all
+    from reference.backprop import run_pass
+    exact = run_pass(exercise, "exact")
+    for k in (1, 2, 3):
+        grad = exact.gradient(f"W{k}")
+        labels = {tuple(map(int, g.split("-")[2:])) for g in groups if g.startswith(f"label-W{k}-")}
+        nonzero = {(i, j) for i in range(grad.shape[0]) for j in range(grad.shape[1]) if grad[i, j] != 0}
+        if k == 3:
+            assert labels == nonzero
+        else:
+            assert len(labels) == min(8, len(nonzero)) and labels <= nonzero
+            assert min(abs(grad[e]) for e in labels) >= max(abs(grad[e]) for e in nonzero - labels)
+    assert "hidden h1 (ReLU)" in texts and "hidden h2 (ReLU)" in texts and "output ŷ (identity)" in texts
+    assert any("edge labels: the 8 largest |∂L/∂W| per layer of more than 16 edges" in t for t in texts)
 
 
 def test_batch_picture_says_it_is_a_batch(tmp_path):
@@ -166,3 +177,119 @@ def test_written_file_has_the_usual_mode(chapter7, tmp_path):
     finally:
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def network_toml(sizes, activations, examples=3):
+    """An exercise of any size: deterministic weights in [-0.5, 0.5], inputs in {0, 0.5, 1}."""
+    def weight(k, i, j):
+        return f"{((i * 7 + j * 13 + k * 5) % 11 - 5) / 10}"
+    lines = [f'title = "{"-".join(map(str, sizes))} network"', "[network]", f"sizes = {list(sizes)}",
+             "activations = [" + ", ".join(f'"{a}"' for a in activations) + "]", "[parameters]"]
+    for k in range(1, len(sizes)):
+        rows = ("[" + ", ".join(weight(k, i, j) for j in range(sizes[k])) + "]" for i in range(sizes[k - 1]))
+        lines.append(f"W{k} = [" + ", ".join(rows) + "]")
+        lines.append(f"b{k} = [" + ", ".join(f"{((j * 3 + k) % 5 - 2) / 10}" for j in range(sizes[k])) + "]")
+    for e in range(examples):
+        lines += ["[[examples]]", "x = [" + ", ".join(f"{((i + e) % 3) / 2}" for i in range(sizes[0])) + "]",
+                  "y = [" + ", ".join(f"{(j + e) % 2}" for j in range(sizes[-1])) + "]"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("sizes", [[20, 8, 3], [50, 60, 10]])
+def test_wide_networks_give_a_bounded_picture(tmp_path, sizes):
+    path = tmp_path / "wide.toml"
+    path.write_text(network_toml(sizes, ["relu", "identity"]))
+    exercise = load_exercise(path)
+    png = write_plot(exercise, tmp_path / "wide.png")
+    height, width = matplotlib.image.imread(png).shape[:2]
+    assert 900 <= width <= 1400 and 900 <= height <= 1400, (width, height)
+    assert png.stat().st_size < 1_500_000
+    _, groups, texts = svg_tree(write_plot(exercise, tmp_path / "wide.svg"))
+    drawn = [min(size, 15) for size in sizes]  # more than 16: the first 12, a marker, the last 3
+    for k, size in enumerate(sizes):
+        neurons = {int(g.split("-")[2]) for g in groups if g.startswith(f"neuron-{k}-")}
+        if size > 16:
+            assert neurons == set(range(12)) | set(range(size - 3, size))
+            assert group_text(groups[f"more-{k}"]) == f"⋮ {size - 15} more"
+        else:
+            assert neurons == set(range(size)) and f"more-{k}" not in groups
+    assert sum(g.startswith("edge-W") for g in groups) == drawn[0] * drawn[1] + drawn[1] * drawn[2]
+    for k in (1, 2):  # more than 16 edges: at most 8 labels, on drawn edges
+        labels = [g for g in groups if g.startswith(f"label-W{k}-")]
+        assert 0 < len(labels) <= 8 and all(g.replace("label-", "edge-") in groups for g in labels)
+    joined = "\n".join(texts)
+    assert "input x: 15 of 20 neurons shown" in joined if sizes[0] == 20 else \
+        "input x: 15 of 50 neurons shown; hidden h: 15 of 60 neurons shown" in joined
+    assert "edge labels: the 8 largest |∂L/∂W| per layer (of the edges drawn)" in joined
+
+
+def leaky_or_relu(tmp_path, activation):
+    # z1 = x @ W1 + b1 = [0, -1]: neuron 0 exactly on the kink, neuron 1 below it
+    path = tmp_path / f"{activation}.toml"
+    path.write_text(f"""title = "kink"
+[network]
+sizes = [2, 2, 1]
+activations = ["{activation}", "identity"]
+[parameters]
+W1 = [[1, -1], [0.5, 0.5]]
+b1 = [-1, 0]
+W2 = [[0.5], [0.5]]
+b2 = [0]
+[[examples]]
+x = [1, 0]
+y = [1]
+""")
+    return load_exercise(path)
+
+
+def test_a_leaky_relu_neuron_is_never_dead_but_can_sit_on_the_kink(tmp_path):
+    _, groups, texts = svg_tree(write_plot(leaky_or_relu(tmp_path, "leaky_relu"), tmp_path / "l.svg"))
+    assert "neuron-1-0" in groups and "neuron-1-1" in groups
+    assert not any(g.endswith("-dead") for g in groups)
+    assert group_text(groups["status-1-0"]) == "on the kink (z = 0)" and "kink-1-0" in groups
+    assert "status-1-1" not in groups and "kink-1-1" not in groups
+    assert "hidden h (leaky ReLU)" in texts
+    assert "on the kink (z = 0 exactly)" in texts and not any("dead" in t for t in texts)
+    # the same network with plain ReLU: both neurons dead
+    _, groups, texts = svg_tree(write_plot(leaky_or_relu(tmp_path, "relu"), tmp_path / "r.svg"))
+    assert "neuron-1-0-dead" in groups and "neuron-1-1-dead" in groups
+    assert group_text(groups["status-1-0"]) == "dead, on the kink (z = 0)"
+    assert group_text(groups["status-1-1"]) == "dead"
+    assert "dead ReLU neuron (z ≤ 0, ReLU′ = 0)" in texts and "from a zero input or dead neuron" in texts
+
+
+def test_sigmoid_network_legend_headers_and_50_digit_loss(tmp_path):
+    exercise = load_exercise(Path(__file__).resolve().parents[1] / "reference" / "data" / "xor_2_2_1_sigmoid.toml")
+    _, groups, texts = svg_tree(write_plot(exercise, tmp_path / "xor.svg"))
+    joined = "\n".join(texts)
+    assert "L ≈ 0.698480610782 (50-digit ground truth)" in joined and "exactly" not in joined
+    assert "hidden h (sigmoid)" in texts and "output ŷ (sigmoid)" in texts
+    assert not any(g.endswith("-dead") or g.startswith(("kink-", "status-")) for g in groups)
+    # no ReLU, no kink, no zero input in every example, no zero gradient: none of those in the legend
+    for absent in ("dead", "kink", "zero input", "no gradient"):
+        assert absent not in joined, absent
+    assert "∂L/∂W < 0: the weight will increase" in texts and "∂L/∂W > 0: the weight will decrease" in texts
+
+
+def test_chapter7_headers_and_full_legend(chapter7, tmp_path):
+    _, _, texts = svg_tree(write_plot(chapter7, tmp_path / "c.svg"))
+    assert "hidden h (ReLU)" in texts and "output ŷ (identity)" in texts and "input x" in texts
+    for entry in ("∂L/∂W = 0: no gradient", "from a zero input or dead neuron",
+                  "dead ReLU neuron (z ≤ 0, ReLU′ = 0)", "on the kink (z = 0 exactly)"):
+        assert entry in texts, entry
+    assert not any("edge labels" in t or "neurons shown" in t for t in texts)
+
+
+def test_headers_of_a_deep_network_do_not_overlap(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    path = tmp_path / "six.toml"
+    path.write_text(network_toml([4, 8, 8, 8, 8, 2], ["relu", "tanh", "leaky_relu", "sigmoid", "identity"], 1))
+    fig = draw_network(load_exercise(path))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    headers = sorted((t for t in fig.axes[0].texts if (t.get_gid() or "").startswith("header-")),
+                     key=lambda t: t.get_gid())
+    assert [t.get_text() for t in headers][2:4] == ["hidden h2\n(tanh)", "hidden h3\n(leaky ReLU)"]
+    boxes = [t.get_window_extent(renderer) for t in headers]
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))
+    width, height = fig.get_size_inches()
+    assert width <= 12.7 and height <= 12.7

@@ -10,7 +10,17 @@ import numpy as np
 
 from reference import activations, losses
 from reference.exercise import Architecture, Exercise
-from reference.numbers import convert
+from reference.numbers import MP_ZERO, convert
+
+
+def snap_rounded_zeros(z: np.ndarray) -> np.ndarray:
+    """In 50-digit arithmetic a decimal such as 0.1 is the nearest binary number, so a
+    pre-activation that is exactly 0 in decimals (0.2 + 0.1 - 0.4 + 0.1) comes out as
+    about 1e-51. Such values, below ``MP_ZERO``, are set to 0 so that the ReLU kink
+    is seen where it is; floats and Fractions are left as they are."""
+    if z.dtype != object or not z.size or not hasattr(z.flat[0], "_mpf_"):
+        return z
+    return np.where(np.abs(z) < MP_ZERO, 0 * z, z)
 
 
 @dataclass
@@ -39,7 +49,7 @@ class Network:
         ``x`` of shape (B, in). ``a[0]`` is x itself, ``a[K]`` is y_hat; ``z[k-1]`` is z_k."""
         zs, acts = [], [x]
         for W, b, name in zip(self.weights, self.biases, self.architecture.activations):
-            z = acts[-1] @ W + b
+            z = snap_rounded_zeros(acts[-1] @ W + b)
             zs.append(z)
             acts.append(activations.forward(name, z, self.negative_slope))
         return zs, acts

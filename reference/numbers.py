@@ -15,6 +15,7 @@ import numpy as np
 EXACT = "exact"
 MP = "mp50"
 MP_DIGITS = 50
+MP_ZERO = 1e-40  # a 50-digit value this close to 0 is the rounding of an exact 0 (a float: mpf compares with it)
 FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
 GROUND_TRUTH_NAMES = {EXACT: "exact rational arithmetic (fractions.Fraction)",
                       MP: f"mpmath at {MP_DIGITS} significant digits"}

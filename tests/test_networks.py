@@ -151,3 +151,14 @@ def test_leaky_relu_kink_is_worded_as_leaky(tmp_path):
     assert "(left side, leaky ReLU′ = 0.25)" in note and "dead" not in note
     reasons = {r.label: r.reason for r in comparison.gradients}
     assert reasons["W2[0][0]"] == "neuron 0 outputs 0 (its pre-activation is exactly 0)"
+
+
+def test_an_exact_zero_is_a_kink_in_50_digit_arithmetic_too(tmp_path):
+    # 0.2 + 0 + 0.1 - 0.4 + 0.1 is about 3e-52 with binary 50-digit numbers: still the kink
+    text = (DATA / "chapter7.toml").read_text().split("[answers]")[0].replace('loss = "mse"', 'loss = "bce_with_logits"')
+    path = tmp_path / "logits.toml"
+    path.write_text(text.replace("y = [1, 1, 0, 1]", "y = [1, 1, 0, 1]   "))
+    comparison = compare_exercise(load_exercise(path))
+    assert comparison.exercise.architecture.ground_truth == "mp50"
+    assert [(k.neuron.layer, k.neuron.index, k.exact_z) for k in comparison.kinks] == [(1, 0, 0)]
+    assert comparison.ok

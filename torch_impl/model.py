@@ -37,15 +37,27 @@ def build_model(exercise: Exercise, dtype: str = "float64") -> nn.Sequential:
     return sequential(exercise.architecture, weights, biases, torch_dtype)
 
 
-def sequential(arch: Architecture, weights: list, biases: list, dtype: torch.dtype) -> nn.Sequential:
+def sequential(arch: Architecture, weights: list, biases: list, dtype: torch.dtype,
+               share_memory: bool = False) -> nn.Sequential:
     """The ``nn.Sequential`` of ``arch`` with ``weights[k-1]`` = W_k in the text's (in, out)
-    layout (tensors or NumPy arrays) stored as ``linear_k.weight = W_k.T``."""
+    layout (tensors or NumPy arrays) stored as ``linear_k.weight = W_k.T``.
+
+    ``share_memory``: the parameters are views of ``weights`` and ``biases`` where their
+    dtype allows (no copy; the weight is the transposed view), for a read-only check of a
+    large network; an optimizer step would then write into the caller's arrays.
+    """
     modules = []
     for k in range(1, arch.n_layers + 1):
-        linear = nn.Linear(arch.sizes[k - 1], arch.sizes[k], dtype=dtype)
-        with torch.no_grad():
-            linear.weight.copy_(torch.as_tensor(weights[k - 1]).to(dtype).T)
-            linear.bias.copy_(torch.as_tensor(biases[k - 1]).to(dtype))
+        # skip_init: the parameters are set at once, so their random init is wasted work
+        linear = torch.nn.utils.skip_init(nn.Linear, arch.sizes[k - 1], arch.sizes[k], dtype=dtype)
+        weight = torch.as_tensor(weights[k - 1]).to(dtype).T
+        bias = torch.as_tensor(biases[k - 1]).to(dtype)
+        if share_memory:
+            linear.weight, linear.bias = nn.Parameter(weight), nn.Parameter(bias)
+        else:
+            with torch.no_grad():
+                linear.weight.copy_(weight)
+                linear.bias.copy_(bias)
         modules += [linear, activation_module(arch.activations[k - 1], float(arch.negative_slope))]
     return nn.Sequential(*modules)
 

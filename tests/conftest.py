@@ -22,3 +22,24 @@ def chapter7_variant(tmp_path):
 
 # pytester runs the pytest plugin (compare.pytest_plugin) on exercise folders in tmp dirs.
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def large_file(tmp_path):
+    """A 20-30-5 ReLU network with 400 examples, random two-decimal values: more than
+    200,000 multiply-adds per forward pass, too large for exact arithmetic."""
+    import numpy as np
+    rng = np.random.default_rng(2)
+    sizes = [20, 30, 5]
+
+    def fmt(a):
+        return "[" + ", ".join(fmt(r) if np.ndim(r) else f"{r:.2f}" for r in a) + "]"
+    lines = ["[network]", f"sizes = {sizes}", "[parameters]"]
+    for k in (1, 2):
+        lines += [f"W{k} = {fmt(rng.uniform(-.5, .5, (sizes[k - 1], sizes[k])))}",
+                  f"b{k} = {fmt(rng.uniform(-.1, .1, sizes[k]))}"]
+    for _ in range(400):
+        lines += ["[[examples]]", f"x = {fmt(rng.uniform(-1, 1, sizes[0]))}", f"y = {fmt(rng.uniform(-1, 1, sizes[2]))}"]
+    path = tmp_path / "large.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path

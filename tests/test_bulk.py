@@ -48,22 +48,6 @@ def test_a_broken_backward_is_caught_in_bulk(variant):
     assert check.tensors[0].disagreeing > 0
 
 
-@pytest.fixture
-def large_file(tmp_path):
-    rng = np.random.default_rng(2)
-    sizes = [20, 30, 5]
-    fmt = lambda a: "[" + ", ".join(fmt(r) if np.ndim(r) else f"{r:.2f}" for r in a) + "]"
-    lines = ["[network]", f"sizes = {sizes}", "[parameters]"]
-    for k in (1, 2):
-        lines += [f"W{k} = {fmt(rng.uniform(-.5, .5, (sizes[k - 1], sizes[k])))}",
-                  f"b{k} = {fmt(rng.uniform(-.1, .1, sizes[k]))}"]
-    for _ in range(400):
-        lines += ["[[examples]]", f"x = {fmt(rng.uniform(-1, 1, sizes[0]))}", f"y = {fmt(rng.uniform(-1, 1, sizes[2]))}"]
-    path = tmp_path / "large.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def test_cli_switches_to_the_per_tensor_report(large_file, capsys):
     assert is_large(load_exercise(large_file))
     assert main([str(large_file), "--fd", "--sample", "3", "--jvp", "2", "--json"]) == 0

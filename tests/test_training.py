@@ -287,24 +287,6 @@ def test_json_final_parameters_of_a_50_digit_network(capsys):
     assert round(float(w5["exact"][0][0][1:]), 8) == round(w5["torch"][0][0], 8) == 0.35891648
 
 
-@pytest.fixture
-def large_file(tmp_path):
-    """A 20-30-5 network with 400 examples: too large for exact arithmetic."""
-    import numpy as np
-    rng = np.random.default_rng(2)
-    sizes = [20, 30, 5]
-    fmt = lambda a: "[" + ", ".join(fmt(r) if np.ndim(r) else f"{r:.2f}" for r in a) + "]"
-    lines = ["[network]", f"sizes = {sizes}", "[parameters]"]
-    for k in (1, 2):
-        lines += [f"W{k} = {fmt(rng.uniform(-.5, .5, (sizes[k - 1], sizes[k])))}",
-                  f"b{k} = {fmt(rng.uniform(-.1, .1, sizes[k]))}"]
-    for _ in range(400):
-        lines += ["[[examples]]", f"x = {fmt(rng.uniform(-1, 1, sizes[0]))}", f"y = {fmt(rng.uniform(-1, 1, sizes[2]))}"]
-    path = tmp_path / "large.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def test_large_network_leaves_the_exact_track_out(large_file, monkeypatch, capsys):
     from compare import training as training_module
     from compare.bulk import is_large

@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         mode = chosen_mode(args, parser)
         exercise = load_selected(args.exercise, args.example)
         tolerance = Tolerance.for_dtype(args.dtype, args.rtol, args.atol)
+        if mode in ("self_test", "backward") and is_large(exercise):
+            raise UsageError(f"{MODE_NAMES[mode]}: compares entry by entry with exact values, too slow for a "
+                             "network this large (more than 200,000 multiply-adds a forward pass); use a smaller one")
         return MODES[mode](exercise, args, tolerance)
     except UsageError as error:
         print(f"python -m compare: error: {error}", file=sys.stderr)

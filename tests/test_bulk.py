@@ -55,3 +55,9 @@ def test_cli_switches_to_the_per_tensor_report(large_file, capsys):
     assert data["summary"]["entries"] == 20 * 30 + 30 + 30 * 5 + 5 and data["summary"]["ok"]
     assert [t["fd_checked"] for t in data["tensors"]] == [3, 3, 3, 3]
     assert len(data["jvp"]) == 2
+
+
+@pytest.mark.parametrize("args", [["--self-test"], ["--backward", "examples/students/correct.py:backward"]])
+def test_entry_by_entry_jobs_refuse_a_large_network(large_file, args, capsys):
+    assert main([str(large_file), *args]) == 2
+    assert "too slow for a network this large" in capsys.readouterr().err

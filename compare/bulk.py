@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 from compare import finite_differences as fdm
-from compare.finite_differences import is_large  # noqa: F401  (the bulk check's own test, kept importable here)
 from compare.tolerance import Tolerance
 from reference.backprop import run_network_pass
 from reference.exercise import Architecture, Exercise

@@ -20,7 +20,8 @@ from compare.student_check import (DEFAULT_TIMEOUT, check_student, parse_target,
                                    render_student_text)
 from compare.tolerance import Tolerance
 from compare.usage import Parser, UsageError, load_selected
-from compare.training import KINK_SIDES, TrainingSettings, render_training_json, render_training_text, run_training
+from compare.training import KINK_SIDES, TrainingSettings, run_training
+from compare.training_report import render_training_json, render_training_text
 from reference.exercise import CHAPTER7_PATH, ExerciseError, load_exercise
 
 BATCH_PATH = CHAPTER7_PATH.parent / "diagonal_flip_batch.toml"

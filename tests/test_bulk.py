@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from compare.bulk import add_bulk_jvp, bulk_check, is_large
+from compare.bulk import add_bulk_jvp, bulk_check
+from compare.finite_differences import is_large
 from compare.cli import main
 from compare.selftest import MaskDropped, WeightsReshapedNotTransposed
 from reference import load_exercise

@@ -6,8 +6,8 @@ from fractions import Fraction
 import pytest
 
 from compare.cli import BATCH_PATH, main
-from compare.training import (EXACT, GradientAscent, MomentumAveraged, TrainingSettings, loss_text,
-                              render_training_text, run_training)
+from compare.training import EXACT, GradientAscent, MomentumAveraged, TrainingSettings, run_training
+from compare.training_report import loss_text, render_training_text
 from reference.backprop import run_pass
 from reference.exercise import CHAPTER7_PATH, load_exercise
 from reference.numbers import convert
@@ -256,7 +256,7 @@ def test_parameter_table_after_step_1(chapter7, capsys):
 
 
 def test_parameter_table_catches_a_wrong_update(chapter7):
-    from compare.training import step1_rows
+    from compare.training_report import step1_rows
     training = run_training(chapter7, TrainingSettings(LR, 1), update=GradientAscent())
     rows = {r["parameter"]: r for r in step1_rows(training)}
     assert rows["W1[0][2]"]["after_exact"] == "0.344"  # 0.3 + 0.1 * 0.44: the broken update, exact
@@ -289,7 +289,7 @@ def test_json_final_parameters_of_a_50_digit_network(capsys):
 
 def test_large_network_leaves_the_exact_track_out(large_file, monkeypatch, capsys):
     from compare import training as training_module
-    from compare.bulk import is_large
+    from compare.finite_differences import is_large
     exercise = load_exercise(large_file)
     assert is_large(exercise)
 

@@ -132,3 +132,18 @@ def test_hand_pass_that_raises_is_a_verdict(chapter7):
     assert not comparison.ok
     assert comparison.hand_error == "RuntimeError: boom"
     assert all("hand backward failed" in r.verdict for r in comparison.gradients)
+
+
+def test_every_variant_of_the_default_self_test_applies_and_is_caught(chapter7):
+    results = run_self_test(chapter7, batch=load_exercise(BATCH), bundled=True)
+    assert all(r.applicable for r in results)
+    assert all(r.passed for r in results)
+
+
+def test_a_variant_that_computes_the_correct_numbers_is_not_applicable():
+    from compare.selftest import LossGradientMissingFactor, MaskFromActivationGreaterEqual
+    tanh = load_exercise(BATCH.parent / "tanh_3_4_2.toml")  # no ReLU; 2/n = 1 with two outputs
+    for variant in (MaskFromActivationGreaterEqual, LossGradientMissingFactor):
+        result = check_backprop(tanh, variant())
+        assert not result.applicable and result.passed and not result.rejected
+    assert check_backprop(tanh, BiasGradientNotSummed()).applicable

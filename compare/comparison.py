@@ -20,9 +20,10 @@ from compare.kinks import Kink, SideMatched, affected_parameters, find_kinks, is
 from compare.reasons import Reasons
 from compare.tolerance import Tolerance, written_value_agrees
 from reference import quantities
-from reference.backprop import Backprop, run_pass
+from reference.backprop import Backprop, Pass, run_pass
 from reference.exercise import Exercise
-from reference.numbers import GROUND_TRUTH_NAMES, as_fraction
+from reference.network import Network
+from reference.numbers import GROUND_TRUTH_NAMES, as_fraction, convert
 from torch_impl import run_autograd
 
 HAND, AUTOGRAD = "hand", "autograd"
@@ -133,9 +134,9 @@ def _published(exercise: Exercise) -> dict[tuple[str, tuple], Decimal]:
     return table
 
 
-def _run_hand(exercise: Exercise, dtype: str, backprop: Backprop) -> tuple[dict | None, str | None]:
+def _run_hand(exercise: Exercise, dtype: str, backprop: Backprop) -> tuple[Pass | None, str | None]:
     try:
-        return run_pass(exercise, dtype, backprop).values, None
+        return run_pass(exercise, dtype, backprop), None
     except Exception as error:  # a broken backward pass is a verdict, not a crash
         return None, f"{type(error).__name__}: {error}"
 
@@ -182,13 +183,18 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
     # they took is unknown, so either side's exact value is a valid subgradient.
     side_unknown = hand_values is not None and not any(
         f"z{k}" in hand_values for k in range(1, exercise.architecture.n_layers + 1))
+    hand_pass = None
     if hand_values is None and hand_error is None:
-        hand_values, hand_error = _run_hand(exercise, dtype, backprop or Backprop())
+        hand_pass, hand_error = _run_hand(exercise, dtype, backprop or Backprop())
+        hand_values = hand_pass.values if hand_pass else None
     auto = run_autograd(exercise, dtype)
 
     float_zs = {AUTOGRAD: [np.asarray(z) for z in auto.pre_activations]}
-    hand_zs = run_pass(exercise, dtype).pre_activations  # the forward pass is not under test
-    if hand_values is not None:  # unless the hand run reports its own z (a student's code)
+    if hand_pass is not None:
+        hand_zs = hand_pass.pre_activations
+    else:  # the forward pass is not under test: its z in the hand run's dtype
+        hand_zs = Network.from_exercise(exercise, dtype).forward(convert(exercise.x, dtype))[0]
+    if hand_values is not None and hand_pass is None:  # values from elsewhere (a student's code) may report z
         hand_zs = _reported_pre_activations(hand_values, hand_zs)
     float_zs[HAND] = hand_zs
     kinks = find_kinks(exercise, exact.pre_activations, float_zs, tolerance.atol)

@@ -14,13 +14,13 @@ import argparse
 import html
 import sys
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import numpy as np
 from tabulate import tabulate
 
-from compare.formatting import exact_text, latex_escape, short_decimal
+from compare.formatting import (array_text, exact_text, latex_escape, short_decimal, significant_decimal,
+                                terminating_places)
 from compare.reasons import Reasons
 from compare.usage import Parser, UsageError, atomic_output, load_selected
 from reference import quantities
@@ -89,18 +89,8 @@ class AnswerKey:
         raise KeyError(label)
 
 
-def _terminating_places(value: Fraction) -> int | None:
-    """Decimal places of a terminating decimal, None when the expansion is infinite."""
-    den, twos, fives = value.denominator, 0, 0
-    while den % 2 == 0:
-        den, twos = den // 2, twos + 1
-    while den % 5 == 0:
-        den, fives = den // 5, fives + 1
-    return max(twos, fives) if den == 1 else None
-
-
 def _is_short(value: Fraction) -> bool:
-    places = _terminating_places(value)
+    places = terminating_places(value)
     return places is not None and places <= SHORT_DECIMAL_PLACES
 
 
@@ -111,12 +101,10 @@ def _fraction_text(value: Fraction) -> str:
 def decimal_text(value: Fraction, digits: int = 8) -> str:
     """The decimal expansion: exact when it terminates within 12 places (``0.89625``),
     else ``digits`` significant digits followed by ``...`` (``0.33333333...``)."""
-    places = _terminating_places(value)
+    places = terminating_places(value)
     if places is not None and places <= 12:
         return exact_text(value)
-    with localcontext() as ctx:
-        ctx.prec = digits
-        return str(Decimal(value.numerator) / Decimal(value.denominator)) + "..."
+    return f"{significant_decimal(value, digits)}..."
 
 
 def step_title(names: list[str], n_layers: int) -> str:
@@ -232,15 +220,6 @@ def build_answer_key(exercise: Exercise) -> AnswerKey:
     return AnswerKey(exercise, steps)
 
 
-def _array_text(values) -> str:
-    """Nested lists of the values as written: ``[[0.2, 0.1], ...]``."""
-    if not isinstance(values, np.ndarray):
-        return str(values)
-    if values.ndim == 0:
-        return str(values[()])
-    return "[" + ", ".join(_array_text(v) for v in values) + "]"
-
-
 def given_lines(exercise: Exercise) -> list[str]:
     """The network, parameters and examples the key is for, one line each."""
     arch = exercise.architecture
@@ -248,10 +227,10 @@ def given_lines(exercise: Exercise) -> list[str]:
              f"loss {arch.loss} ({losses.DESCRIPTIONS[arch.loss]}), {arch.reduction} over the "
              f"{exercise.batch_size} example{'s' if exercise.batch_size > 1 else ''}. "
              "Layout z = x @ W + b, W of shape (in, out); ReLU'(0) = 0."]
-    lines += [f"{name} = {_array_text(value)}" for name, value in exercise.parameters.items()]
+    lines += [f"{name} = {array_text(value)}" for name, value in exercise.parameters.items()]
     for b in range(exercise.batch_size):
         which = f" (example {b})" if exercise.batch_size > 1 else ""
-        lines.append(f"x{which} = {_array_text(exercise.x[b])}, y{which} = {_array_text(exercise.y[b])}")
+        lines.append(f"x{which} = {array_text(exercise.x[b])}, y{which} = {array_text(exercise.y[b])}")
     return lines
 
 

@@ -24,7 +24,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from compare.formatting import exact_text
+from compare.formatting import array_text, exact_text
 from tabulate import tabulate
 from compare.selftest import (BiasGradientNotSummed, BiasGradientZero, LossGradientMissingFactor,
                               LossGradientWithoutBatchMean, MaskDropped, OuterProductWrongOrder,
@@ -418,14 +418,6 @@ def summary_line(checks: list[AnswerCheck]) -> str:
 ANSWER_HEADERS = ["key", "given", "expected", "verdict", "diagnosis"]
 
 
-def _array_text(values, cell) -> str:
-    if not isinstance(values, np.ndarray):
-        return cell(values)
-    if values.ndim == 0:
-        return cell(values[()])
-    return "[" + ", ".join(_array_text(v, cell) for v in values) + "]"
-
-
 def answers_table(checks: list[AnswerCheck], fmt: str = "github") -> str:
     """The "Hand answers" table: one row per written key whose entries all agree (the
     whole array as written), one row per entry of a key with a wrong entry."""
@@ -439,7 +431,7 @@ def answers_table(checks: list[AnswerCheck], fmt: str = "github") -> str:
             given, expected = np.empty(shape, dtype=object), np.empty(shape, dtype=object)
             for c in group:
                 given[c.entry_index], expected[c.entry_index] = c.given, c.expected
-            rows.append([key, _array_text(given, str), _array_text(expected, exact_text), "agree", ""])
+            rows.append([key, array_text(given), array_text(expected, exact_text), "agree", ""])
             continue
         for c in group:
             rows.append([c.key, str(c.given), exact_text(c.expected), c.verdict, c.diagnosis])

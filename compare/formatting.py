@@ -2,26 +2,46 @@
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
+import numpy as np
+
 
 MAX_DIGITS = 20
+
+
+def _twos_fives_rest(denominator: int) -> tuple[int, int, int]:
+    twos = fives = 0
+    while denominator % 2 == 0:
+        denominator //= 2
+        twos += 1
+    while denominator % 5 == 0:
+        denominator //= 5
+        fives += 1
+    return twos, fives, denominator
+
+
+def terminating_places(value: Fraction) -> int | None:
+    """Decimal places of ``value`` written out in full (``-39/400`` -> 4), None when its
+    decimal expansion does not end (``1/3``)."""
+    twos, fives, rest = _twos_fives_rest(value.denominator)
+    return max(twos, fives) if rest == 1 else None
+
+
+def significant_decimal(value: Fraction, digits: int) -> Decimal:
+    """``value`` rounded to ``digits`` significant digits, as a ``Decimal``."""
+    with localcontext() as ctx:
+        ctx.prec = digits
+        return Decimal(value.numerator) / Decimal(value.denominator)
 
 
 def exact_text(value: Fraction) -> str:
     """``Fraction(-39, 400)`` -> ``"-0.0975"``; a fraction with no finite decimal
     expansion -> ``"1/3"``; a value whose expansion runs past 20 digits (a 50-digit
     mpmath ground truth) -> ``"≈0.0821670405"``, rounded to 12 significant digits."""
-    den = value.denominator
-    twos = fives = 0
-    while den % 2 == 0:
-        den //= 2
-        twos += 1
-    while den % 5 == 0:
-        den //= 5
-        fives += 1
+    twos, fives, rest = _twos_fives_rest(value.denominator)
     places = max(twos, fives)
-    if places > MAX_DIGITS and (den != 1 or value.denominator.bit_length() > 64):
+    if places > MAX_DIGITS and (rest != 1 or value.denominator.bit_length() > 64):
         return approximate_text(value)
-    if den != 1:
+    if rest != 1:
         return f"{value.numerator}/{value.denominator}"
     scaled = abs(value.numerator) * (10 ** places // value.denominator)
     digits = str(scaled).rjust(places + 1, "0")
@@ -33,9 +53,7 @@ def short_decimal(value: Fraction, significant: int = 40, max_places: int = 12) 
     """The short decimal a high-precision value stands for, if any: a 50-digit mpmath
     value of -0.1 is the binary number nearest -0.1, whose first 40 significant digits
     round to -0.1000...; None when those digits need more than ``max_places`` places."""
-    with localcontext() as ctx:
-        ctx.prec = significant
-        rounded = (Decimal(value.numerator) / Decimal(value.denominator)).normalize()
+    rounded = significant_decimal(value, significant).normalize()
     if rounded == 0:
         return Decimal(0)
     return rounded if -rounded.as_tuple().exponent <= max_places else None
@@ -46,6 +64,15 @@ def approximate_text(value: Fraction, digits: int = 12) -> str:
     else ``≈`` and ``digits`` significant digits."""
     short = short_decimal(value)
     return f"{short:f}" if short is not None else f"≈{float(value):.{digits}g}"
+
+
+def array_text(values, cell=str) -> str:
+    """Nested lists of an array's entries, each shown by ``cell``: ``[[0.2, 0.1], ...]``."""
+    if not isinstance(values, np.ndarray):
+        return cell(values)
+    if values.ndim == 0:
+        return cell(values[()])
+    return "[" + ", ".join(array_text(v, cell) for v in values) + "]"
 
 
 def float_text(value: float) -> str:

@@ -1,13 +1,12 @@
 """The report of ``compare.training``: the step table, the parameters after step 1, the
 lines on kinks, dying neurons and parameters that never moved, and the JSON object."""
 import json
-from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import numpy as np
 from tabulate import tabulate
 
-from compare.formatting import approximate_text, diff_text, exact_text, float_text
+from compare.formatting import approximate_text, diff_text, exact_text, float_text, significant_decimal
 from compare.training import (EXACT, MAX_PARAMETER_ROWS, TOO_LARGE, KinkStep, StepRecord, Training, as_float, close,
                               entries, neuron_label)
 from compare.tolerance import Tolerance
@@ -24,9 +23,7 @@ def loss_text(value: Fraction) -> str:
         text = exact_text(value)
         if "/" not in text and len(text) <= 18:
             return text
-    with localcontext() as context:
-        context.prec = 15
-        return f"{Decimal(value.numerator) / Decimal(value.denominator)}…"
+    return f"{significant_decimal(value, 15)}…"
 
 
 def _reference_loss(record: StepRecord) -> float:
@@ -192,9 +189,7 @@ def value_text(value, limit: int = 0, digits: int = 12) -> str:
     if limit and len(text) > limit:
         text = approximate_text(fraction, 17)
         if len(text) > limit:  # a huge value, after a huge learning rate
-            with localcontext() as context:
-                context.prec = 17
-                text = f"≈{(Decimal(fraction.numerator) / Decimal(fraction.denominator)).normalize()}"
+            text = f"≈{significant_decimal(fraction, 17).normalize()}"
     return text
 
 

@@ -21,7 +21,7 @@ from tabulate import tabulate
 
 from compare.formatting import (array_text, exact_text, latex_escape, short_decimal, significant_decimal,
                                 terminating_places)
-from compare.reasons import Reasons
+from compare.reasons import Reasons, neuron_name
 from compare.usage import Parser, UsageError, atomic_output, load_selected
 from reference import quantities
 from reference import losses
@@ -161,7 +161,7 @@ class _ZeroReasons:
     def _dead(self, layer: int, index: tuple, derivative: bool) -> str:
         """Why ReLU's output (``derivative`` False) or its derivative is 0 at this neuron."""
         label, z = self._z(layer, index)
-        neuron = f"neuron {index[-1]}" if self.n == 2 else f"neuron {index[-1]} of layer {layer}"
+        neuron = neuron_name(layer, index[-1], self.n)
         if z == 0:
             rule = "ReLU'(0) = 0" if derivative else "ReLU(0) = 0"
             return f"{label} = 0 exactly: {rule}, dead {neuron} (on the boundary)"

@@ -15,6 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from compare.kinks import Neuron
 from reference import activations
 from reference.exercise import Exercise
 from reference.network import Network
@@ -94,15 +95,8 @@ def _crossed(exercise: Exercise, base: dict, plus: dict, minus: dict) -> list[st
     crossed = []
     for k, side in base.items():
         for b, j in zip(*np.nonzero((plus[k] != side) | (minus[k] != side))):
-            crossed.append(_neuron_label(exercise, (k, int(b), int(j))))
+            crossed.append(Neuron(k, int(b), int(j)).label(exercise.architecture.n_layers, exercise.batch_size))
     return crossed
-
-
-def _neuron_label(exercise: Exercise, key: tuple) -> str:
-    layer, example, j = key
-    n = exercise.architecture.n_layers
-    text = f"hidden neuron {j}" if n == 2 else f"neuron {j} of layer {layer}"
-    return text + (f" (example {example})" if exercise.batch_size > 1 else "")
 
 
 def finite_differences(exercise: Exercise, dtype: str = "float64",

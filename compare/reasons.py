@@ -11,13 +11,14 @@ from reference.exercise import Exercise
 TINY = 0.1  # a nonzero gradient below 10% of the largest |gradient| moves its parameter "tiny"
 
 
-def _neuron(layer: int, index: int, n_layers: int) -> str:
+def neuron_name(layer: int, index: int, n_layers: int) -> str:
+    """``"neuron 2"``, or ``"neuron 2 of layer 1"`` in a network with more than one hidden layer."""
     return f"neuron {index}" if n_layers == 2 else f"neuron {index} of layer {layer}"
 
 
 def _dead(layer: int, index: int, z_exact, n_layers: int) -> str:
     boundary = " (on the boundary)" if z_exact == 0 else ""
-    return f"dead {_neuron(layer, index, n_layers)}{boundary}"
+    return f"dead {neuron_name(layer, index, n_layers)}{boundary}"
 
 
 class Reasons:
@@ -47,7 +48,7 @@ class Reasons:
         if self.arch.activations[layer - 2] == "relu":
             return _dead(layer - 1, i, self.zs[layer - 2][example, i], self.n)
         # leaky ReLU, tanh and identity give 0 only at z = 0 exactly; sigmoid never does
-        return f"{_neuron(layer - 1, i, self.n)} outputs 0 (its pre-activation is exactly 0)"
+        return f"{neuron_name(layer - 1, i, self.n)} outputs 0 (its pre-activation is exactly 0)"
 
     def _upstream_zero(self, layer: int, example: int, j: int) -> str:
         z = self.zs[layer - 1][example, j]
@@ -55,7 +56,7 @@ class Reasons:
             return _dead(layer, j, z, self.n)
         if layer == self.n:
             return f"output {j} already equals its target"
-        return f"no gradient reaches {_neuron(layer, j, self.n)}"
+        return f"no gradient reaches {neuron_name(layer, j, self.n)}"
 
     def for_entry(self, parameter: str, index: tuple[int, ...]) -> str:
         """The reason for ``parameter[index]`` (``"W1", (1, 2)`` -> ``"input x[1] = 0"``)."""

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from compare.finite_differences import is_large
-from compare.kinks import SideMatched
+from compare.kinks import Neuron, SideMatched
 from compare.progress import progress_bar
 from compare.reasons import Reasons
 from compare.tolerance import Tolerance
@@ -308,15 +308,6 @@ def _find_kinks(exercise: Exercise, exact_zs, numpy_zs, torch_zs, atol: float) -
     return found
 
 
-def neuron_label(exercise: Exercise, layer: int, example: int, index: int) -> tuple[str, str]:
-    n, batch = exercise.architecture.n_layers, exercise.batch_size
-    label = f"hidden neuron {index}" if n == 2 else f"neuron {index} of layer {layer}"
-    if batch > 1:
-        label += f" (example {example})"
-    z = f"z{layer}" + (f"[{example}]" if batch > 1 else "") + f"[{index}]"
-    return label, z
-
-
 def close(tolerance: Tolerance, actual, expected) -> bool:
     """``tolerance.close``; an exact value beyond float64's range agrees with nothing."""
     try:
@@ -415,7 +406,8 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
         record.dead = _dead_neurons(exact_pass if exact_alive else hand_pass, exercise)
         arch = exercise.architecture
         for layer, example, index in neurons:
-            label, z = neuron_label(exercise, layer, example, index)
+            neuron = Neuron(layer, example, index)
+            label, z = neuron.label(exercise.architecture.n_layers, exercise.batch_size), neuron.z_label(exercise.batch_size)
             record.kinks.append(KinkStep(
                 label, z, None if exact_zs is None else exact_zs[layer - 1][example, index],
                 {"numpy": float(numpy_zs[layer - 1][example, index]),

@@ -7,8 +7,9 @@ import numpy as np
 from tabulate import tabulate
 
 from compare.formatting import approximate_text, diff_text, exact_text, float_text, significant_decimal
+from compare.kinks import Neuron
 from compare.training import (EXACT, MAX_PARAMETER_ROWS, TOO_LARGE, KinkStep, StepRecord, Training, as_float, close,
-                              entries, neuron_label)
+                              entries)
 from compare.tolerance import Tolerance
 from reference.numbers import GROUND_TRUTH_NAMES, MP, as_fraction
 
@@ -95,7 +96,7 @@ def _life_lines(training: Training) -> list[str]:
     """Dead neurons at the start, and every neuron that dies or comes alive later."""
     exercise = training.exercise
     first = training.records[0].dead
-    names = {key: neuron_label(exercise, key[0], 0, key[1])[0].replace(" (example 0)", "") for key in
+    names = {key: Neuron(key[0], 0, key[1]).label(exercise.architecture.n_layers, 1) for key in
              {k for r in training.records for k in r.dead}}
     lines = []
     if first:
@@ -108,7 +109,7 @@ def _life_lines(training: Training) -> list[str]:
             lines.append(f"{names[key].capitalize()} dies at step {record.step}{value}: from then on its "
                          "incoming weights and bias get no gradient.")
         for key in sorted(set(previous) - set(record.dead)):
-            lines.append(f"{neuron_label(exercise, key[0], 0, key[1])[0].replace(' (example 0)', '').capitalize()}"
+            lines.append(f"{Neuron(key[0], 0, key[1]).label(exercise.architecture.n_layers, 1).capitalize()}"
                          f" comes alive at step {record.step}.")
         previous = record.dead
     arch = exercise.architecture
@@ -276,7 +277,7 @@ def render_training_json(training: Training) -> str:
               "loss_exact": as_float(r.loss[EXACT]) if EXACT in r.loss else None,
               "loss_numpy": r.loss["numpy"], "loss_torch": r.loss["torch"],
               "max_abs_diff": r.max_diff, "agree": r.ok, "problems": r.problems,
-              "dead_neurons": [neuron_label(training.exercise, k, 0, j)[0].replace(" (example 0)", "")
+              "dead_neurons": [Neuron(k, 0, j).label(training.exercise.architecture.n_layers, 1)
                                for k, j in sorted(r.dead)],
               "kinks": [{"neuron": k.label, "z": k.z, "exact_z": None if k.exact_z is None else str(k.exact_z),
                          "float_z": k.float_z, "alive": k.alive}

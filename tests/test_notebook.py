@@ -45,7 +45,9 @@ def test_html_has_both_tables_and_the_values(chapter7):
     assert len(parsed.cells) == 9 + 31 * 9 + 7 + 24 * 7 + 5 + 12 * 5
     assert "Hand answers: 55 of 55 entries agree." in comparison._repr_html_()
     row = parsed.cells.index("W1[0][2]")
-    assert parsed.cells[row:row + 7] == ["W1[0][2]", "0.44", "0.44", "1.1e-16", "0.44", "0.44", "agree"]
+    cells = parsed.cells[row:row + 7]
+    assert cells[:3] + cells[4:] == ["W1[0][2]", "0.44", "0.44", "0.44", "0.44", "agree"]
+    assert float(cells[3]) < 1e-15  # |hand - autograd|: rounding noise, its value depends on the BLAS
     assert "L" in parsed.cells and "0.89625" in parsed.cells
     assert "Result: everything agrees, apart from 2 known errata of the text" in comparison._repr_html_()
 

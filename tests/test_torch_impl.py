@@ -35,8 +35,14 @@ def test_autograd_gradients(chapter7, dtype):
 
 def test_relu_mask_is_pytorchs_own_derivative(chapter7):
     float32 = run_autograd(chapter7, "float32")
-    assert float32.values["relu_mask"].tolist() == [0.0, 0.0, 1.0]  # z1[0] = -7.5e-9: dead side
+    # z1[0] is exactly 0; float32 rounds it to about ±7.5e-9, the sign depending on the
+    # machine's BLAS kernels: the mask is autograd's own derivative for the side it took.
+    z0 = float32.values["z1"][0]
+    assert abs(z0) < 1e-7
+    assert float32.values["relu_mask"].tolist() == [float(z0 > 0), 0.0, 1.0]
     float64 = run_autograd(chapter7, "float64")
-    # float64 rounding puts z1[0] at +2.8e-17: autograd takes ReLU' = 1 there.
-    assert float64.values["z1"][0] > 0
-    assert float64.values["relu_mask"].tolist() == [1.0, 0.0, 1.0]
+    # float64 rounding puts z1[0] at about ±2.8e-17 (+ on the machines seen so far):
+    # autograd takes the derivative of the side it landed on.
+    z0 = float64.values["z1"][0]
+    assert 0 < abs(z0) < 1e-15
+    assert float64.values["relu_mask"].tolist() == [float(z0 > 0), 0.0, 1.0]

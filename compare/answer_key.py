@@ -24,6 +24,7 @@ from compare.formatting import (array_text, exact_text, latex_escape, short_deci
 from compare.reasons import Reasons, neuron_name
 from compare.usage import Parser, UsageError, atomic_output, load_selected
 from reference import quantities
+from reference.quantities import step_groups, step_title  # noqa: F401 (the key's step titles)
 from reference import losses
 from reference.backprop import Pass, run_pass
 from reference.numbers import as_fraction
@@ -105,37 +106,6 @@ def decimal_text(value: Fraction, digits: int = 8) -> str:
     if places is not None and places <= 12:
         return exact_text(value)
     return f"{significant_decimal(value, digits)}..."
-
-
-def step_title(names: list[str], n_layers: int) -> str:
-    """What a step does, worded as the text's headings."""
-    name = names[-1]
-    if name == "dL/dy_hat":
-        return "gradient of the loss"
-    if name.startswith(("dL/dW", "dL/db")):
-        k = int(name[5:])
-        kind = "weights" if name[4] == "W" else "biases"
-        layer = "output layer" if k == n_layers else ("hidden layer" if n_layers == 2 else f"layer {k}")
-        return f"{layer} {kind}"
-    if len(names) == 2:
-        where = "" if n_layers == 2 else f" of layer {name[5:]}"
-        return "backpropagate through " + ("ReLU" if names[0].startswith("relu_mask") else "the activation") + where
-    return "backpropagate to the hidden layer" if n_layers == 2 else f"backpropagate to {name[4:]}"
-
-
-def step_groups(n_layers: int, activations: list[str]) -> list[tuple[str, list[str]]]:
-    """``[(title, [quantity names]), ...]`` in the order of the text's steps."""
-    groups = [("Recall: the forward pass", quantities.forward_names(n_layers, activations))]
-    backward = quantities.backward_names(n_layers, activations)
-    i = 0
-    while i < len(backward):
-        names = [backward[i]]
-        if not backward[i].startswith("dL/d"):  # an activation's derivative goes with dL/dz
-            names.append(backward[i + 1])
-            i += 1
-        i += 1
-        groups.append((f"Step {len(groups)}: {step_title(names, n_layers)}", names))
-    return groups
 
 
 class _ZeroReasons:

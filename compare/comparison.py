@@ -12,18 +12,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 import itertools
+import math
 
 import numpy as np
 
 from compare.claims import check_claims
+from compare.diagnosis import CARRIED_RULE, check_answers
 from compare.kinks import Kink, SideMatched, affected_parameters, find_kinks, is_affected, sides_taken
 from compare.reasons import Reasons
 from compare.tolerance import Tolerance, written_value_agrees
 from reference import quantities
 from reference.backprop import Backprop, Pass, run_pass
 from reference.exercise import Exercise
-from reference.network import Network
-from reference.numbers import GROUND_TRUTH_NAMES, as_fraction, convert
+from reference.numbers import GROUND_TRUTH_NAMES, as_fraction
 from torch_impl import run_autograd
 
 HAND, AUTOGRAD = "hand", "autograd"
@@ -49,6 +50,7 @@ class Row:
     notes: list[str] = field(default_factory=list)
     finite_difference: Fraction | None = None  # set by compare.witnesses.add_finite_differences
     fd_note: str = ""
+    not_returned: bool = False  # an optional intermediate the hand run (a student's code) did not give
 
     @property
     def agree(self) -> bool:
@@ -96,6 +98,8 @@ class Comparison:
     finite_differences: dict | None = None  # how they were taken, once added
     jvp: list | None = None  # compare.witnesses.JvpRow, once added
     jvp_seed: int | None = None
+    answers: list = field(default_factory=list)  # compare.diagnosis.AnswerCheck of the printed values
+    hand_sides: dict = field(default_factory=dict)  # kink neuron -> alive, where the hand run took the other side
 
     @property
     def ok(self) -> bool:
@@ -141,11 +145,61 @@ def _run_hand(exercise: Exercise, dtype: str, backprop: Backprop) -> tuple[Pass 
         return None, f"{type(error).__name__}: {error}"
 
 
-def _kink_notes(exercise: Exercise, kinks: list[Kink], dtype: str, atol: float,
-                hand_side_unknown: bool = False) -> list[str]:
+MAX_SIDE_SEARCH = 10  # kink neurons whose sides are searched jointly (2**10 exact passes at most)
+
+
+class Truth:
+    """What a comparison needs that does not depend on the hand values: the exact pass
+    (ground truth, ReLU'(0) = 0), autograd in ``dtype``, the kinks (from the exact
+    pre-activations) and the exact passes for other sides of them, the reasons, the
+    printed values and their diagnosis. Built once per exercise; ``compare_values``
+    then judges any number of hand runs (students' code) against it."""
+
+    def __init__(self, exercise: Exercise, dtype: str = "float64", tolerance: Tolerance | None = None):
+        self.exercise, self.dtype = exercise, dtype
+        self.tolerance = tolerance or Tolerance.for_dtype(dtype)
+        self.ground_truth = exercise.architecture.ground_truth
+        self.exact = run_pass(exercise, self.ground_truth)
+        self.autograd = run_autograd(exercise, dtype)
+        self.kinks = find_kinks(exercise, self.exact.pre_activations,
+                                {AUTOGRAD: [np.asarray(z) for z in self.autograd.pre_activations]}, dtype)
+        self._sided: dict[tuple, dict] = {(): self.exact.values}
+        self.autograd_expected = self.sided(sides_taken(self.kinks, AUTOGRAD))
+        self.reasons = Reasons(exercise, self.exact)
+        self.published = _published(exercise)
+        self.answers = check_answers(exercise)
+        self.answer_by_entry = {(c.quantity, c.entry_index): c for c in self.answers}
+        self.affected = affected_parameters(self.kinks)
+        self.claims = check_claims(exercise, {p: self.exact.gradient(p) for p in exercise.architecture.parameter_shapes()})
+
+    def sided(self, sides: dict[tuple[int, int, int], bool]) -> dict:
+        """The exact values with the kink neurons in ``sides`` taken on the given side."""
+        key = tuple(sorted(sides.items()))
+        if key not in self._sided:
+            self._sided[key] = run_pass(self.exercise, self.ground_truth, SideMatched(sides)).values
+        return self._sided[key]
+
+    def entries(self):
+        """``(quantity, index, label, parameter or None)`` of every row: the gradients
+        parameter by parameter, then the intermediates in the text's order."""
+        arch = self.exercise.architecture
+        for parameter in arch.parameter_shapes():
+            name = f"dL/d{parameter}"
+            for index in np.ndindex(self.exact.values[name].shape):
+                yield name, index, quantities.entry_label(parameter, index), parameter
+        for name in quantities.all_names(arch.n_layers, list(arch.activations)):
+            if name.startswith(("dL/dW", "dL/db")):
+                continue
+            for index in np.ndindex(self.exact.values[name].shape):
+                yield name, index, quantities.entry_label(name, index), None
+
+
+def _kink_notes(truth: Truth, hand_sides: dict | None, hand_z: dict | None, mixed: dict) -> list[str]:
+    """One line per kink: where it is, the exact z, and the side each run took."""
+    exercise, dtype = truth.exercise, truth.dtype
     n, batch = exercise.architecture.n_layers, exercise.batch_size
     notes = []
-    for kink in kinks:
+    for kink in truth.kinks:
         where = kink.neuron.z_label(batch)
         activation = exercise.architecture.activations[kink.neuron.layer - 1]
         if activation == "relu":
@@ -155,18 +209,25 @@ def _kink_notes(exercise: Exercise, kinks: list[Kink], dtype: str, atol: float,
             at_zero, name = "on the kink", "leaky ReLU"
             sides = (f"left side, leaky ReLU′ = {slope}", "right side, leaky ReLU′ = 1")
         exact = (f"exactly 0: {at_zero}" if kink.exact_z == 0
-                 else f"{float(kink.exact_z):.3g} exactly, but a float run puts it within atol {atol:g} of 0")
-        runs = ", ".join(
-            f"{run}: side unknown (no z returned), either side accepted" if run == HAND and hand_side_unknown
-            else f"{run} {dtype} {z:.2g} ({sides[z > 0]})"
-            for run, z in kink.float_z.items())
-        notes.append(f"{kink.neuron.label(n, batch)} is at the {name} kink: {where} = {exact}; {runs}")
+                 else f"{float(kink.exact_z):.3g} exactly, within {dtype} rounding (±{kink.bound:.1g}) of 0")
+        key = (kink.neuron.layer, kink.neuron.example, kink.neuron.index)
+        runs = [f"{AUTOGRAD} {dtype} {kink.float_z[AUTOGRAD]:.2g} ({sides[kink.float_z[AUTOGRAD] > 0]})"]
+        if key in mixed:
+            runs.append(f"{HAND}: BOTH sides, {mixed[key]}: one neuron has one ReLU′(0), so no single "
+                        "subgradient gives these values")
+        elif hand_sides is not None:
+            side = hand_sides.get(key, kink.exact_z > 0)
+            runs.append(f"{HAND}: {sides[side]}, read from the returned gradients (either side is a valid subgradient)")
+        elif hand_z is not None:
+            runs.append(f"{HAND} {dtype} {hand_z[key]:.2g} ({sides[hand_z[key] > 0]})")
+        notes.append(f"{kink.neuron.label(n, batch)} is at the {name} kink: {where} = {exact}; {', '.join(runs)}")
     return notes
 
 
 def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tolerance | None = None,
                      backprop: Backprop | None = None, hand_values: dict | None = None,
-                     hand_error: str | None = None, hand_optional: frozenset = frozenset()) -> Comparison:
+                     hand_error: str | None = None, hand_optional: frozenset = frozenset(),
+                     truth: Truth | None = None) -> Comparison:
     """Run the exact pass, the hand pass in ``dtype`` (by ``backprop``, or take
     ``hand_values`` computed elsewhere), autograd in ``dtype``, and compare every entry.
 
@@ -174,90 +235,149 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
     ``Tolerance.for_dtype(dtype)``. A hand pass that raises is reported in
     ``hand_error`` and fails every row; it never propagates. A ``hand_error`` passed in
     (a student's code that failed elsewhere) does the same. Names in ``hand_optional``
-    may be missing from ``hand_values``: their rows have no hand value and do not fail.
+    may be missing from ``hand_values``: their rows have no hand value, are counted as
+    "not returned" and do not fail. ``truth`` (a ``Truth`` of the same exercise, dtype
+    and tolerance) saves recomputing what does not depend on the hand values.
+
+    At a kink (``compare.kinks``) the hand pass of ``backprop`` is judged on the side its
+    own float z took; values from elsewhere on the one side per kink neuron that best
+    explains them, and entries that need the other side of the same neuron fail (mixed
+    sides).
     """
-    tolerance = tolerance or Tolerance.for_dtype(dtype)
-    ground_truth = exercise.architecture.ground_truth
-    exact = run_pass(exercise, ground_truth)
-    # Values computed elsewhere (a student's code) that report no z: the side of a kink
-    # they took is unknown, so either side's exact value is a valid subgradient.
-    side_unknown = hand_values is not None and not any(
-        f"z{k}" in hand_values for k in range(1, exercise.architecture.n_layers + 1))
+    truth = truth or Truth(exercise, dtype, tolerance)
     hand_pass = None
-    if hand_values is None and hand_error is None:
+    external = hand_values is not None
+    if not external and hand_error is None:
         hand_pass, hand_error = _run_hand(exercise, dtype, backprop or Backprop())
         hand_values = hand_pass.values if hand_pass else None
-    auto = run_autograd(exercise, dtype)
-
-    float_zs = {AUTOGRAD: [np.asarray(z) for z in auto.pre_activations]}
+    hand_z, hand_sides, mixed = None, None, {}
     if hand_pass is not None:
-        hand_zs = hand_pass.pre_activations
-    else:  # the forward pass is not under test: its z in the hand run's dtype
-        hand_zs = Network.from_exercise(exercise, dtype).forward(convert(exercise.x, dtype))[0]
-    if hand_values is not None and hand_pass is None:  # values from elsewhere (a student's code) may report z
-        hand_zs = _reported_pre_activations(hand_values, hand_zs)
-    float_zs[HAND] = hand_zs
-    kinks = find_kinks(exercise, exact.pre_activations, float_zs, tolerance.atol)
-    expected = {}
-    for run in (HAND, AUTOGRAD):
-        sides = sides_taken(kinks, run)
-        expected[run] = run_pass(exercise, ground_truth, SideMatched(sides)).values if sides else exact.values
-    other_side = None
-    if side_unknown and kinks:
-        flipped = {(k.neuron.layer, k.neuron.example, k.neuron.index): not k.float_alive(HAND) for k in kinks}
-        other_side = run_pass(exercise, ground_truth, SideMatched(flipped)).values
-    affected = affected_parameters(kinks)
-    published = _published(exercise)
-    reasons = Reasons(exercise, exact)
-    arch = exercise.architecture
+        for kink in truth.kinks:
+            kink.float_z[HAND] = float(hand_pass.pre_activations[kink.neuron.layer - 1][kink.neuron.example,
+                                                                                        kink.neuron.index])
+        hand_z = {(k.neuron.layer, k.neuron.example, k.neuron.index): k.float_z[HAND] for k in truth.kinks}
+        taken = sides_taken(truth.kinks, HAND)
+        expected_hand = truth.sided(taken)
+        for kink in truth.kinks:
+            del kink.float_z[HAND]  # the Truth is shared between runs
+    elif external and hand_error is None and truth.kinks:
+        hand_sides, mixed = _choose_sides(truth, hand_values)
+        taken = {k: v for k, v in hand_sides.items() if v != (_exact_z(truth, k) > 0)}
+        expected_hand = truth.sided(taken)
+    else:
+        taken, expected_hand = {}, truth.exact.values
 
     def row(name: str, index: tuple, label: str, parameter: str | None) -> Row:
-        if hand_error is None and name not in hand_values and name in hand_optional:
+        not_returned = hand_error is None and name not in hand_values and name in hand_optional
+        if not_returned:
             hand_value, problems = None, []
         else:
-            hand_value, problems = _hand_entry(hand_values, hand_error, exact.values[name], name, index)
-        r = Row(quantity=name, label=label, exact=as_fraction(exact.values[name][index]),
-                expected={run: as_fraction(expected[run][name][index]) for run in (HAND, AUTOGRAD)},
-                hand=hand_value, autograd=float(auto.values[name][index]),
-                published=published.get((name, index)), problems=problems)
-        if (other_side is not None and r.hand is not None
-                and not tolerance.close(r.hand, r.expected[HAND])
-                and tolerance.close(r.hand, other := as_fraction(other_side[name][index]))):
-            r.expected[HAND] = other  # the hand run's side of the kink was the other one
+            hand_value, problems = _hand_entry(hand_values, hand_error, truth.exact.values[name], name, index)
+        r = Row(quantity=name, label=label, exact=as_fraction(truth.exact.values[name][index]),
+                expected={HAND: as_fraction(expected_hand[name][index]),
+                          AUTOGRAD: as_fraction(truth.autograd_expected[name][index])},
+                hand=hand_value, autograd=float(truth.autograd.values[name][index]),
+                published=truth.published.get((name, index)), problems=problems, not_returned=not_returned)
         if parameter is not None:
-            r.kink = is_affected(affected, parameter, index)
-            r.reason = reasons.for_entry(parameter, index)
-        _judge(r, tolerance)
+            r.kink = is_affected(truth.affected, parameter, index)
+            r.reason = truth.reasons.for_entry(parameter, index)
+        _judge(r, truth.tolerance, truth.answer_by_entry.get((name, index)))
+        for key, text in mixed.items():
+            if r.hand is not None and r.problems and _needs_other_side(truth, hand_sides, key, name, index, r.hand):
+                r.problems.append(f"mixed sides of the kink: {text}")
         return r
 
-    gradients = []
-    for parameter in arch.parameter_shapes():
-        name = f"dL/d{parameter}"
-        for index in np.ndindex(exact.values[name].shape):
-            gradients.append(row(name, index, quantities.entry_label(parameter, index), parameter))
-    intermediates = []
-    for name in quantities.all_names(arch.n_layers, list(arch.activations)):
-        if name.startswith(("dL/dW", "dL/db")):
+    rows = [row(*entry) for entry in truth.entries()]
+    gradients = [r for r in rows if r.quantity.startswith(("dL/dW", "dL/db"))]
+    intermediates = [r for r in rows if not r.quantity.startswith(("dL/dW", "dL/db"))]
+    return Comparison(exercise, dtype, truth.tolerance, gradients, intermediates, truth.kinks,
+                      _kink_notes(truth, hand_sides, hand_z, mixed), hand_error, truth.claims,
+                      answers=truth.answers, hand_sides=taken)
+
+
+def _exact_z(truth: Truth, key: tuple[int, int, int]):
+    layer, example, index = key
+    return truth.exact.pre_activations[layer - 1][example, index]
+
+
+def _agreeing(truth: Truth, values: dict, expected: dict) -> int:
+    """How many given entries agree with ``expected`` (exact values for some sides)."""
+    count = 0
+    for name, value in values.items():
+        if name not in expected:
             continue
-        for index in np.ndindex(exact.values[name].shape):
-            intermediates.append(row(name, index, quantities.entry_label(name, index), None))
-    claims = check_claims(exercise, {p: exact.gradient(p) for p in arch.parameter_shapes()})
-    return Comparison(exercise, dtype, tolerance, gradients, intermediates, kinks,
-                      _kink_notes(exercise, kinks, dtype, tolerance.atol, side_unknown), hand_error, claims)
-
-
-def _reported_pre_activations(hand_values: dict, zs: list) -> list:
-    """``zs`` with each ``z{k}`` the hand values report (shape (n,) or (B, n), finite)
-    put in its place, so the side of a ReLU kink the hand run took is its own."""
-    zs = list(zs)
-    for k, z in enumerate(zs, start=1):
         try:
-            reported = np.asarray(hand_values.get(f"z{k}"), dtype=np.float64).reshape(z.shape)
+            value = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
             continue
-        if np.all(np.isfinite(reported)):
-            zs[k - 1] = reported.astype(z.dtype)
-    return zs
+        if value.shape != np.shape(expected[name]):
+            continue
+        count += sum(truth.tolerance.close(value[i], expected[name][i]) for i in np.ndindex(value.shape)
+                     if np.isfinite(value[i]))
+    return count
+
+
+def _choose_sides(truth: Truth, values: dict) -> tuple[dict, dict]:
+    """The side of each kink neuron that best explains ``values`` (ReLU'(0) is one number
+    per neuron): searched jointly for up to ``MAX_SIDE_SEARCH`` neurons, one at a time
+    beyond. Ties keep the text's side. Returns ``(sides, mixed)``: ``mixed`` names the
+    neurons where some entries need one side and others the other."""
+    keys = [(k.neuron.layer, k.neuron.example, k.neuron.index) for k in truth.kinks]
+    default = {key: bool(_exact_z(truth, key) > 0) for key in keys}
+
+    def score(sides: dict) -> int:
+        return _agreeing(truth, values, truth.sided({k: v for k, v in sides.items() if v != default[k]}))
+
+    best, best_score = dict(default), score(default)
+    if len(keys) <= MAX_SIDE_SEARCH:
+        for flips in itertools.product((False, True), repeat=len(keys)):
+            sides = {key: default[key] != flip for key, flip in zip(keys, flips)}
+            if (current := score(sides)) > best_score:
+                best, best_score = sides, current
+    else:
+        for key in keys:
+            trial = {**best, key: not best[key]}
+            if (current := score(trial)) > best_score:
+                best, best_score = trial, current
+    mixed = {}
+    for key in keys:
+        flipped = {**best, key: not best[key]}
+        gained = _agreeing_entries(truth, values, flipped, default) - _agreeing_entries(truth, values, best, default)
+        if gained:
+            neuron = next(k.neuron for k in truth.kinks if (k.neuron.layer, k.neuron.example, k.neuron.index) == key)
+            n = truth.exercise.architecture.n_layers
+            taken, other = ("1", "0") if best[key] else ("0", "1")
+            mixed[key] = (f"most entries take ReLU′(0) = {taken} at {neuron.label(n, truth.exercise.batch_size)}, "
+                          f"but {', '.join(sorted(gained)[:4])}{' ...' if len(gained) > 4 else ''} take {other}")
+    return best, mixed
+
+
+def _agreeing_entries(truth: Truth, values: dict, sides: dict, default: dict) -> set[str]:
+    """Labels of the given entries that agree with the exact values for ``sides``."""
+    expected = truth.sided({k: v for k, v in sides.items() if v != default[k]})
+    found = set()
+    for name, value in values.items():
+        if name not in expected:
+            continue
+        try:
+            value = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        if value.shape != np.shape(expected[name]):
+            continue
+        for i in np.ndindex(value.shape):
+            if np.isfinite(value[i]) and truth.tolerance.close(value[i], expected[name][i]):
+                found.add(quantities.entry_label(name.removeprefix("dL/d") if name.startswith(("dL/dW", "dL/db"))
+                                                 else name, i))
+    return found
+
+
+def _needs_other_side(truth: Truth, sides: dict, key: tuple, name: str, index: tuple, value: float) -> bool:
+    """Whether ``value`` is right for the other side of the kink neuron ``key`` only."""
+    default = {k: bool(_exact_z(truth, k) > 0) for k in sides}
+    flipped = {**sides, key: not sides[key]}
+    other = truth.sided({k: v for k, v in flipped.items() if v != default[k]})
+    return truth.tolerance.close(value, other[name][index])
 
 
 def _hand_entry(hand_values, hand_error, exact_value, name, index) -> tuple[float | None, list[str]]:
@@ -268,12 +388,17 @@ def _hand_entry(hand_values, hand_error, exact_value, name, index) -> tuple[floa
     value = np.asarray(hand_values[name])
     if value.shape != exact_value.shape:
         return None, [f"hand: {name} has shape {value.shape}, expected {exact_value.shape}"]
-    return float(value[index]), []
+    number = float(value[index])
+    if not math.isfinite(number):
+        return number, [f"hand: not a finite number ({number})"]
+    return number, []
 
 
-def _judge(r: Row, tolerance: Tolerance) -> None:
-    """Fill ``r.problems`` and ``r.notes``."""
-    if r.hand is not None:
+def _judge(r: Row, tolerance: Tolerance, answer=None) -> None:
+    """Fill ``r.problems`` and ``r.notes``. ``answer`` is the diagnosis of the printed
+    value (``compare.diagnosis.AnswerCheck``): its verdict, carried rounding included,
+    decides the printed column."""
+    if r.hand is not None and not r.problems:
         if not tolerance.close(r.hand, r.expected[HAND]):
             r.problems.append("hand ≠ exact")
         elif r.same_side and not tolerance.close(r.hand, r.autograd):
@@ -283,8 +408,12 @@ def _judge(r: Row, tolerance: Tolerance) -> None:
     for run in (HAND, AUTOGRAD):
         if r.expected[run] != r.exact:
             r.notes.append(f"{run} took the other side of the kink: exact there {r.expected[run]}")
-    if r.published is not None and not written_value_agrees(r.published, r.exact):
-        r.problems.append(f"{PRINTED} {r.published} ≠ exact")
+    if r.published is not None:
+        right = answer.agree if answer is not None else written_value_agrees(r.published, r.exact)
+        if not right:
+            r.problems.append(f"{PRINTED} {r.published} ≠ exact")
+        elif answer is not None and answer.rule == CARRIED_RULE:
+            r.notes.append(f"printed {r.published}: {CARRIED_RULE}")
 
 
 def summarize(comparison: Comparison) -> dict:
@@ -307,15 +436,16 @@ def summarize(comparison: Comparison) -> dict:
         "gradients_agree": sum(r.agree for r in rows),
         "gradients_computed_agree": sum(r.computed_agree for r in rows),
         "intermediates": len(comparison.intermediates),
-        "intermediates_agree": sum(r.agree for r in comparison.intermediates),
-        "intermediates_computed_agree": sum(r.computed_agree for r in comparison.intermediates),
+        "intermediates_agree": sum(r.agree and not r.not_returned for r in comparison.intermediates),
+        "intermediates_computed_agree": sum(r.computed_agree and not r.not_returned for r in comparison.intermediates),
+        "intermediates_not_returned": sum(r.not_returned for r in comparison.intermediates),
         "max_abs_diff": max(diffs) if diffs else None,
         "rows_on_different_sides_of_a_kink": sum(not r.same_side for r in rows),
         "nonzero_gradients": nonzero,
         "nonzero_by_parameter": by_parameter,
         "printed_checked": len(checked),
-        "printed_agree": sum(r.published is not None and written_value_agrees(r.published, r.exact)
-                             for r in checked),
+        "printed_agree": sum(not any(p.startswith(PRINTED) for p in r.problems) for r in checked),
+        "printed_by_carried_rounding": sum(c.agree and c.rule == CARRIED_RULE for c in comparison.answers),
         "kink_rows": sum(r.kink for r in rows),
         "kinks": comparison.kink_notes,
         "claims": [{"claim": c.claim, "stated": c.stated, "exact": c.exact, "holds": c.holds,

@@ -1,106 +1,81 @@
-"""Checking hand answers and diagnosing where a mistake entered.
+"""Checking given values step by step and diagnosing where a mistake entered.
 
-Each hand answer (the exercise's ``[answers]``) is compared with the exact value at the
-precision it is written with (d decimals: within 1/2 * 10**-d; an integer must be exact).
-For each wrong entry the diagnosis recomputes that step of the text from the answer's
-OWN upstream values (the student's y_hat for L and dL/dy_hat, their h and dL/dy_hat for
-dL/dW2, their dL/dh and relu_mask for dL/dz1, ...; where an upstream value is not written,
-the one that follows from their written values):
+A *given* value is a hand answer written in an exercise's ``[answers]`` (a decimal with
+the precision it is written with) or a value a student's function returned (a float64,
+judged at full precision). Each given entry is first compared with the exact value:
 
+- a written answer by the exercise's rule (``compare.tolerance.allowance``: within 1/2 *
+  10**-d for d written decimals, or the ``[grading]`` rtol / significant figures);
+- a returned float by the float tolerance (``compare.tolerance.Tolerance``).
+
+An entry that is not right against the exact value is recomputed by the same step of
+the text from the OWN upstream values (the student's y_hat for L and dL/dy_hat, their h
+and dL/dy_hat for dL/dW2, ...; an upstream value that is not given is the one that
+follows from the given ones). Written values enter as the interval their rounding
+allows (``reference.intervals``: 0.8617 is [0.86165, 0.86175]), returned floats as
+themselves, so a step is judged on the precision the student actually had:
+
+- ``agree`` by *carried rounding*: right on the answer's own rounded upstream values,
+  which carry no error (every step rounded to 4 decimals, all correct);
 - ``follows``: the step is done right on a wrong upstream value; the report names the
-  earlier error(s) it carries, so the instructor sees the one real slip, not a cascade.
-- ``convention``: the value is right for a common wrong convention (loss gradient
-  without the 1/n or 2/n factor, ReLU'(0) taken as 1, W2 used untransposed, outer product
-  in the wrong order, bias treated as a constant, sign flipped, transposed matrix),
-  made at this step or, when the step itself is not written, in an earlier one.
-- ``slip``: none of these: the mistake entered at this step.
+  earlier error(s) it carries, so the instructor sees the one real mistake, not a cascade;
+- ``convention``: the value is what a catalogued mistake (``compare.catalogue``) gives,
+  made at this step or, when the step itself is not given, in an earlier one;
+- ``slip``: none of these: the mistake entered at this step, or, when the values this
+  step reads are not all given, at this step or an earlier one that is not given.
 
-All arithmetic is exact (``Fraction``), with the text's ReLU'(0) = 0. Same steps as
-``reference.backprop.Backprop``, so broken ``Backprop`` variants model the conventions.
+The exact values use the text's ReLU'(0) = 0. Non-finite given values are wrong entries
+named as such; they never reach the arithmetic.
 """
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
-
-from compare.formatting import array_text, exact_text
 from tabulate import tabulate
-from compare.selftest import (BiasGradientNotSummed, BiasGradientZero, LossGradientMissingFactor,
-                              LossGradientWithoutBatchMean, MaskDropped, OuterProductWrongOrder,
-                              WeightsReshapedNotTransposed)
-from compare.tolerance import written_value_agrees
-from reference import activations, losses, quantities
+
+from compare.catalogue import ForwardMistake, Mistake, catalogue, forward_mistakes
+from compare.formatting import array_text, exact_text
+from compare.tolerance import PRINTED_RULE, Tolerance, allowance, rule_text, written_value_agrees
+from reference import activations, intervals, losses, quantities
 from reference.backprop import Backprop
-from reference.exercise import Exercise
+from reference.exercise import Exercise, Grading
 from reference.network import Network
 from reference.numbers import as_fraction, convert
 
-AGREE, SLIP, FOLLOWS, CONVENTION = "agree", "slip", "follows", "convention"
+AGREE, SLIP, FOLLOWS, CONVENTION, NOT_A_NUMBER = "agree", "slip", "follows", "convention", "not a number"
+CARRIED_RULE = "carried rounding: right on your own rounded upstream values"
+EXACTLY = Fraction(1, 10 ** 40)  # a written value this close to a 50-digit ground truth is that value
+NOT_GIVEN_RULE = ""
 
 
-class ReluPrimeOneAtZero(Backprop):
-    """Step 5 takes ReLU'(0) = 1: the mask is (z >= 0)."""
-    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
-        if activation != "relu":
-            return super().activation_derivative(activation, z, a, layer, negative_slope)
-        return np.where(z >= 0, 1, 0).astype(z.dtype)
-
-
-class LossGradientWithoutOneOverN(Backprop):
-    """Step 1 without the 1/n factor: dL/dy_hat = 2 (y_hat - y) (still / B for a batch mean)."""
-    def loss_gradient(self, y_hat, y, loss, reduction):
-        if loss != "mse":
-            return super().loss_gradient(y_hat, y, loss, reduction)
-        return 2 * (y_hat - y) / (len(y) if reduction == "mean" else 1)
-
-
-@dataclass(frozen=True)
-class Convention:
-    """A common wrong convention: its wording, the step kinds it changes and the broken
-    backward pass that models it (None for forward conventions, computed directly)."""
-    label: str
-    kinds: tuple[str, ...]
-    backprop: Backprop | None = None
-    batch_only: bool = False
-    narrower: str | None = None  # a convention to name instead when both explain the value
-
-
-RELU_PRIME_ONE = "ReLU'(0) taken as 1, where the text and PyTorch take 0"
-CONVENTIONS = [
-    Convention("loss gradient without the 1/n factor: 2(y_hat - y)", ("dy",), LossGradientWithoutOneOverN()),
-    Convention("loss gradient without the 2/n factor: (y_hat - y)", ("dy",), LossGradientMissingFactor()),
-    Convention("loss gradient without the 1/B mean over the batch", ("dy",), LossGradientWithoutBatchMean(),
-               batch_only=True),
-    Convention(RELU_PRIME_ONE, ("deriv", "dz"), ReluPrimeOneAtZero()),
-    Convention("ReLU gate skipped: derivative taken as 1 everywhere", ("deriv", "dz"), MaskDropped(),
-               narrower=RELU_PRIME_ONE),
-    Convention("weights used untransposed: W reshaped to (out, in) instead of W.T", ("da",),
-               WeightsReshapedNotTransposed()),
-    Convention("outer product in the wrong order (upstream x input, reshaped to W's shape)", ("dW",),
-               OuterProductWrongOrder()),
-    Convention("bias treated as a constant: gradient 0", ("db",), BiasGradientZero()),
-    Convention("bias gradient of the first example only, not summed over the batch", ("db",),
-               BiasGradientNotSummed(), batch_only=True),
-    Convention("ReLU not applied: activation taken equal to the pre-activation", ("a",)),
-    Convention("bias left out of the weighted sum", ("z", "a")),
-    Convention("sum of squares instead of the mean over the outputs", ("L",)),
-    Convention("half the sum of squares (the 1/2 sum convention)", ("L",)),
-]
+def _to_intervals(values: np.ndarray) -> np.ndarray:
+    out = np.empty(values.shape, dtype=object)
+    out.reshape(-1)[:] = [intervals.point(v) for v in values.reshape(-1)]
+    return out
 
 
 class Steps:
     """The text's steps as functions of named values, in batch form: intermediates
-    (B, n), gradients the parameters' (in, out) shapes, L a 0-d array; exact Fractions."""
+    (B, n), gradients the parameters' (in, out) shapes, L a 0-d array. ``number_type``
+    is the ground truth's (``"exact"`` or ``"mp50"``) or ``"interval"``."""
 
-    def __init__(self, exercise: Exercise):
+    def __init__(self, exercise: Exercise, number_type: str | None = None):
+        self.kink_reference: dict[str, np.ndarray] | None = None  # exact z by name, for intervals
         self.arch = exercise.architecture
         self.n = n = self.arch.n_layers
         self.batch_size = exercise.batch_size
-        self.number_type = self.arch.ground_truth
-        net = Network.from_exercise(exercise, self.number_type)
-        self.W, self.b, self.slope = net.weights, net.biases, net.negative_slope
-        self.x, self.y = convert(exercise.x, self.number_type), convert(exercise.y, self.number_type)
+        self.number_type = number_type or self.arch.ground_truth
+        if self.number_type == "interval":
+            self.W = [_to_intervals(exercise.parameters[f"W{k}"]) for k in range(1, n + 1)]
+            self.b = [_to_intervals(exercise.parameters[f"b{k}"]) for k in range(1, n + 1)]
+            self.slope = intervals.point(self.arch.negative_slope)
+            self.x, self.y = _to_intervals(exercise.x), _to_intervals(exercise.y)
+        else:
+            net = Network.from_exercise(exercise, self.number_type)
+            self.W, self.b, self.slope = net.weights, net.biases, net.negative_slope
+            self.x, self.y = convert(exercise.x, self.number_type), convert(exercise.y, self.number_type)
         acts = list(self.arch.activations)
         self.order = quantities.all_names(n, acts)
         self.role: dict[str, tuple[str, int]] = {"y_hat": ("a", n), "L": ("L", n), "dL/dy_hat": ("dy", n)}
@@ -153,9 +128,32 @@ class Steps:
             return [self.dz_name(k)]
         return [self.dz_name(k + 1)]  # "da": back through W_{k+1}
 
+    def reads(self, name: str, bindex: tuple, shapes: dict[str, tuple]) -> list[tuple[str, tuple]]:
+        """The entries of the upstream quantities that entry ``bindex`` of ``name`` reads
+        (``shapes``: each quantity's batch-form shape)."""
+        kind, k = self.role[name]
+        out = []
+        for dep in self.deps(name):
+            rows, cols = shapes[dep]  # intermediates, in batch form (B, n)
+            if kind in ("L",):
+                out += [(dep, i) for i in np.ndindex(shapes[dep])]
+            elif kind in ("z", "dy") or (kind == "a" and k == self.n and self._linear_output()):
+                out += [(dep, (bindex[0], j)) for j in range(cols)]
+            elif kind in ("a", "deriv", "dz"):
+                out.append((dep, bindex))
+            elif kind == "dW":
+                i, j = bindex
+                column = i if dep == self.activation_name(k - 1) else j
+                out += [(dep, (b, column)) for b in range(rows)]
+            elif kind == "db":
+                out += [(dep, (b, bindex[0])) for b in range(rows)]
+            else:  # "da": a row of dL/dz of the next layer
+                out += [(dep, (bindex[0], j)) for j in range(cols)]
+        return out
+
     def compute(self, name: str, v: dict, bp: Backprop, forward_variant: str | None = None) -> np.ndarray:
         """Quantity ``name`` from the values ``v`` by step method of ``bp`` (the text's
-        step), or by the forward convention ``forward_variant``."""
+        step), or by the forward mistake ``forward_variant`` (a ``ForwardMistake`` label)."""
         kind, k = self.role[name]
         arch = self.arch
         if kind == "z" or (kind == "a" and k == self.n and self._linear_output()):
@@ -177,15 +175,29 @@ class Steps:
         if kind == "dy":
             return bp.loss_gradient(v["y_hat"], self.y, arch.loss, arch.reduction)
         if kind == "deriv":
-            return bp.activation_derivative(arch.activations[k - 1], v[f"z{k}"], self._activation(v, k), k,
-                                            self.slope)
+            return bp.activation_derivative(arch.activations[k - 1], self._pinned(v[f"z{k}"], k),
+                                            self._activation(v, k), k, self.slope)
         if kind == "dz":
             return bp.through_activation(v[self._upstream_name(k)], v[self._derivative_name(k)])
         if kind == "dW":
             return bp.weight_gradient(self._activation(v, k - 1), v[self.dz_name(k)])
         if kind == "db":
             return bp.bias_gradient(v[self.dz_name(k)])
-        return bp.to_previous_layer(self.W[k], v[self.dz_name(k + 1)])
+        return bp.to_previous_layer(self.W[k], v[self.dz_name(k + 1)], v.get(f"dL/dW{k + 1}"))
+
+    def _pinned(self, z: np.ndarray, k: int) -> np.ndarray:
+        """Intervals of z at a kinked activation with the exact z put in where they hold
+        it: a rounded z of 0.0 stands for [-0.05, 0.05], but its side of the kink is the
+        ground truth's, not either (a wrong z keeps its own interval)."""
+        if (self.kink_reference is None or self.arch.activations[k - 1] not in activations.KINKED
+                or not intervals.is_interval_array(z)):
+            return z
+        exact = self.kink_reference[f"z{k}"]
+        pinned = z.copy()
+        for i in np.ndindex(z.shape):
+            if intervals.contains(z[i], exact[i]):
+                pinned[i] = intervals.point(exact[i])
+        return pinned
 
     def run(self, bp: Backprop) -> dict[str, np.ndarray]:
         """Every quantity, in order, by ``bp``: the exact pass for ``Backprop()``."""
@@ -201,24 +213,97 @@ class Steps:
         return index
 
 
+# How a given value is read ---------------------------------------------------------------
+
+class Written:
+    """A hand answer as written: the interval its rounding allows, judged by the
+    exercise's rule (``[grading]``, or the printed rounding)."""
+
+    def __init__(self, value: Decimal, rule: Grading):
+        self.value, self.rule = value, rule
+        self.interval = intervals.written(value)
+        self.finite = True
+
+    def own(self, exact: Fraction):
+        """The value the student had: the exact one when written in full (0.1 for an exact
+        0.1 is no rounding), else every value the written rounding allows."""
+        return intervals.point(exact) if abs(self.number - exact) <= EXACTLY else self.interval
+
+    @property
+    def text(self) -> str:
+        return str(self.value)
+
+    @property
+    def number(self) -> Fraction:
+        return Fraction(self.value)
+
+    @property
+    def rule_text(self) -> str:
+        return rule_text(self.rule)
+
+    def agrees(self, exact: Fraction) -> bool:
+        return written_value_agrees(self.value, exact, self.rule)
+
+    def matches(self, computed) -> bool:
+        """Right on an interval of own upstream values: within the rule's allowance of it."""
+        return intervals.distance(computed, self.number) <= allowance(self.value, self.number, self.rule)
+
+
+class Returned:
+    """A float a student's function returned, judged at full precision by ``tolerance``."""
+
+    def __init__(self, value: float, tolerance: Tolerance):
+        self.value, self.tolerance = float(value), tolerance
+        self.finite = math.isfinite(self.value)
+        self.interval = intervals.point(self.value) if self.finite else None
+
+    def own(self, exact: Fraction):
+        """The value the student had: the float itself."""
+        return self.interval
+
+    @property
+    def text(self) -> str:
+        return repr(self.value)
+
+    @property
+    def number(self) -> Fraction:
+        return Fraction(self.value)
+
+    @property
+    def rule_text(self) -> str:
+        return f"float tolerance rtol {self.tolerance.rtol:g}, atol {self.tolerance.atol:g}"
+
+    def agrees(self, exact: Fraction) -> bool:
+        return self.tolerance.close(self.value, exact)
+
+    def matches(self, computed) -> bool:
+        return intervals.distance(computed, self.value) <= self.tolerance.atol + self.tolerance.rtol * abs(self.value)
+
+
 @dataclass
 class AnswerCheck:
-    """One entry of a hand answer: as written, the exact value and the diagnosis.
+    """One given entry: as given, the exact value and the diagnosis.
 
-    ``kind`` is ``agree``, ``slip`` (the mistake entered here), ``follows`` (carries the
-    errors in ``follows_from`` correctly) or ``convention`` (right for ``convention``)."""
+    ``kind`` is ``agree``, ``slip`` (the mistake entered here, or at this step or earlier
+    when ``observed`` is False), ``follows`` (carries the errors in ``follows_from``
+    correctly), ``convention`` (what the catalogued mistake ``convention`` gives) or
+    ``not a number`` (NaN or infinite). ``rule`` says which rule judged the entry.
+    ``own_value`` is the value the step gives on the answer's own upstream values (the
+    middle of its interval)."""
     key: str
     written_as: str
     quantity: str
     index: tuple[int, ...]
-    given: Decimal
+    given: Decimal | float
     expected: Fraction
     kind: str = AGREE
     diagnosis: str = ""
     follows_from: list[str] = field(default_factory=list)
     convention: str | None = None
-    own_value: Fraction | None = None
+    own_value: float | None = None
     entry_index: tuple[int, ...] = ()
+    rule: str = ""
+    observed: bool = True
 
     @property
     def agree(self) -> bool:
@@ -233,16 +318,15 @@ class AnswerCheck:
                 "index": list(self.index), "given": str(self.given), "expected": float(self.expected),
                 "expected_fraction": str(self.expected), "agree": self.agree, "verdict": self.verdict,
                 "kind": self.kind, "diagnosis": self.diagnosis, "follows_from": self.follows_from,
-                "convention": self.convention,
-                "own_value": None if self.own_value is None else str(self.own_value)}
+                "convention": self.convention, "rule": self.rule,
+                "own_value": self.own_value}
 
 
-def _value_text(value: Fraction) -> str:
-    text = exact_text(value)
-    return text if len(text) <= 12 else f"{text} ({float(value):.6g})"
+def _value_text(value: float) -> str:
+    return f"{value:.6g}"
 
 
-def _given_entries(exercise: Exercise) -> list[tuple[str, str, tuple, Decimal]]:
+def written_entries(exercise: Exercise) -> list[tuple[str, str, tuple, Decimal]]:
     """``(written key, quantity, per-example index, value)`` for every written entry."""
     entries = []
     for answer in exercise.answers:
@@ -258,150 +342,243 @@ def _join(keys: list[str]) -> str:
     return keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " and " + keys[-1]
 
 
-class _Diagnoser:
-    def __init__(self, exercise: Exercise):
-        from compare.answer_key import step_groups  # the text's step titles
+def _same(first, second) -> bool:
+    return first.a == second.a and first.b == second.b
+
+
+class Diagnoser:
+    """Diagnoses given entries of one exercise. Built once per exercise (the exact pass,
+    the catalogue's whole passes); ``check`` runs on one set of given values."""
+
+    def __init__(self, exercise: Exercise, subgradients_are_mistakes: bool = True, given: str = "written out"):
+        self.exercise = exercise
+        self.given_word = given  # how the report says a value is given: "written out" or "returned"
         self.steps = Steps(exercise)
+        self.box = Steps(exercise, "interval")
         self.exact = self.steps.run(Backprop())
+        self.box.kink_reference = self.exact
         self.batch = exercise.batch_size > 1
-        self.conventions = [c for c in CONVENTIONS if self.batch or not c.batch_only]
-        self.whole_passes = {c.label: self.steps.run(c.backprop) for c in self.conventions if c.backprop}
         arch = exercise.architecture
-        self.step_of = {name: title for title, names in step_groups(arch.n_layers, list(arch.activations))
+        self.mistakes: list[Mistake] = [m for m in catalogue(arch, exercise.batch_size)
+                                        if subgradients_are_mistakes or not m.subgradient]
+        self.forward: list[ForwardMistake] = forward_mistakes(arch)
+        self.whole_passes = {}
+        for mistake in self.mistakes:
+            try:
+                self.whole_passes[mistake.describe()] = self.steps.run(mistake)
+            except (ValueError, ArithmeticError):  # a mistake that cannot even run here
+                continue
+        self.step_of = {name: title for title, names in quantities.step_groups(arch.n_layers, list(arch.activations))
                         for name in names}
+        self.shapes = {name: np.shape(value) for name, value in self.exact.items()}
+        self.narrower = {m.describe(): next((o.describe() for o in self.mistakes if o.name == m.narrower), None)
+                         for m in self.mistakes}
 
     def label(self, name: str, bindex: tuple) -> str:
         index = bindex[1:] if (not self.batch and self.steps.role[name][0] not in ("dW", "db", "L")) else bindex
         return quantities.entry_label(name, index)
 
-    def check(self, exercise: Exercise) -> list[AnswerCheck]:
-        given, given_index = {}, {}
-        for key, name, index, value in _given_entries(exercise):
-            bindex = self.steps.batch_index(name, index)
-            given[(name, bindex)] = (key, value)
-            given_index[(name, bindex)] = index
+    def check(self, given: dict[tuple[str, tuple], tuple[str, tuple, Written | Returned]]) -> list[AnswerCheck]:
+        """Diagnose every given entry: ``given[(quantity, batch index)] = (written key,
+        per-example index, reading)``. Returns the checks in the order of the text's steps."""
         own: dict[str, np.ndarray] = {}
-        roots: dict[tuple[str, tuple], list[str]] = {}  # every entry that differs from exact
+        roots: dict[tuple[str, tuple], list[str]] = {}  # entry -> the root errors it carries
         checks = []
         for name in self.steps.order:
-            recomputed = self.steps.compute(name, own, Backprop())
-            own[name] = recomputed.copy()
-            for bindex in np.ndindex(recomputed.shape):
-                exact = as_fraction(self.exact[name][bindex])
+            self._variants = {}
+            computed = self._box(name, own, Backprop())
+            own[name] = computed.copy()
+            for bindex in np.ndindex(computed.shape):
                 if (name, bindex) not in given:
-                    if as_fraction(recomputed[bindex]) != exact:
-                        roots[(name, bindex)] = self._carried(name, bindex, own, roots)
+                    carried = self._carried(name, bindex, own, roots)
+                    if carried:
+                        roots[(name, bindex)] = carried
                     continue
-                key, value = given[(name, bindex)]
-                check = AnswerCheck(self.label(name, bindex), key, name, bindex, value, exact,
-                                    entry_index=given_index[(name, bindex)])
+                key, index, reading = given[(name, bindex)]
+                exact = as_fraction(self.exact[name][bindex])
+                check = AnswerCheck(self.label(name, bindex), key, name, bindex,
+                                    reading.value, exact, entry_index=index, rule=reading.rule_text,
+                                    own_value=intervals.midpoint(computed[bindex]))
                 checks.append(check)
-                if written_value_agrees(value, exact):
-                    own[name][bindex] = self.exact[name][bindex]
-                    continue
-                own[name][bindex] = convert(np.array([value], dtype=object), self.steps.number_type)[0]
-                self._diagnose(check, name, bindex, as_fraction(recomputed[bindex]), own, roots)
+                self._judge(check, reading, name, bindex, computed[bindex], own, roots, given)
         return checks
 
-    def _carried(self, name, bindex, own, roots) -> list[str]:
-        """The root errors an entry of ``own`` carries: deps entries that differ from
-        exact and change this entry when set right."""
-        base = self.steps.compute(name, own, Backprop())[bindex]
-        found = []
-        for dep in self.steps.deps(name):
-            for dindex in np.ndindex(own[dep].shape):
-                if (dep, dindex) not in roots:
-                    continue
-                trial = dict(own)
-                trial[dep] = own[dep].copy()
-                trial[dep][dindex] = self.exact[dep][dindex]
-                if as_fraction(self.steps.compute(name, trial, Backprop())[bindex]) != as_fraction(base):
-                    found += [r for r in roots[(dep, dindex)] if r not in found]
-        return found
-
-    def _diagnose(self, check: AnswerCheck, name, bindex, recomputed: Fraction, own, roots) -> None:
-        check.own_value = recomputed
-        if recomputed != check.expected and written_value_agrees(check.given, recomputed):
-            check.kind = FOLLOWS
-            check.follows_from = self._carried(name, bindex, own, roots)
-            errors = "error" if len(check.follows_from) == 1 else "errors"
-            check.diagnosis = (f"follows from the earlier {errors} in {_join(check.follows_from)}: "
-                               f"this step is right on your own values ({_value_text(recomputed)})")
-            roots[(name, bindex)] = check.follows_from
+    def _judge(self, check, reading, name, bindex, computed, own, roots, given) -> None:
+        if not reading.finite:
+            check.kind, check.rule = NOT_A_NUMBER, ""
+            check.diagnosis = f"not a finite number ({reading.text})"
+            roots[(name, bindex)] = [check.key]
+            return  # the own value stays the one the step gives, so later steps are judged on their own
+        exact = check.expected
+        if reading.agrees(exact):
+            own[name][bindex] = reading.own(exact)
             return
+        carried = self._carried(name, bindex, own, roots)
+        if reading.matches(computed):
+            own[name][bindex] = reading.interval
+            if not carried:
+                check.rule = CARRIED_RULE
+                return
+            check.kind, check.follows_from = FOLLOWS, carried
+            errors = "error" if len(carried) == 1 else "errors"
+            check.diagnosis = (f"follows from the earlier {errors} in {_join(carried)}: "
+                               f"this step is right on your own values ({_value_text(check.own_value)})")
+            roots[(name, bindex)] = carried
+            return
+        own[name][bindex] = reading.interval
         roots[(name, bindex)] = [check.key]
-        convention = self._convention(check, name, bindex, recomputed, own)
+        missing = list(dict.fromkeys(dep for dep, dindex in self.steps.reads(name, bindex, self.shapes)
+                                     if (dep, dindex) not in given))
+        check.observed = not missing
+        convention = self._convention(check, reading, name, bindex, computed, own)
         if convention:
             check.kind, check.convention = CONVENTION, convention
             check.diagnosis = f"convention: {convention}"
             return
         check.kind = SLIP
-        carried = self._carried(name, bindex, own, roots) if recomputed != check.expected else []
-        from_own = (f"; from your own upstream values (carrying {_join(carried)}) it is {_value_text(recomputed)}"
+        step = self.step_of.get(name, name)
+        where = (f"the mistake entered here, at {step}" if check.observed else
+                 f"the mistake entered at {step}, or earlier ({_join(missing)}, which it reads, "
+                 f"{'is' if len(missing) == 1 else 'are'} not {self.given_word})")
+        from_own = (f"; from your own upstream values (carrying {_join(carried)}) it is {_value_text(check.own_value)}"
                     if carried else "")
-        check.diagnosis = f"slip: the mistake entered here, at {self.step_of.get(name, name)}{from_own}"
+        check.diagnosis = f"slip: {where}{from_own}"
 
-    def _convention(self, check: AnswerCheck, name, bindex, recomputed: Fraction, own) -> str | None:
+    def _carried(self, name, bindex, own, roots) -> list[str]:
+        """The root errors an entry of ``own`` carries: entries it reads that carry an
+        error and change this entry when set right."""
+        candidates = [(dep, dindex) for dep, dindex in self.steps.reads(name, bindex, self.shapes)
+                      if (dep, dindex) in roots]
+        if not candidates:
+            return []
+        base = self._box(name, own, Backprop())[bindex]
+        found = []
+        for dep, dindex in candidates:
+            trial = dict(own)
+            trial[dep] = own[dep].copy()
+            trial[dep][dindex] = intervals.point(self.exact[dep][dindex])
+            if not _same(self._box(name, trial, Backprop())[bindex], base):
+                found += [r for r in roots[(dep, dindex)] if r not in found]
+        return found
+
+    def _convention(self, check: AnswerCheck, reading, name, bindex, computed, own) -> str | None:
         kind = self.steps.role[name][0]
-        given = check.given
-        # Every convention that explains the value is named: with n = B = 4 outputs and
+        # Every mistake that explains the value is named: with n = B = 4 outputs and
         # examples, dropping the 1/n and dropping the 1/B factor give the same number.
-        local = [c.label for c in self.conventions if kind in c.kinds
-                 and (value := as_fraction(self._local_variant(c, name, own)[bindex])) != recomputed
-                 and written_value_agrees(given, value)]
+        local = []
+        for mistake in self.mistakes + self.forward:
+            if kind not in mistake.kinds:
+                continue
+            try:
+                variant = self._local_variant(mistake, name, own)
+            except (ValueError, ArithmeticError, TypeError):  # the mistake cannot run on these values
+                continue
+            if np.shape(variant) != np.shape(own[name]):
+                continue
+            value = variant[bindex]
+            if not _same(value, computed) and reading.matches(value):
+                local.append(mistake.describe())
         if local:
-            return " or ".join(_without_wider(local))
+            return " or ".join(self._without_wider(local))
         earlier = [label for label, values in self.whole_passes.items()
-                   if (value := as_fraction(values[name][bindex])) != check.expected
-                   and written_value_agrees(given, value)]
+                   if np.shape(values[name]) == self.shapes[name]
+                   and (value := as_fraction(values[name][bindex])) != check.expected
+                   and reading.matches(intervals.point(value))]
         if earlier:
-            return " or ".join(_without_wider(earlier)) + " (made in an earlier step that is not written out)"
-        if recomputed != 0 and written_value_agrees(given, -recomputed):
+            return " or ".join(self._without_wider(earlier)) + f" (made in an earlier step that is not {self.given_word})"
+        negated = -computed
+        if not intervals.contains(computed, 0) and reading.matches(negated):
             return "sign flipped"
-        if kind in ("dW",) and len(bindex) == 2:
+        if kind == "dW" and len(bindex) == 2:
             i, j = bindex
             shape = own[name].shape
             if i != j and j < shape[0] and i < shape[1]:
-                swapped = as_fraction(self.steps.compute(name, own, Backprop())[j, i])
-                if swapped != recomputed and written_value_agrees(given, swapped):
+                swapped = self._box(name, own, Backprop())[j, i]
+                if not _same(swapped, computed) and reading.matches(swapped):
                     return f"transposed matrix: this is the value of {quantities.entry_label(name, (j, i))}"
         return None
 
-    def _local_variant(self, convention: Convention, name: str, own: dict) -> np.ndarray:
+    def _local_variant(self, mistake, name: str, own: dict) -> np.ndarray:
+        """Quantity ``name`` by the mistake's step from the own values (cached while one
+        quantity is checked: its upstream values do not change meanwhile)."""
+        key = (id(mistake), name)
+        if key not in self._variants:
+            self._variants[key] = self._variant(mistake, name, own)
+        return self._variants[key]
+
+    def _variant(self, mistake, name: str, own: dict) -> np.ndarray:
         kind, k = self.steps.role[name]
-        if convention.backprop is None:
-            return self.steps.compute(name, own, Backprop(), forward_variant=convention.label)
-        if kind == "dz":  # the convention changes the derivative this step multiplies by
+        if isinstance(mistake, ForwardMistake):
+            return self._box(name, own, Backprop(), forward_variant=mistake.label)
+        if kind == "dz":  # the mistake changes the derivative this step multiplies by
             trial = dict(own)
             derivative = self.steps.deps(name)[1]
-            trial[derivative] = self.steps.compute(derivative, own, convention.backprop)
-            return self.steps.compute(name, trial, convention.backprop)
-        return self.steps.compute(name, own, convention.backprop)
+            trial[derivative] = self._box(derivative, own, mistake)
+            return self._box(name, trial, mistake)
+        return self._box(name, own, mistake)
 
+    def _box(self, name: str, own: dict, bp: Backprop, forward_variant: str | None = None) -> np.ndarray:
+        """``name`` by ``bp`` on the own intervals; plain numbers (an identity's
+        derivative of 1) become point intervals."""
+        value = np.asarray(self.box.compute(name, own, bp, forward_variant), dtype=object)
+        for i in np.ndindex(value.shape):
+            if not intervals.is_interval(value[i]):
+                value[i] = intervals.point(value[i])
+        return value
 
-def _without_wider(labels: list[str]) -> list[str]:
-    """Drop a convention whose narrower one also explains the value (ReLU'(0) = 1 over a
-    skipped ReLU gate, at a neuron on the kink)."""
-    narrower = {c.label: c.narrower for c in CONVENTIONS}
-    return [label for label in labels if narrower.get(label) not in labels]
+    def _without_wider(self, labels: list[str]) -> list[str]:
+        """Drop a mistake whose narrower one also explains the value (ReLU'(0) = 1 over a
+        skipped ReLU gate, at a neuron on the kink)."""
+        return [label for label in labels if self.narrower.get(label) not in labels]
 
 
 def check_answers(exercise: Exercise) -> list[AnswerCheck]:
-    """Check and diagnose every written entry of ``exercise.answers``, in the order of
-    the text's steps. Empty when the exercise has no answers."""
+    """Check and diagnose every written entry of ``exercise.answers`` (decimals as
+    written, by the exercise's ``[grading]`` rule or the printed rounding, with carried
+    rounding), in the order of the text's steps. Empty when the exercise has no answers."""
     if not exercise.answers:
         return []
-    return _Diagnoser(exercise).check(exercise)
+    diagnoser = Diagnoser(exercise)
+    given = {}
+    for key, name, index, value in written_entries(exercise):
+        given[(name, diagnoser.steps.batch_index(name, index))] = (key, index, Written(value, exercise.grading))
+    return diagnoser.check(given)
+
+
+def check_returned(exercise: Exercise, values: dict[str, np.ndarray], tolerance: Tolerance,
+                   diagnoser: Diagnoser | None = None) -> list[AnswerCheck]:
+    """Check and diagnose the values a student's function returned (float arrays by the
+    text's names, each with the shape of a hand answer: (n,) per example, (B, n) for a
+    batch, gradients the parameters' shapes) at full precision, with ``tolerance``.
+    Quantities of another shape or name are left to the comparison. A ReLU′(0) = 1 is
+    not a mistake here: at a real kink either side is a valid subgradient."""
+    from reference.exercise import answer_shape
+    diagnoser = diagnoser or Diagnoser(exercise, subgradients_are_mistakes=False, given="returned")
+    arch = exercise.architecture
+    given = {}
+    for name, value in values.items():
+        if name not in diagnoser.steps.role:
+            continue
+        value = np.asarray(value, dtype=np.float64)
+        if value.shape != answer_shape(name, arch, exercise.batch_size):
+            continue
+        for index in np.ndindex(value.shape):
+            given[(name, diagnoser.steps.batch_index(name, index))] = (name, index, Returned(value[index], tolerance))
+    return diagnoser.check(given) if given else []
 
 
 def summary_line(checks: list[AnswerCheck]) -> str:
     """``Hand answers: 47 of 55 entries agree; mistakes: ...; 6 follow from them.``"""
     wrong = [c for c in checks if not c.agree]
+    carried = sum(c.agree and c.rule == CARRIED_RULE for c in checks)
     line = f"Hand answers: {len(checks) - len(wrong)} of {len(checks)} entries agree"
+    if carried:
+        line += f" ({carried} by carried rounding: right on their own rounded upstream values)"
     if not wrong:
         return line + "."
     slips = [c.key for c in wrong if c.kind == SLIP]
     conventions = [f"{c.key} ({c.convention})" for c in wrong if c.kind == CONVENTION]
+    broken = [c.key for c in wrong if c.kind == NOT_A_NUMBER]
     follows = sum(c.kind == FOLLOWS for c in wrong)
     parts = []
     if slips:
@@ -409,24 +586,31 @@ def summary_line(checks: list[AnswerCheck]) -> str:
     if conventions:
         parts.append(f"{len(conventions)} convention mistake{'s' if len(conventions) > 1 else ''}: "
                      + ", ".join(conventions))
+    if broken:
+        parts.append(f"{len(broken)} not a finite number: {', '.join(broken)}")
     if follows:
         parts.append(f"{follows} more follow{'s' if follows == 1 else ''} from "
-                     f"{'it' if len(slips) + len(conventions) == 1 else 'them'}")
+                     f"{'it' if len(slips) + len(conventions) + len(broken) == 1 else 'them'}")
     return line + "; " + "; ".join(parts) + "."
 
 
 ANSWER_HEADERS = ["key", "given", "expected", "verdict", "diagnosis"]
 
 
+def _rule_note(check: AnswerCheck) -> str:
+    return f"agree ({CARRIED_RULE})" if check.rule == CARRIED_RULE else ""
+
+
 def answers_table(checks: list[AnswerCheck], fmt: str = "github") -> str:
-    """The "Hand answers" table: one row per written key whose entries all agree (the
-    whole array as written), one row per entry of a key with a wrong entry."""
+    """The "Hand answers" table: one row per written key whose entries all agree by the
+    exercise's rule (the whole array as written), one row per entry of a key with a
+    wrong entry or an entry right only by carried rounding."""
     by_key: dict[str, list[AnswerCheck]] = {}
     for c in checks:
         by_key.setdefault(c.written_as, []).append(c)
     rows = []
     for key, group in by_key.items():
-        if all(c.agree for c in group) and len(group) > 1:
+        if all(c.agree and c.rule != CARRIED_RULE for c in group) and len(group) > 1:
             shape = tuple(max(c.entry_index[d] for c in group) + 1 for d in range(len(group[0].entry_index)))
             given, expected = np.empty(shape, dtype=object), np.empty(shape, dtype=object)
             for c in group:
@@ -434,5 +618,5 @@ def answers_table(checks: list[AnswerCheck], fmt: str = "github") -> str:
             rows.append([key, array_text(given), array_text(expected, exact_text), "agree", ""])
             continue
         for c in group:
-            rows.append([c.key, str(c.given), exact_text(c.expected), c.verdict, c.diagnosis])
+            rows.append([c.key, str(c.given), exact_text(c.expected), c.verdict, c.diagnosis or _rule_note(c)])
     return tabulate(rows, headers=ANSWER_HEADERS, tablefmt=fmt, disable_numparse=True)

@@ -1,7 +1,8 @@
 """ReLU kinks: pre-activations at 0, where ReLU (and leaky ReLU) has only a subgradient.
 
-A neuron is at its kink when its pre-activation is exactly 0 in exact arithmetic, or
-within ``atol`` of 0 in a floating-point run. There ReLU'(0) may be taken as any value
+A neuron is at its kink when its pre-activation is exactly 0 in exact arithmetic, or so
+close to 0 that a floating-point run may land on either side by rounding
+(``rounding_bounds``): the ground truth decides, never a run's own (possibly wrong) z. There ReLU'(0) may be taken as any value
 in [0, 1]; the text and PyTorch take 0. A float run can land on either side of the
 kink by rounding (float64 autograd computes the chapter's z1[0] as +2.8e-17, NumPy as
 -2.8e-17), so its gradients are checked against the exact gradient recomputed with the
@@ -35,30 +36,60 @@ class Neuron:
 
 @dataclass
 class Kink:
-    """A neuron at a ReLU kink: its exact pre-activation and each float run's."""
+    """A neuron at a ReLU kink: its exact pre-activation, each float run's, and the
+    bound on a float run's rounding there (``rounding_bounds``)."""
     neuron: Neuron
     exact_z: object
     float_z: dict[str, float] = field(default_factory=dict)
+    bound: float = 0.0
 
     def float_alive(self, run: str) -> bool:
         """The side the float run ``run`` took: True if its z > 0 (ReLU' = 1)."""
         return self.float_z[run] > 0
 
 
-def find_kinks(exercise: Exercise, exact_zs: list, float_runs: dict[str, list], atol: float) -> list[Kink]:
-    """Every ReLU neuron whose exact pre-activation is 0 or whose pre-activation in any
-    float run (``{run name: [z1, z2, ...]}``, each (B, n_k)) is within ``atol`` of 0."""
+UNIT_ROUNDOFF = {"float64": 2.0 ** -53, "float32": 2.0 ** -24}
+
+
+def rounding_bounds(exercise: Exercise, exact_zs: list, dtype: str) -> list[np.ndarray]:
+    """For each layer, a bound (B, n_k) on |float z - exact z| of a run in ``dtype``: the
+    decimals rounded to floats (one unit roundoff u each), each dot product's rounding
+    (the standard (n + 2) u sum |terms| bound, doubled for safety) and the error the
+    previous layer passes on through |W| (activations are 1-Lipschitz here)."""
+    u = UNIT_ROUNDOFF[dtype]
+    a = np.abs(np.array([[float(v) for v in row] for row in exercise.x]))
+    error = u * a
+    bounds = []
+    for k, z in enumerate(exact_zs, start=1):
+        W = np.abs(np.array([[float(v) for v in row] for row in exercise.parameters[f"W{k}"]]))
+        b = np.abs(np.array([float(v) for v in exercise.parameters[f"b{k}"]]))
+        scale = a @ W + b
+        bound = 2 * (W.shape[0] + 2) * u * scale + error @ W
+        bounds.append(bound)
+        a = np.abs(np.array([[float(v) for v in row] for row in z]))  # |z| bounds |f(z)| for these activations
+        error = bound + u * a
+    return bounds
+
+
+def find_kinks(exercise: Exercise, exact_zs: list, float_runs: dict[str, list], dtype: str = "float64") -> list[Kink]:
+    """Every ReLU (or leaky ReLU) neuron at its kink, decided by the ground truth alone:
+    its exact pre-activation is 0, or lies within the rounding a float run in ``dtype``
+    makes (``rounding_bounds``), so that a float run may land on either side. A run's
+    own z (a student's wrong one included) never makes a kink. ``float_runs`` gives each
+    float run's pre-activations ({run name: [z1, z2, ...]}, each (B, n_k)), recorded
+    on the kink for its side."""
     kinks = []
+    bounds = rounding_bounds(exercise, exact_zs, dtype)
     for k, activation in enumerate(exercise.architecture.activations, start=1):
         if activation not in activations.KINKED:
             continue
         exact = exact_zs[k - 1]
-        near = exact == 0
-        for zs in float_runs.values():
-            near = near | (np.abs(zs[k - 1].astype(np.float64)) <= atol)
+        near = np.array([[v == 0 or abs(float(v)) <= bound for v, bound in zip(row, bound_row)]
+                         for row, bound_row in zip(exact, bounds[k - 1])], dtype=bool).reshape(exact.shape)
         for b, j in zip(*np.nonzero(near)):
             neuron = Neuron(k, int(b), int(j))
-            kinks.append(Kink(neuron, exact[b, j], {run: float(zs[k - 1][b, j]) for run, zs in float_runs.items()}))
+            kinks.append(Kink(neuron, exact[b, j], {run: float(zs[k - 1][b, j]) for run, zs in float_runs.items()},
+                              float(bounds[k - 1][b, j])))
     return kinks
 
 
@@ -84,15 +115,33 @@ def is_affected(affected: set, parameter: str, index: tuple[int, ...]) -> bool:
 
 
 class SideMatched(Backprop):
-    """The correct backward pass with the derivative at chosen kink neurons set by hand:
-    ``sides[(layer, example, index)] = True`` takes the right derivative there (1),
-    False the left one (0 for ReLU, the slope for leaky ReLU)."""
+    """A backward pass (the correct one, or ``inner``) with the derivative at chosen kink
+    neurons set by hand: ``sides[(layer, example, index)] = True`` takes the right
+    derivative there (1), False the left one (0 for ReLU, the slope for leaky ReLU)."""
 
-    def __init__(self, sides: dict[tuple[int, int, int], bool]):
+    def __init__(self, sides: dict[tuple[int, int, int], bool], inner: Backprop | None = None):
         self.sides = sides
+        self.inner = inner or Backprop()
+
+    def loss_gradient(self, y_hat, y, loss, reduction):
+        return self.inner.loss_gradient(y_hat, y, loss, reduction)
+
+    def weight_gradient(self, inputs, upstream):
+        return self.inner.weight_gradient(inputs, upstream)
+
+    def bias_gradient(self, upstream):
+        return self.inner.bias_gradient(upstream)
+
+    def to_previous_layer(self, weights, upstream, weight_gradient=None):
+        return self.inner.to_previous_layer(weights, upstream, weight_gradient)
+
+    def through_activation(self, upstream, derivative):
+        return self.inner.through_activation(upstream, derivative)
 
     def activation_derivative(self, activation, z, a, layer, negative_slope=0):
-        derivative = super().activation_derivative(activation, z, a, layer, negative_slope).copy()
+        derivative = self.inner.activation_derivative(activation, z, a, layer, negative_slope).copy()
+        if activation not in activations.KINKED:
+            return derivative
         left, right = activations.one_sided_derivatives(activation, negative_slope)
         for (k, b, j), alive in self.sides.items():
             if k == layer:

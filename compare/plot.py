@@ -81,7 +81,7 @@ class NetworkPicture:
         self.batch = exercise.batch_size
         zs = self.exact.pre_activations  # each (B, n_k)
         self.kinks: dict[tuple[int, int], list[int]] = {}  # (layer, neuron) -> examples at z = 0
-        for kink in find_kinks(exercise, zs, {}, atol=0.0):
+        for kink in find_kinks(exercise, zs, {}):
             self.kinks.setdefault((kink.neuron.layer, kink.neuron.index), []).append(kink.neuron.example)
         self.dead = set()
         for k in range(1, self.n + 1):

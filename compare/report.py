@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from compare.alive import alive_json, alive_parts, applies as alive_applies
 from compare.comparison import Comparison, Row, summarize
-from compare.diagnosis import answers_table, check_answers, summary_line as answers_summary_line
+from compare.diagnosis import answers_table, summary_line as answers_summary_line
 from compare.formatting import diff_text, exact_text, float_text, latex_escape
 
 GRADIENT_HEADERS = ["parameter", "hand (NumPy)", "autograd (torch)", "|diff|", "exact",
@@ -70,10 +70,18 @@ def summary_lines(comparison: Comparison) -> list[str]:
     lines.append(f"Gradients: {s['gradients_computed_agree']} of {s['gradients']} agree "
                  f"(hand vs autograd vs exact, {s['dtype']}, rtol {s['rtol']:g}, atol {s['atol']:g}).")
     lines.append(f"Ground truth: {s['ground_truth']}.")
-    lines.append(f"Intermediates: {s['intermediates_computed_agree']} of {s['intermediates']} agree.")
+    given = s["intermediates"] - s["intermediates_not_returned"]
+    if s["intermediates_not_returned"] and not s["hand_error"]:
+        lines.append(f"Intermediates: {s['intermediates_computed_agree']} of {given} returned agree; "
+                     f"{s['intermediates_not_returned']} not returned (autograd vs exact only).")
+    else:
+        lines.append(f"Intermediates: {s['intermediates_computed_agree']} of {s['intermediates']} agree.")
     if s["printed_checked"]:
+        carried = s["printed_by_carried_rounding"]
         lines.append(f"Printed (hand-written) values: {s['printed_agree']} of {s['printed_checked']} agree with "
-                     "the exact values within their printed rounding.")
+                     "the exact values within their printed rounding"
+                     + (f" ({carried} of them by carried rounding: right on their own rounded upstream values)"
+                        if carried else "") + ".")
     if s["max_abs_diff"] is not None:
         lines.append(f"Max |hand - autograd|: {diff_text(s['max_abs_diff'])}"
                      + (f" (not counting {s['rows_on_different_sides_of_a_kink']} rows where the two runs "
@@ -131,7 +139,7 @@ def sections(comparison: Comparison, fmt: str = "github") -> list[Section]:
                              jvp_table(comparison, fmt)))
     if alive_applies(ex):
         parts.append(Section("Hidden neurons alive (z > 0) per example", *alive_parts(ex, fmt)))
-    checks = check_answers(ex)
+    checks = comparison.answers
     if checks:
         parts.append(Section("Hand answers", answers_table(checks, fmt), [answers_summary_line(checks)]))
     parts.append(Section("Summary" if fmt in DOCUMENT_FORMATS else None, None, summary_lines(comparison)))
@@ -226,7 +234,7 @@ def render_json(comparison: Comparison) -> str:
     data = {"exercise": comparison.exercise.title,
             "gradients": [_row_json(r, rational) for r in comparison.gradients],
             "intermediates": [_row_json(r, rational) for r in comparison.intermediates],
-            "answers": [c.as_json() for c in check_answers(comparison.exercise)],
+            "answers": [c.as_json() for c in comparison.answers],
             **({"alive": alive_json(comparison.exercise)} if alive_applies(comparison.exercise) else {}),
             "summary": summarize(comparison)}
     if comparison.jvp is not None:

@@ -1,8 +1,10 @@
-"""Deliberately broken backward passes that the comparison must reject.
+"""Deliberately broken backward passes that the comparison must reject and name.
 
-Each variant replaces exactly one step of ``reference.Backprop`` with a mistake
-students make. ``run_self_test`` runs the comparison on each and on the correct pass:
-it succeeds only if every variant is caught and the correct pass is accepted.
+The broken passes are the mistakes of ``compare.catalogue``, each with exactly one step
+of ``reference.Backprop`` done wrong. ``run_self_test`` runs the comparison on each
+mistake that applies to an exercise and on the correct pass: it succeeds only if every
+mistake is rejected, and named by the whole-pass diagnosis (``compare.grading.matching``)
+from the values it computes, and the correct pass is accepted.
 """
 from dataclasses import asdict, dataclass, replace
 
@@ -10,179 +12,64 @@ from pathlib import Path
 
 import numpy as np
 
+from compare.catalogue import Mistake, catalogue
 from compare.comparison import compare_exercise
+from compare.diagnosis import Diagnoser
+from compare.grading.matching import describe, matching_mistakes
 from compare.tolerance import Tolerance
 from reference.backprop import Backprop, run_pass
 from reference.exercise import CHAPTER7_PATH, Exercise, load_exercise
 from reference.numbers import MP_ZERO, as_fraction
 
 
-class MaskDropped(Backprop):
-    """Step 5 skips the ReLU gate: ReLU'(z) taken as 1 everywhere."""
-    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
-        return np.ones_like(z)
-
-
-class MaskFromActivationGreaterEqual(Backprop):
-    """Step 5 builds the mask from h instead of z1 and with >=: (h >= 0), all ones."""
-    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
-        if activation != "relu":
-            return super().activation_derivative(activation, z, a, layer, negative_slope)
-        return np.where(a >= 0, 1, 0).astype(z.dtype)
-
-
-class WeightsReshapedNotTransposed(Backprop):
-    """Step 4 multiplies by W2 reshaped to (out, in) instead of transposed."""
-    def to_previous_layer(self, weights, upstream):
-        return upstream @ weights.reshape(weights.shape[::-1])
-
-
-class LossGradientMissingFactor(Backprop):
-    """Step 1 forgets the 2/n factor of the mean squared error: dL/dy_hat = y_hat - y (still / B for a batch mean)."""
-    def loss_gradient(self, y_hat, y, loss, reduction):
-        if loss != "mse":
-            return super().loss_gradient(y_hat, y, loss, reduction)
-        return (y_hat - y) / (len(y) if reduction == "mean" else 1)
-
-
-class BiasGradientZero(Backprop):
-    """Steps 3 and 7 treat the bias as a constant: dL/db = 0 instead of the upstream gradient."""
-    def bias_gradient(self, upstream):
-        return 0 * upstream.sum(axis=0)
-
-
-class OuterProductWrongOrder(Backprop):
-    """Steps 2 and 6 take the outer product in the wrong order (upstream ⊗ input, reshaped to fit).
-
-    The (out, in) result is reshaped to W's (in, out) shape, as students do to silence the
-    shape error."""
-    def weight_gradient(self, inputs, upstream):
-        return (upstream.T @ inputs).reshape(inputs.shape[1], upstream.shape[1])
-
-
-class BiasGradientNotSummed(Backprop):
-    """Steps 3 and 7 scale the first example's upstream gradient instead of summing the batch.
-
-    Indistinguishable from the right answer on one example, so it runs on the batch."""
-    def bias_gradient(self, upstream):
-        return upstream[0] * len(upstream)
-
-
-class SigmoidDerivativeOfPreactivation(Backprop):
-    """Step 5 applies the sigmoid derivative to the pre-activation: z (1 - z) instead of a (1 - a)."""
-    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
-        if activation == "sigmoid":
-            return z * (1 - z)
-        return super().activation_derivative(activation, z, a, layer, negative_slope)
-
-
-class TanhDerivativeOfPreactivation(Backprop):
-    """Step 5 applies the tanh derivative to the pre-activation: 1 - z**2 instead of 1 - a**2."""
-    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
-        if activation == "tanh":
-            return 1 - z * z
-        return super().activation_derivative(activation, z, a, layer, negative_slope)
-
-
-class LeakySlopeIgnored(Backprop):
-    """Step 5 treats leaky ReLU as ReLU: derivative 0 instead of the slope for z < 0."""
-    def activation_derivative(self, activation, z, a, layer, negative_slope=0):
-        name = "relu" if activation == "leaky_relu" else activation
-        return super().activation_derivative(name, z, a, layer, negative_slope)
-
-
-class CrossEntropyWithoutSoftmax(Backprop):
-    """Step 1 takes the cross-entropy gradient as logits - y, forgetting the softmax."""
-    def loss_gradient(self, y_hat, y, loss, reduction):
-        if loss != "cross_entropy":
-            return super().loss_gradient(y_hat, y, loss, reduction)
-        return (y_hat - y) / len(y) if reduction == "mean" else y_hat - y
-
-
-class BceTakenAsLogits(Backprop):
-    """Step 1 uses the with-logits gradient p - y for bce on probabilities, so the sigmoid's derivative counts twice."""
-    def loss_gradient(self, y_hat, y, loss, reduction):
-        if loss != "bce":
-            return super().loss_gradient(y_hat, y, loss, reduction)
-        g = (y_hat - y) / y.shape[1]
-        return g / len(y) if reduction == "mean" else g
-
-
-class SseHalfKept(Backprop):
-    """Step 1 keeps the 1/2 of the half sum of squares: (y_hat - y) / 2 instead of y_hat - y."""
-    def loss_gradient(self, y_hat, y, loss, reduction):
-        return super().loss_gradient(y_hat, y, loss, reduction) / (2 if loss == "sse" else 1)
-
-
-class BceWithLogitsWithoutSigmoid(Backprop):
-    """Step 1 takes the bce-with-logits gradient as logits - y, forgetting the sigmoid."""
-    def loss_gradient(self, y_hat, y, loss, reduction):
-        if loss != "bce_with_logits":
-            return super().loss_gradient(y_hat, y, loss, reduction)
-        g = (y_hat - y) / y.shape[1]
-        return g / len(y) if reduction == "mean" else g
-
-
-class LossGradientWithoutBatchMean(Backprop):
-    """Step 1 forgets the mean over the batch: dL/dy_hat is B times too large."""
-    def loss_gradient(self, y_hat, y, loss, reduction):
-        g = super().loss_gradient(y_hat, y, loss, reduction)
-        return g * len(y) if reduction == "mean" else g
-
-
-# Variants of the new activations and losses, each with the bundled exercise it breaks.
-BUNDLED_VARIANTS = [
-    (SigmoidDerivativeOfPreactivation, "xor_2_2_1_sigmoid.toml"),
-    (SigmoidDerivativeOfPreactivation, "mazur_2_2_2_sigmoid.toml"),
-    (TanhDerivativeOfPreactivation, "tanh_3_4_2.toml"),
-    (LeakySlopeIgnored, "leaky_relu_sse.toml"),
-    (CrossEntropyWithoutSoftmax, "softmax_classifier.toml"),
-    (BceTakenAsLogits, "xor_2_2_1_sigmoid.toml"),
-    (SseHalfKept, "leaky_relu_sse.toml"),
-    (SseHalfKept, "mazur_2_2_2_sigmoid.toml"),
-    (BceWithLogitsWithoutSigmoid, "multilabel_bce_logits.toml"),
-    (CrossEntropyWithoutSoftmax, "softmax_one_hot_tanh.toml"),
-    (LeakySlopeIgnored, "multilabel_bce_logits.toml"),
-    (LossGradientWithoutBatchMean, "diagonal_flip_batch.toml"),
-    (LossGradientWithoutBatchMean, "xor_2_2_1_sigmoid.toml"),
-]
-
-VARIANTS = [MaskDropped, MaskFromActivationGreaterEqual, WeightsReshapedNotTransposed,
-            LossGradientMissingFactor, BiasGradientZero, OuterProductWrongOrder]
-
-
 @dataclass
 class SelfTestResult:
-    """One line of the self-test: the variant, whether the comparison rejected it, and
-    the first rows it flagged."""
+    """One line of the self-test: the pass, whether the comparison rejected it, the
+    first rows it flagged, and for a catalogued mistake whether the whole-pass diagnosis
+    named it from the values it computes."""
     name: str
     description: str
     expected_to_fail: bool
     rejected: bool
     evidence: str
-    applicable: bool = True  # False: the variant computes the correct numbers on this exercise
+    applicable: bool = True  # False: the mistake computes the correct numbers on this exercise
+    named: bool | None = None  # None: not asked (the correct pass)
 
     @property
     def passed(self) -> bool:
-        return not self.applicable or self.rejected == self.expected_to_fail
+        return not self.applicable or (self.rejected == self.expected_to_fail and self.named is not False)
 
     def as_json(self) -> dict:
         return {**asdict(self), "passed": self.passed}
 
 
-def check_backprop(exercise: Exercise, backprop: Backprop, dtype: str = "float64",
-                   tolerance: Tolerance | None = None, expected_to_fail: bool = True) -> SelfTestResult:
-    """Compare ``backprop`` against autograd and the exact values on ``exercise``; its
-    printed values and claims are left out, since they test the text, not the backward pass.
+def _name_of(backprop: Backprop) -> str:
+    return backprop.name if isinstance(backprop, Mistake) else type(backprop).__name__
 
-    A broken variant that computes exactly the correct numbers on this exercise (no ReLU
-    to drop the mask of; 2/n = 1 with two outputs) has nothing to be caught for: it is
+
+def _description(backprop: Backprop) -> str:
+    if isinstance(backprop, Mistake):
+        return backprop.describe()
+    return (type(backprop).__doc__ or "the correct backward pass").strip().splitlines()[0]
+
+
+def check_backprop(exercise: Exercise, backprop: Backprop, dtype: str = "float64",
+                   tolerance: Tolerance | None = None, expected_to_fail: bool = True,
+                   diagnoser: Diagnoser | None = None) -> SelfTestResult:
+    """Compare ``backprop`` against autograd and the exact values on ``exercise``; its
+    printed values and claims are left out, since they test the text, not the backward
+    pass. A catalogued mistake must also be named: the values its pass computes are
+    matched against every mistake of the catalogue (``matching_mistakes``) and its own
+    description must be among those that reproduce them.
+
+    A mistake that computes exactly the correct numbers on this exercise (no ReLU to
+    drop the mask of; 2/n = 1 with two outputs) has nothing to be caught for: it is
     reported as not applicable, not as a failure of the comparison."""
     exercise = replace(exercise, answers=(), claims={})
     where = Path(exercise.path).name
-    doc = (type(backprop).__doc__ or "the correct backward pass").strip().splitlines()[0]
+    name, doc = f"{_name_of(backprop)} on {where}", _description(backprop)
     if expected_to_fail and _same_numbers(exercise, backprop):
-        return SelfTestResult(f"{type(backprop).__name__} on {where}", doc, True, False,
+        return SelfTestResult(name, doc, True, False,
                               "computes the correct numbers on this exercise: nothing to catch", applicable=False)
     comparison = compare_exercise(exercise, dtype, tolerance, backprop=backprop)
     flagged = [r for r in comparison.gradients + comparison.intermediates if not r.agree]
@@ -194,7 +81,14 @@ def check_backprop(exercise: Exercise, backprop: Backprop, dtype: str = "float64
         evidence = f"{entries} ({labels}): {flagged[0].verdict}"
     else:
         evidence = "every entry agrees"
-    return SelfTestResult(f"{type(backprop).__name__} on {where}", doc, expected_to_fail, not comparison.ok, evidence)
+    named = None
+    if isinstance(backprop, Mistake) and not comparison.hand_error:
+        diagnoser = diagnoser or Diagnoser(exercise, subgradients_are_mistakes=False)
+        values = run_pass(exercise, dtype, backprop).values
+        found = matching_mistakes(diagnoser, values, comparison.tolerance, comparison.hand_sides)
+        named = backprop.describe() in [m.describe() for m in found]
+        evidence += f"; named: {describe(found)}" if found else "; named by no catalogued mistake"
+    return SelfTestResult(name, doc, expected_to_fail, not comparison.ok, evidence, named=named)
 
 
 def _same_numbers(exercise: Exercise, backprop: Backprop) -> bool:
@@ -212,22 +106,45 @@ def _same_numbers(exercise: Exercise, backprop: Backprop) -> bool:
                for name, value in correct.items())
 
 
+BUNDLED = ["diagonal_flip_batch.toml", "xor_2_2_1_sigmoid.toml", "mazur_2_2_2_sigmoid.toml", "tanh_3_4_2.toml",
+           "leaky_relu_sse.toml", "softmax_classifier.toml", "softmax_one_hot_tanh.toml",
+           "multilabel_bce_logits.toml"]
+
+
+def self_test_mistakes(exercise: Exercise) -> list[Mistake]:
+    """The catalogue's mistakes for ``exercise`` that the comparison must reject: all but
+    ReLU′(0) = 1, which is a valid subgradient at a kink, not a mistake of code."""
+    return [m for m in catalogue(exercise.architecture, exercise.batch_size) if not m.subgradient]
+
+
 def run_self_test(exercise: Exercise, dtype: str = "float64", tolerance: Tolerance | None = None,
                   batch: Exercise | None = None, bundled: bool = False) -> list[SelfTestResult]:
-    """The correct pass (must be accepted) and every variant (each must be rejected) on
-    ``exercise``; with ``batch``, also the variants only a batch can reveal; with
-    ``bundled``, the correct pass and the activation and loss variants on the bundled
-    exercises (``reference/data``)."""
+    """The correct pass (must be accepted) and every catalogued mistake that applies
+    (each must be rejected and named) on ``exercise``; with ``batch``, the same on the
+    batch for the mistakes only a batch can show; with ``bundled``, the correct pass on
+    each bundled exercise (``reference/data``) and every mistake not tried yet on the
+    first bundled exercise where it computes different numbers."""
     results = [check_backprop(exercise, Backprop(), dtype, tolerance, expected_to_fail=False)]
-    results += [check_backprop(exercise, variant(), dtype, tolerance) for variant in VARIANTS]
+    tried = set()
+
+    def run(ex: Exercise, mistakes: list[Mistake]) -> None:
+        diagnoser = None
+        for mistake in mistakes:
+            if mistake.name in tried or _same_numbers(replace(ex, answers=(), claims={}), mistake):
+                continue
+            diagnoser = diagnoser or Diagnoser(replace(ex, answers=(), claims={}), subgradients_are_mistakes=False)
+            results.append(check_backprop(ex, mistake, dtype, tolerance, diagnoser=diagnoser))
+            tried.add(mistake.name)
+
+    run(exercise, self_test_mistakes(exercise))
     if batch is not None:
         results.append(check_backprop(batch, Backprop(), dtype, tolerance, expected_to_fail=False))
-        results.append(check_backprop(batch, BiasGradientNotSummed(), dtype, tolerance))
+        run(batch, self_test_mistakes(batch))
     if bundled:
-        for name in dict.fromkeys(file for _, file in BUNDLED_VARIANTS):
-            results.append(check_backprop(_bundled(name), Backprop(), dtype, tolerance, expected_to_fail=False))
-        for variant, name in BUNDLED_VARIANTS:
-            results.append(check_backprop(_bundled(name), variant(), dtype, tolerance))
+        for file in BUNDLED:
+            other = _bundled(file)
+            results.append(check_backprop(other, Backprop(), dtype, tolerance, expected_to_fail=False))
+            run(other, self_test_mistakes(other))
     return results
 
 

@@ -1,13 +1,15 @@
 """Activation functions and their derivatives, for any NumPy number type.
 
 Each works elementwise on float arrays and on object arrays of ``Fraction`` (piecewise
-linear activations only) or ``mpmath.mpf``. The derivative is given the pre-activation
+linear activations only), ``mpmath.mpf`` or ``mpmath.iv.mpf`` intervals
+(``reference.intervals``: the values a rounded hand answer stands for). The derivative is given the pre-activation
 ``z`` and the activation ``a`` = f(z): sigmoid' = a (1 - a) and tanh' = 1 - a**2 are
 cheapest, and most accurate, from ``a``. Piecewise linear activations take a
 ``negative_slope`` (0 for ReLU).
 """
 import numpy as np
 
+from reference import intervals
 from reference.numbers import mp
 
 # Activations that are piecewise linear with a kink at z = 0; exact in the rationals.
@@ -21,7 +23,10 @@ def _is_object(z: np.ndarray) -> bool:
 
 
 def elementwise(z: np.ndarray, float_fn, mp_name: str) -> np.ndarray:
-    """``float_fn`` on float arrays, ``mpmath.<mp_name>`` on object arrays of mpf."""
+    """``float_fn`` on float arrays, ``mpmath.<mp_name>`` on object arrays of mpf; on
+    intervals the function must be increasing (exp, log, tanh)."""
+    if intervals.is_interval_array(z):
+        return intervals.monotone(z, mp_name)
     if _is_object(z):
         return np.frompyfunc(getattr(mp(), mp_name), 1, 1)(z).astype(object)
     return float_fn(z)
@@ -34,6 +39,8 @@ def _slope_array(z: np.ndarray, slope) -> np.ndarray:
 def piecewise_linear(z: np.ndarray, negative_slope) -> np.ndarray:
     """z for z > 0, negative_slope * z otherwise: ReLU (slope 0) and leaky ReLU. At the
     kink z = 0 both give 0."""
+    if intervals.is_interval_array(z):
+        return intervals.piecewise_linear(z, negative_slope)
     if not negative_slope and not _is_object(z):
         return np.maximum(z, 0)  # the same numbers, one pass (large networks)
     return np.where(z > 0, z, negative_slope * z if negative_slope else np.zeros_like(z))
@@ -41,7 +48,10 @@ def piecewise_linear(z: np.ndarray, negative_slope) -> np.ndarray:
 
 def piecewise_linear_derivative(z: np.ndarray, negative_slope) -> np.ndarray:
     """1 if z > 0 else negative_slope: the text's Step 5 ReLU mask for slope 0. At the
-    kink z = 0 this is the left subgradient (0 for ReLU), PyTorch's convention."""
+    kink z = 0 this is the left subgradient (0 for ReLU), PyTorch's convention. An
+    interval holding the kink and positive values gets the hull of both sides."""
+    if intervals.is_interval_array(z):
+        return intervals.piecewise_linear_derivative(z, negative_slope)
     if not negative_slope and not _is_object(z):
         return (z > 0).astype(z.dtype)  # the same numbers, one pass (large networks)
     return np.where(z > 0, np.ones_like(z) if not _is_object(z) else 1, _slope_array(z, negative_slope)).astype(z.dtype)
@@ -50,8 +60,7 @@ def piecewise_linear_derivative(z: np.ndarray, negative_slope) -> np.ndarray:
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-z)), elementwise."""
     if _is_object(z):
-        m = mp()
-        return np.frompyfunc(lambda v: 1 / (1 + m.exp(-v)), 1, 1)(z).astype(object)
+        return 1 / (1 + elementwise(-z, np.exp, "exp"))
     with np.errstate(over="ignore"):
         return 1 / (1 + np.exp(-z))
 

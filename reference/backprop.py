@@ -34,9 +34,12 @@ class Backprop:
         """Steps 3 and 7: dL/db[j] = dL/dz[j] (times 1), summed over the batch."""
         return upstream.sum(axis=0)
 
-    def to_previous_layer(self, weights: np.ndarray, upstream: np.ndarray) -> np.ndarray:
+    def to_previous_layer(self, weights: np.ndarray, upstream: np.ndarray,
+                          weight_gradient: np.ndarray | None = None) -> np.ndarray:
         """Step 4: dL/dh[i] = sum_j W[i][j] dL/dz[j], the text's W2 @ dL/dy_hat;
-        ``weights`` (in, out), ``upstream`` (B, out); returns (B, in)."""
+        ``weights`` (in, out), ``upstream`` (B, out); returns (B, in). ``weight_gradient``
+        (dL/dW of the same layer, computed just before) is not used here: broken variants
+        that go back through it instead of W need it."""
         return upstream @ weights.T
 
     def activation_derivative(self, activation: str, z: np.ndarray, a: np.ndarray, layer: int,
@@ -68,7 +71,7 @@ class Backprop:
             out[f"dL/dW{k}"] = self.weight_gradient(acts[k - 1], upstream)
             out[f"dL/db{k}"] = self.bias_gradient(upstream)
             if k > 1:
-                upstream = self.to_previous_layer(network.weights[k - 1], upstream)
+                upstream = self.to_previous_layer(network.weights[k - 1], upstream, out[f"dL/dW{k}"])
                 out[f"dL/d{quantities.hidden_name(k - 1, n)}"] = upstream
         return out
 

@@ -41,7 +41,9 @@ LOSSES = losses.NAMES
 REDUCTIONS = ("mean", "sum")
 DEFAULT_NETWORK = {"sizes": [4, 3, 4], "activations": ["relu", "identity"],
                    "loss": "mse", "reduction": "mean", "negative_slope": Decimal("0.01")}
-TOP_LEVEL_KEYS = {"title", "source", "network", "parameters", "examples", "answers", "claims", "errata"}
+TOP_LEVEL_KEYS = {"title", "source", "network", "parameters", "examples", "answers", "claims", "errata", "grading"}
+GRADING_KEYS = {"rtol": "a relative tolerance between 0 and 1 (0.01 = 1%)",
+                "sig_figs": "a number of significant figures from 1 to 15"}
 FLOAT64_MAX = Decimal("1.7976931348623157e308")
 FLOAT64_MIN = Decimal("2.2250738585072014e-308")  # smallest normal float64
 # Claims the prose makes about the numbers, checked and reported beside them; each may
@@ -107,6 +109,18 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Grading:
+    """``[grading]``: how hand answers are judged against the exact values. By default a
+    value written with d decimals must lie within 1/2 * 10**-d of the exact value (the
+    rounding it is printed with); ``rtol`` (relative tolerance) or ``sig_figs``
+    (significant figures, as PrairieLearn's and Gradescope's numeric questions) replace
+    that rule. Either way an answer that is right on its own rounded upstream values
+    (carried rounding) is right."""
+    rtol: Decimal | None = None
+    sig_figs: int | None = None
+
+
+@dataclass(frozen=True)
 class Exercise:
     """A loaded exercise. Arrays are object arrays of ``Decimal`` as written.
 
@@ -124,6 +138,7 @@ class Exercise:
     errata: frozenset[str] = frozenset()  # claims known to be wrong in the text: reported, not failed
     class_indices: bool = False  # cross_entropy targets were written as class indices
     answers_left_out: int = 0  # hand answers of the whole batch, left out by example()
+    grading: Grading = Grading()
 
     @property
     def batch_size(self) -> int:
@@ -182,6 +197,7 @@ def _parse(path: Path, data: dict) -> Exercise:
                     parameters=parameters, x=x, y=y, answers=answers,
                     claims=(claims := _claims(path, data.get("claims", {}), architecture)),
                     errata=_errata(path, data.get("errata", {}), claims),
+                    grading=_grading(path, data.get("grading", {})),
                     class_indices=architecture.loss == "cross_entropy" and all(
                         isinstance(e.get("y"), int) for e in data["examples"]))
 
@@ -209,6 +225,24 @@ def _errata(path, table, claims: dict[str, int]) -> frozenset[str]:
         if name not in claims:
             raise ExerciseError(path, "errata.claims", f"names of claims in [claims]; {name!r} is not one")
     return frozenset(names)
+
+
+def _grading(path, table) -> Grading:
+    if not isinstance(table, dict):
+        raise ExerciseError(path, "grading", "a table with " + " or ".join(GRADING_KEYS))
+    for key in table:
+        if key not in GRADING_KEYS:
+            raise ExerciseError(path, f"grading.{key}", "one of " + ", ".join(GRADING_KEYS))
+    if len(table) > 1:
+        raise ExerciseError(path, "grading", "one rule: rtol or sig_figs, not both")
+    rtol, sig_figs = table.get("rtol"), table.get("sig_figs")
+    if rtol is not None and (isinstance(rtol, bool) or not isinstance(rtol, (Decimal, int))
+                             or not Decimal(0) < Decimal(rtol) < 1):
+        raise ExerciseError(path, "grading.rtol", GRADING_KEYS["rtol"])
+    if sig_figs is not None and (isinstance(sig_figs, bool) or not isinstance(sig_figs, int)
+                                 or not 1 <= sig_figs <= 15):
+        raise ExerciseError(path, "grading.sig_figs", GRADING_KEYS["sig_figs"])
+    return Grading(None if rtol is None else Decimal(rtol), sig_figs)
 
 
 def _text(path, data, key, default) -> str:

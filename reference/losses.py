@@ -18,6 +18,7 @@ Functions work on float arrays and on object arrays of ``Fraction`` (mse, sse) o
 import numpy as np
 
 from reference.activations import elementwise, sigmoid
+from reference.intervals import is_interval_array
 
 NAMES = ("mse", "sse", "bce", "bce_with_logits", "cross_entropy")
 DESCRIPTIONS = {"mse": "mean of squared errors over the outputs",
@@ -38,9 +39,15 @@ def _exp(a: np.ndarray) -> np.ndarray:
     return elementwise(a, np.exp, "exp")
 
 
+def _shifted(logits: np.ndarray) -> np.ndarray:
+    """Logits less their row maximum, for stability; intervals are not shifted (they
+    have no maximum, and the shift would only widen them)."""
+    return logits if is_interval_array(logits) else logits - logits.max(axis=1, keepdims=True)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax of (B, C) logits, shifted by the row maximum for stability."""
-    e = _exp(logits - logits.max(axis=1, keepdims=True))
+    e = _exp(_shifted(logits))
     return e / e.sum(axis=1, keepdims=True)
 
 
@@ -59,7 +66,7 @@ def per_example(name: str, y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
         # log(1 + exp(z)) - y z, the stable form of the same quantity
         softplus = _log(1 + _exp(y_hat)) if y_hat.dtype == object else np.logaddexp(0, y_hat)
         return (softplus - y * y_hat).sum(axis=1) / n
-    shifted = y_hat - y_hat.max(axis=1, keepdims=True)
+    shifted = _shifted(y_hat)
     log_softmax = shifted - _log(_exp(shifted).sum(axis=1, keepdims=True))
     return -(y * log_softmax).sum(axis=1)
 

@@ -68,3 +68,35 @@ def split_entry(key: str) -> tuple[str, tuple[int, ...]]:
 def entry_label(name: str, index: tuple[int, ...]) -> str:
     """``("W1", (0, 2))`` -> ``"W1[0][2]"``."""
     return name + "".join(f"[{i}]" for i in index)
+
+
+def step_title(names: list[str], n_layers: int) -> str:
+    """What a step does, worded as the text's headings."""
+    name = names[-1]
+    if name == "dL/dy_hat":
+        return "gradient of the loss"
+    if name.startswith(("dL/dW", "dL/db")):
+        k = int(name[5:])
+        kind = "weights" if name[4] == "W" else "biases"
+        layer = "output layer" if k == n_layers else ("hidden layer" if n_layers == 2 else f"layer {k}")
+        return f"{layer} {kind}"
+    if len(names) == 2:
+        where = "" if n_layers == 2 else f" of layer {name[5:]}"
+        return "backpropagate through " + ("ReLU" if names[0].startswith("relu_mask") else "the activation") + where
+    return "backpropagate to the hidden layer" if n_layers == 2 else f"backpropagate to {name[4:]}"
+
+
+def step_groups(n_layers: int, activations: list[str]) -> list[tuple[str, list[str]]]:
+    """``[(title, [quantity names]), ...]`` in the order of the text's steps: the forward
+    pass recalled, then Step 1 (∂L/∂ŷ), Step 2 (output weights), ... as the chapter numbers them."""
+    groups = [("Recall: the forward pass", forward_names(n_layers, activations))]
+    backward = backward_names(n_layers, activations)
+    i = 0
+    while i < len(backward):
+        names = [backward[i]]
+        if not backward[i].startswith("dL/d"):  # an activation's derivative goes with dL/dz
+            names.append(backward[i + 1])
+            i += 1
+        i += 1
+        groups.append((f"Step {len(groups)}: {step_title(names, n_layers)}", names))
+    return groups

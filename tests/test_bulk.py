@@ -8,7 +8,7 @@ import torch
 from compare.bulk import add_bulk_jvp, bulk_check
 from compare.finite_differences import is_large
 from compare.cli import main
-from compare.selftest import MaskDropped, WeightsReshapedNotTransposed
+from compare.catalogue import MaskDropped, WeightsReshapedNotTransposed
 from reference import load_exercise
 from reference.exercise import Architecture
 from torch_impl.model import sequential
@@ -44,7 +44,7 @@ def test_a_broken_backward_is_caught_in_bulk(variant):
         rng = np.random.default_rng(1)
         weights = [rng.standard_normal((a, b)) * 0.3 for a, b in zip(arch.sizes, arch.sizes[1:])]
         biases = [rng.standard_normal(b) * 0.1 for b in arch.sizes[1:]]
-    check = bulk_check(arch, weights, biases, x, y, backprop=variant())
+    check = bulk_check(arch, weights, biases, x, y, backprop=variant(arch))
     assert not check.ok
     assert check.tensors[0].disagreeing > 0
 

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from compare.cli import main
+from compare.cli import BATCH_PATH, main
+from reference.exercise import CHAPTER7_PATH, load_exercise
 
 
 def run_cli(*args):
@@ -52,9 +53,15 @@ def test_formats(fmt, capsys):
 def test_self_test_exits_0():
     result = run_cli("--self-test")
     assert result.returncode == 0, result.stdout + result.stderr
-    from compare.selftest import BUNDLED_VARIANTS, VARIANTS
-    broken = len(VARIANTS) + 1 + len(BUNDLED_VARIANTS)
-    correct = 2 + len({file for _, file in BUNDLED_VARIANTS})
+    from compare.selftest import BUNDLED, run_self_test
+    results = run_self_test(load_exercise(CHAPTER7_PATH), batch=load_exercise(BATCH_PATH), bundled=True)
+    broken = sum(r.expected_to_fail for r in results)
+    correct = 2 + len(BUNDLED)
+    assert len(results) == broken + correct
+    from compare.catalogue import STEP_MISTAKES
+    covered = {r.name.split(" on ")[0].split("(")[0] for r in results if r.expected_to_fail}
+    every_kind = {kind.__name__ for kind in STEP_MISTAKES if not kind.subgradient}
+    assert covered == every_kind | {"ConstantFactor", "ThroughUpdatedWeights"}
     assert f"{broken + correct} of {broken + correct} self-test checks passed." in result.stdout
     assert result.stdout.count(": rejected —") == broken
     assert result.stdout.count(": accepted —") == correct

@@ -4,7 +4,8 @@ from fractions import Fraction
 import pytest
 
 from compare import Tolerance, compare_exercise, summarize
-from compare.selftest import VARIANTS, BiasGradientNotSummed, check_backprop, run_self_test
+from compare.catalogue import BiasGradientNotSummed, ConstantFactor, MaskDropped
+from compare.selftest import check_backprop, run_self_test, self_test_mistakes
 from reference import Backprop, load_exercise
 from reference.exercise import CHAPTER7_PATH
 
@@ -106,22 +107,28 @@ def test_tolerance_override_tightens_float32():
     assert not tight.ok
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.__name__)
-def test_every_broken_variant_is_rejected(chapter7, variant):
-    result = check_backprop(chapter7, variant())
-    assert result.rejected and result.passed, result.evidence
+def test_every_mistake_of_the_chapter_is_rejected_and_named(chapter7):
+    mistakes = self_test_mistakes(chapter7)
+    assert len(mistakes) >= 12
+    for mistake in mistakes:
+        result = check_backprop(chapter7, mistake)
+        assert result.rejected and result.named and result.passed, (mistake, result.evidence)
 
 
 def test_batch_only_variant_needs_the_batch(chapter7):
-    assert not check_backprop(chapter7, BiasGradientNotSummed(), expected_to_fail=False).rejected
-    assert check_backprop(load_exercise(BATCH), BiasGradientNotSummed()).rejected
+    batch = load_exercise(BATCH)
+    assert not check_backprop(chapter7, BiasGradientNotSummed(chapter7.architecture), expected_to_fail=False).rejected
+    assert check_backprop(batch, BiasGradientNotSummed(batch.architecture)).rejected
 
 
 def test_correct_backprop_is_accepted_by_the_self_test(chapter7):
     results = run_self_test(chapter7, batch=load_exercise(BATCH))
     assert all(r.passed for r in results)
-    assert [r.rejected for r in results if isinstance(r, object)][0] is False
-    assert len(results) == len(VARIANTS) + 3
+    assert results[0].name == "Backprop on chapter7.toml" and not results[0].rejected and results[0].named is None
+    batch_only = {m.name for m in self_test_mistakes(load_exercise(BATCH)) if m.batch_only}
+    assert batch_only == {"BiasGradientNotSummed", "BiasGradientMean", "ConstantFactor(1/4)"}
+    assert ({r.name.split(" on ")[0] for r in results if r.expected_to_fail}
+            == {m.name for m in self_test_mistakes(chapter7)} | batch_only)
 
 
 def test_hand_pass_that_raises_is_a_verdict(chapter7):
@@ -141,9 +148,9 @@ def test_every_variant_of_the_default_self_test_applies_and_is_caught(chapter7):
 
 
 def test_a_variant_that_computes_the_correct_numbers_is_not_applicable():
-    from compare.selftest import LossGradientMissingFactor, MaskFromActivationGreaterEqual
-    tanh = load_exercise(BATCH.parent / "tanh_3_4_2.toml")  # no ReLU; 2/n = 1 with two outputs
-    for variant in (MaskFromActivationGreaterEqual, LossGradientMissingFactor):
-        result = check_backprop(tanh, variant())
-        assert not result.applicable and result.passed and not result.rejected
-    assert check_backprop(tanh, BiasGradientNotSummed()).applicable
+    tanh = load_exercise(BATCH.parent / "tanh_3_4_2.toml")  # 2/n = 1 with two outputs
+    arch = tanh.architecture
+    result = check_backprop(tanh, ConstantFactor(arch, Fraction(1), "a factor 1"))
+    assert not result.applicable and result.passed and not result.rejected
+    assert check_backprop(tanh, BiasGradientNotSummed(arch)).applicable
+    assert not MaskDropped(load_exercise(BATCH.parent / "mazur_2_2_2_sigmoid.toml").architecture).describe().startswith("ReLU")

@@ -37,7 +37,10 @@ def test_one_upstream_slip_is_reported_once_and_the_rest_follow_from_it(answers)
         '"dL/dW1[0][2]" = 0.438',
         '"dL/db1[2]" = 0.438'))
     slip = checks["dL/dy_hat[0]"]
-    assert slip.kind == SLIP and slip.diagnosis.startswith("slip: the mistake entered here, at Step 1")
+    # y_hat is not written: the slip entered at Step 1 or in the forward pass before it
+    assert slip.kind == SLIP and slip.diagnosis.startswith(
+        "slip: the mistake entered at Step 1: gradient of the loss, or earlier (y_hat, which it reads, is not written out)")
+    assert not slip.observed
     assert str(slip.given) == "-0.46" and slip.expected == pytest.approx(-0.45)
     followers = ["dL/dW2[2][0]", "dL/db2[0]", "dL/dh[0]", "dL/dh[1]", "dL/dh[2]", "dL/dz1[2]",
                  "dL/dW1[0][2]", "dL/db1[2]"]
@@ -58,9 +61,19 @@ def test_a_slip_carried_through_unwritten_steps_is_still_traced(answers):
 
 
 def test_a_wrong_step_on_wrong_values_is_a_slip_of_its_own(answers):
-    checks = by_key(answers('"dL/dy_hat[0]" = -0.46', '"dL/db2[0]" = -0.47'))
+    # -0.47 would still be the rounding of a value in -0.46's interval [-0.465, -0.455]
+    checks = by_key(answers('"dL/dy_hat[0]" = -0.46', '"dL/db2[0]" = -0.48'))
     assert checks["dL/db2[0]"].kind == SLIP
-    assert "carrying dL/dy_hat[0]" in checks["dL/db2[0]"].diagnosis
+    assert checks["dL/db2[0]"].diagnosis == (
+        "slip: the mistake entered here, at Step 3: output layer biases; from your own upstream values "
+        "(carrying dL/dy_hat[0]) it is -0.46")
+    assert by_key(answers('"dL/dy_hat[0]" = -0.46', '"dL/db2[0]" = -0.47'))["dL/db2[0]"].kind == FOLLOWS
+
+
+def test_a_slip_with_every_value_it_reads_written_entered_here(answers):
+    checks = by_key(answers("y_hat = [0.1, -0.1, -0.05, -0.25]", '"dL/dy_hat[0]" = -0.46'))
+    assert checks["dL/dy_hat[0]"].observed
+    assert checks["dL/dy_hat[0]"].diagnosis == "slip: the mistake entered here, at Step 1: gradient of the loss"
 
 
 def test_the_student_example_file(capsys):

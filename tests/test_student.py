@@ -166,21 +166,22 @@ def test_bad_exercise_with_backward_exits_2_before_running_the_student(chapter7_
     assert "parameters.b1: expected finite numbers within float64 range" in captured.err
 
 
-def test_other_side_of_the_kink_is_accepted_when_the_student_reports_z1(chapter7, tmp_path):
+def test_the_side_of_a_kink_is_read_from_the_gradients_with_or_without_z1(chapter7, tmp_path):
     check = check_student(STUDENTS / "correct_loops.py", "backward", chapter7)
     assert check.ok
     row = next(r for r in check.comparison.gradients if r.label == "W1[0][0]")
     assert row.hand == pytest.approx(-0.0975) and row.exact == 0
     assert row.verdict == "agree: subgradient, hand and autograd took the other side of the kink"
-    # the same code without z1: the side it took is unknown, so either side's exact
-    # gradient is accepted at the kink, and the report says so
+    note = ("hand: alive, ReLU′ = 1, read from the returned gradients (either side is a valid subgradient)")
+    assert note in check.comparison.kink_notes[0]
+    # the same code without z1: the side is read from the gradients all the same
     source = (STUDENTS / "correct_loops.py").read_text().replace(', "z1": z1}', "}")
     (tmp_path / "no_z.py").write_text(source)
     check = check_student(tmp_path / "no_z.py", "backward", chapter7)
     assert check.ok
     row = next(r for r in check.comparison.gradients if r.label == "W1[0][0]")
     assert row.hand == pytest.approx(-0.0975) and "hand and autograd took the other side" in row.verdict
-    assert "hand: side unknown (no z returned), either side accepted" in check.comparison.kink_notes[0]
+    assert note in check.comparison.kink_notes[0]
 
 
 def test_either_side_of_the_kink_does_not_excuse_other_mistakes(chapter7):

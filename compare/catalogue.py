@@ -127,22 +127,45 @@ class DerivativeOfPreactivation(Mistake):
     """sigmoid′ or tanh′ applied to the pre-activation z instead of to the activation."""
     kinds = ("deriv", "dz")
 
+    def __init__(self, arch: Architecture, layers: tuple[int, ...] | None = None):
+        super().__init__(arch)
+        smooth = tuple(k for k, a in enumerate(arch.activations, start=1) if a in FORMULA)
+        self.layers = smooth if layers is None else tuple(k for k in layers if k in smooth)
+
+    @property
+    def name(self):
+        return f"DerivativeOfPreactivation(layers={','.join(map(str, self.layers))})"
+
     @property
     def applies(self):
-        return any(a in FORMULA for a in self.arch.activations)
+        return bool(self.layers)
 
     def describe(self):
-        names = [a for a in dict.fromkeys(self.arch.activations) if a in FORMULA]
-        parts = {"sigmoid": "sigmoid′ applied to z: z(1 − z) instead of σ(z)(1 − σ(z))",
-                 "tanh": "tanh′ applied to z: 1 − z² instead of 1 − tanh²(z)"}
-        return " and ".join(parts[a] for a in names)
+        parts = []
+        for k in self.layers:
+            z = f"z{k}"
+            if self.arch.activations[k - 1] == "sigmoid":
+                parts.append(f"sigmoid′ applied to {z}: {z}(1 − {z}) instead of σ({z})(1 − σ({z}))")
+            else:
+                parts.append(f"tanh′ applied to {z}: 1 − {z}² instead of 1 − tanh²({z})")
+        return " and ".join(parts)
 
     def activation_derivative(self, activation, z, a, layer, negative_slope=0):
-        if activation == "sigmoid":
+        if layer in self.layers and activation == "sigmoid":
             return z * (1 - z)
-        if activation == "tanh":
+        if layer in self.layers and activation == "tanh":
             return 1 - z * z
         return super().activation_derivative(activation, z, a, layer, negative_slope)
+
+
+def preactivation_derivatives(arch: Architecture) -> list[DerivativeOfPreactivation]:
+    """sigmoid′/tanh′ of z in the hidden layers only, the output layer only, and all of
+    them: a student makes the mistake in one place or in every place."""
+    n = arch.n_layers
+    choices = {tuple(range(1, n)), (n,), tuple(range(1, n + 1))}
+    found = [DerivativeOfPreactivation(arch, layers) for layers in sorted(choices)]
+    unique = {m.layers: m for m in found if m.layers}
+    return list(unique.values())
 
 
 class LeakySlopeIgnored(Mistake):
@@ -462,7 +485,7 @@ def forward_mistakes(arch: Architecture) -> list[ForwardMistake]:
     return found
 
 
-STEP_MISTAKES = [MaskDropped, ReluPrimeOneAtZero, DerivativeOfPreactivation, LeakySlopeIgnored,
+STEP_MISTAKES = [MaskDropped, ReluPrimeOneAtZero, LeakySlopeIgnored,
                  OutputDerivativeSkipped, OutputDerivativeTwice, CrossEntropyWithoutSoftmax,
                  SoftmaxJacobianDiagonal, OutputDeltaTimesSigmoidPrime, BceTakenAsLogits,
                  BceWithLogitsTakenAsProbabilities, BceWithLogitsWithoutSigmoid, OuterProductWrongOrder,
@@ -474,6 +497,7 @@ def catalogue(arch: Architecture, batch: int = 1) -> list[Mistake]:
     """Every backward-pass mistake that applies to this network and batch size, in a
     fixed order: the step mistakes, the constant factors, the updated-weights ones."""
     found = [kind(arch) for kind in STEP_MISTAKES]
+    found += preactivation_derivatives(arch)
     found += constant_factors(arch, batch)
     if arch.n_layers > 1:
         found += [ThroughUpdatedWeights(arch, lr) for lr in UPDATE_RATES]

@@ -220,8 +220,7 @@ def self_test(exercise, args, tolerance: Tolerance) -> int:
         return OK if failed == 0 else DISAGREE
     for r in results:
         status = "ok  " if r.passed else "FAIL"
-        what = "not applicable" if not r.applicable else ("rejected" if r.rejected else "accepted")
-        print(f"{status} {r.name}: {what} — {r.description} [{r.evidence}]")
+        print(f"{status} {r.name}: {r.outcome} — {r.description} [{r.evidence}]")
     print(f"{len(results) - failed} of {len(results)} self-test checks passed.")
     return OK if failed == 0 else DISAGREE
 

@@ -347,8 +347,9 @@ def _choose_sides(truth: Truth, values: dict) -> tuple[dict, dict]:
             neuron = next(k.neuron for k in truth.kinks if (k.neuron.layer, k.neuron.example, k.neuron.index) == key)
             n = truth.exercise.architecture.n_layers
             taken, other = ("1", "0") if best[key] else ("0", "1")
+            listed = ", ".join(sorted(gained)[:4]) + (" ..." if len(gained) > 4 else "")
             mixed[key] = (f"most entries take ReLU′(0) = {taken} at {neuron.label(n, truth.exercise.batch_size)}, "
-                          f"but {', '.join(sorted(gained)[:4])}{' ...' if len(gained) > 4 else ''} take {other}")
+                          f"but {listed} {'takes' if len(gained) == 1 else 'take'} {other}")
     return best, mixed
 
 

@@ -37,6 +37,7 @@ from tabulate import tabulate
 
 from compare.catalogue import ForwardMistake, Mistake, catalogue, forward_mistakes
 from compare.formatting import array_text, exact_text
+from compare.kinks import SideMatched
 from compare.tolerance import PRINTED_RULE, Tolerance, allowance, rule_text, written_value_agrees
 from reference import activations, intervals, losses, quantities
 from reference.backprop import Backprop
@@ -378,15 +379,20 @@ class Diagnoser:
         index = bindex[1:] if (not self.batch and self.steps.role[name][0] not in ("dW", "db", "L")) else bindex
         return quantities.entry_label(name, index)
 
-    def check(self, given: dict[tuple[str, tuple], tuple[str, tuple, Written | Returned]]) -> list[AnswerCheck]:
+    def check(self, given: dict[tuple[str, tuple], tuple[str, tuple, Written | Returned]],
+              sides: dict[tuple[int, int, int], bool] | None = None) -> list[AnswerCheck]:
         """Diagnose every given entry: ``given[(quantity, batch index)] = (written key,
-        per-example index, reading)``. Returns the checks in the order of the text's steps."""
+        per-example index, reading)``. ``sides``: kink neurons where the given values take
+        the other side (a student's valid subgradient), as ``compare.kinks.SideMatched``.
+        Returns the checks in the order of the text's steps."""
+        self.correct = SideMatched(sides) if sides else Backprop()
+        exact_values = self.steps.run(self.correct) if sides else self.exact
         own: dict[str, np.ndarray] = {}
         roots: dict[tuple[str, tuple], list[str]] = {}  # entry -> the root errors it carries
         checks = []
         for name in self.steps.order:
             self._variants = {}
-            computed = self._box(name, own, Backprop())
+            computed = self._box(name, own, self.correct)
             own[name] = computed.copy()
             for bindex in np.ndindex(computed.shape):
                 if (name, bindex) not in given:
@@ -395,7 +401,7 @@ class Diagnoser:
                         roots[(name, bindex)] = carried
                     continue
                 key, index, reading = given[(name, bindex)]
-                exact = as_fraction(self.exact[name][bindex])
+                exact = as_fraction(exact_values[name][bindex])
                 check = AnswerCheck(self.label(name, bindex), key, name, bindex,
                                     reading.value, exact, entry_index=index, rule=reading.rule_text,
                                     own_value=intervals.midpoint(computed[bindex]))
@@ -451,13 +457,13 @@ class Diagnoser:
                       if (dep, dindex) in roots]
         if not candidates:
             return []
-        base = self._box(name, own, Backprop())[bindex]
+        base = self._box(name, own, self.correct)[bindex]
         found = []
         for dep, dindex in candidates:
             trial = dict(own)
             trial[dep] = own[dep].copy()
             trial[dep][dindex] = intervals.point(self.exact[dep][dindex])
-            if not _same(self._box(name, trial, Backprop())[bindex], base):
+            if not _same(self._box(name, trial, self.correct)[bindex], base):
                 found += [r for r in roots[(dep, dindex)] if r not in found]
         return found
 
@@ -493,7 +499,7 @@ class Diagnoser:
             i, j = bindex
             shape = own[name].shape
             if i != j and j < shape[0] and i < shape[1]:
-                swapped = self._box(name, own, Backprop())[j, i]
+                swapped = self._box(name, own, self.correct)[j, i]
                 if not _same(swapped, computed) and reading.matches(swapped):
                     return f"transposed matrix: this is the value of {quantities.entry_label(name, (j, i))}"
         return None
@@ -528,8 +534,11 @@ class Diagnoser:
 
     def _without_wider(self, labels: list[str]) -> list[str]:
         """Drop a mistake whose narrower one also explains the value (ReLU'(0) = 1 over a
-        skipped ReLU gate, at a neuron on the kink)."""
-        return [label for label in labels if self.narrower.get(label) not in labels]
+        skipped ReLU gate, at a neuron on the kink; sigmoid′ of z1 over sigmoid′ of z1
+        and of z2, where only z1's step is at stake)."""
+        labels = list(dict.fromkeys(labels))
+        return [label for label in labels if self.narrower.get(label) not in labels
+                and not any(other != label and other in label for other in labels)]
 
 
 def check_answers(exercise: Exercise) -> list[AnswerCheck]:
@@ -546,12 +555,13 @@ def check_answers(exercise: Exercise) -> list[AnswerCheck]:
 
 
 def check_returned(exercise: Exercise, values: dict[str, np.ndarray], tolerance: Tolerance,
-                   diagnoser: Diagnoser | None = None) -> list[AnswerCheck]:
+                   diagnoser: Diagnoser | None = None, sides: dict | None = None) -> list[AnswerCheck]:
     """Check and diagnose the values a student's function returned (float arrays by the
     text's names, each with the shape of a hand answer: (n,) per example, (B, n) for a
     batch, gradients the parameters' shapes) at full precision, with ``tolerance``.
     Quantities of another shape or name are left to the comparison. A ReLU′(0) = 1 is
-    not a mistake here: at a real kink either side is a valid subgradient."""
+    not a mistake here: at a real kink either side is a valid subgradient, and ``sides``
+    (``Comparison.hand_sides``) says which one the student took."""
     from reference.exercise import answer_shape
     diagnoser = diagnoser or Diagnoser(exercise, subgradients_are_mistakes=False, given="returned")
     arch = exercise.architecture
@@ -564,7 +574,7 @@ def check_returned(exercise: Exercise, values: dict[str, np.ndarray], tolerance:
             continue
         for index in np.ndindex(value.shape):
             given[(name, diagnoser.steps.batch_index(name, index))] = (name, index, Returned(value[index], tolerance))
-    return diagnoser.check(given) if given else []
+    return diagnoser.check(given, sides) if given else []
 
 
 def summary_line(checks: list[AnswerCheck]) -> str:

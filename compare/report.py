@@ -71,7 +71,9 @@ def summary_lines(comparison: Comparison) -> list[str]:
                  f"(hand vs autograd vs exact, {s['dtype']}, rtol {s['rtol']:g}, atol {s['atol']:g}).")
     lines.append(f"Ground truth: {s['ground_truth']}.")
     given = s["intermediates"] - s["intermediates_not_returned"]
-    if s["intermediates_not_returned"] and not s["hand_error"]:
+    if s["intermediates_not_returned"] == s["intermediates"] and not s["hand_error"]:
+        lines.append(f"Intermediates: none returned (the {s['intermediates']} are checked autograd vs exact only).")
+    elif s["intermediates_not_returned"] and not s["hand_error"]:
         lines.append(f"Intermediates: {s['intermediates_computed_agree']} of {given} returned agree; "
                      f"{s['intermediates_not_returned']} not returned (autograd vs exact only).")
     else:

@@ -34,6 +34,16 @@ class SelfTestResult:
     evidence: str
     applicable: bool = True  # False: the mistake computes the correct numbers on this exercise
     named: bool | None = None  # None: not asked (the correct pass)
+    named_as: str = ""  # what the whole-pass diagnosis named the values as
+
+    @property
+    def outcome(self) -> str:
+        """``rejected and named``, ``accepted``, ``not applicable``, ... in a few words."""
+        if not self.applicable:
+            return "not applicable"
+        if not self.rejected:
+            return "accepted"
+        return {None: "rejected", True: "rejected and named", False: "rejected but NOT named"}[self.named]
 
     @property
     def passed(self) -> bool:
@@ -87,8 +97,12 @@ def check_backprop(exercise: Exercise, backprop: Backprop, dtype: str = "float64
         values = run_pass(exercise, dtype, backprop).values
         found = matching_mistakes(diagnoser, values, comparison.tolerance, comparison.hand_sides)
         named = backprop.describe() in [m.describe() for m in found]
-        evidence += f"; named: {describe(found)}" if found else "; named by no catalogued mistake"
-    return SelfTestResult(name, doc, expected_to_fail, not comparison.ok, evidence, named=named)
+        named_as = describe(found) if found else "no catalogued mistake"
+        if not named:
+            evidence += f"; the values were named as: {named_as}"
+        return SelfTestResult(name, doc, expected_to_fail, not comparison.ok, evidence, named=named,
+                              named_as=named_as)
+    return SelfTestResult(name, doc, expected_to_fail, not comparison.ok, evidence)
 
 
 def _same_numbers(exercise: Exercise, backprop: Backprop) -> bool:
@@ -141,8 +155,11 @@ def run_self_test(exercise: Exercise, dtype: str = "float64", tolerance: Toleran
         results.append(check_backprop(batch, Backprop(), dtype, tolerance, expected_to_fail=False))
         run(batch, self_test_mistakes(batch))
     if bundled:
+        done = {Path(exercise.path).resolve()} | ({Path(batch.path).resolve()} if batch is not None else set())
         for file in BUNDLED:
             other = _bundled(file)
+            if Path(other.path).resolve() in done:
+                continue
             results.append(check_backprop(other, Backprop(), dtype, tolerance, expected_to_fail=False))
             run(other, self_test_mistakes(other))
     return results

@@ -90,6 +90,7 @@ class StudentCheck:
     comparison: Comparison
     unknown_keys: list[str]
     diagnoses: list = field(default_factory=list)  # compare.diagnosis.AnswerCheck of the returned values
+    named: list = field(default_factory=list)  # compare.catalogue.Mistake whose whole pass gives the returned values
 
     @property
     def ok(self) -> bool:
@@ -105,8 +106,11 @@ class StudentCheck:
         """Jupyter: the student lines, then the comparison's HTML tables."""
         from compare.report import render_html_fragment
         lines = "".join(f"<li>{html.escape(line)}</li>" for line in student_lines(self))
-        diagnosis = "".join(f"<li>{html.escape(line)}</li>" for line in diagnosis_lines(self)[-1:])
-        table = diagnosis_lines(self, "html")[3] if diagnosis else ""
+        wrong = wrong_diagnoses(self)
+        summary = diagnosis_lines(self)[-1:] if wrong else []
+        named = [line for line in [named_line(self)] if line]
+        diagnosis = "".join(f"<li>{html.escape(line)}</li>" for line in named + summary)
+        table = diagnosis_lines(self, "html")[-3] if wrong else ""
         verdict = "PASS" if self.ok else "FAIL"
         return (f"<ul>{lines}</ul>\n{render_html_fragment(self.comparison)}\n{table}<ul>{diagnosis}</ul>"
                 f"\n<p><b>Student result: {verdict}</b></p>")
@@ -123,14 +127,26 @@ def parse_target(text: str) -> tuple[Path, str]:
     return Path(path), function
 
 
-def student_arguments(exercise: Exercise, dtype: str) -> dict:
-    """``params``, ``x`` and ``y`` as the student's function receives them, JSON-encoded
-    for the child: params in ``dtype``, x and y 1-D for one example, (B, n) for a batch."""
-    params = {name: student.encode(convert(value, dtype)) for name, value in exercise.parameters.items()}
+def function_inputs(exercise: Exercise, dtype: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """``params``, ``x`` and ``y`` as the student's function receives them: params in
+    ``dtype`` with W of shape (in, out); x (n_in,) for one example, (B, n_in) for a
+    batch, in ``dtype``; y the same shapes with n_out, in ``dtype``, except for
+    cross-entropy targets written as class indices: an int64 array (B,) of labels (a 0-d
+    int64 for one example), as CS231n's ``softmax_loss`` takes them."""
+    params = {name: convert(value, dtype) for name, value in exercise.parameters.items()}
     x, y = convert(exercise.x, dtype), convert(exercise.y, dtype)
+    if exercise.class_indices:
+        y = np.array([int(np.argmax(row)) for row in exercise.y], dtype=np.int64)
     if exercise.batch_size == 1:
         x, y = x[0], y[0]
-    return {"params": params, "x": student.encode(x), "y": student.encode(y)}
+    return params, x, y
+
+
+def student_arguments(exercise: Exercise, dtype: str) -> dict:
+    """``function_inputs`` JSON-encoded for the child (``compare/student.py``)."""
+    params, x, y = function_inputs(exercise, dtype)
+    return {"params": {name: student.encode(value) for name, value in params.items()},
+            "x": student.encode(x), "y": student.encode(y)}
 
 
 def run_student(path: Path, function: str, exercise: Exercise, dtype: str = "float64",
@@ -185,40 +201,52 @@ def check_student(path: Path, function: str, exercise: Exercise, dtype: str = "f
     exercise's printed answers and claims are left out: they grade the text, not the student."""
     exercise = replace(exercise, answers=(), claims={})
     run = run_student(path, function, exercise, dtype, timeout)
+    return judge_run(run, exercise, dtype, tolerance)
+
+
+def judge_run(run: StudentRun, exercise: Exercise, dtype: str = "float64", tolerance: Tolerance | None = None,
+              truth=None, diagnoser=None) -> StudentCheck:
+    """Judge what a student's function returned (``run``) on ``exercise`` (its printed
+    answers and claims left out): the comparison entry by entry at full float precision,
+    one side per kink neuron, the diagnosis of each wrong value on the student's own
+    values, and the catalogued mistakes that reproduce the whole pass. ``truth`` and
+    ``diagnoser`` (built once per exercise) save their cost when many students are graded."""
+    from compare.comparison import Truth
+    from compare.diagnosis import Diagnoser, check_returned
+    from compare.grading.matching import matching_mistakes
     arch = exercise.architecture
     known = quantities.all_names(arch.n_layers, list(arch.activations))
     required = {f"dL/d{p}" for p in arch.parameter_shapes()}
-    comparison = compare_exercise(exercise, dtype, tolerance,
-                                  hand_values={k: v for k, v in run.values.items() if k in known},
+    truth = truth or Truth(exercise, dtype, tolerance)
+    values = {k: v for k, v in run.values.items() if k in known}
+    comparison = compare_exercise(exercise, dtype, truth.tolerance, hand_values=values,
                                   hand_error=run.failure and f"student code {STATUS_TEXT[run.status]}, see above",
-                                  hand_optional=frozenset(known) - required)
+                                  hand_optional=frozenset(known) - required, truth=truth)
     unknown = sorted(k for k in list(run.values) + list(run.bad_values) if k not in known)
-    return StudentCheck(run, comparison, unknown, diagnose_returned_values(exercise, run.values, dtype))
+    if run.failure:
+        return StudentCheck(run, comparison, unknown)
+    diagnoser = diagnoser or Diagnoser(exercise, subgradients_are_mistakes=False, given="returned")
+    diagnoses = check_returned(exercise, values, truth.tolerance, diagnoser, comparison.hand_sides)
+    _name_mixed_sides(diagnoses, comparison)
+    named = matching_mistakes(diagnoser, values, truth.tolerance, comparison.hand_sides)
+    return StudentCheck(run, comparison, unknown, diagnoses, named)
 
 
-# Significant digits a returned float keeps when it is read as a hand answer: the
-# precision rule then allows 1/2 unit in the last of them, far above float rounding.
-SIGNIFICANT = {"float64": 12, "float32": 6}
-
-
-def diagnose_returned_values(exercise: Exercise, values: dict, dtype: str) -> list:
-    """The student's returned values read as hand answers, each with ``SIGNIFICANT``
-    digits, and diagnosed as hand answers are (``compare.diagnosis``): where the mistake
-    entered, which entries only carry it, which common convention explains a value."""
-    from compare.diagnosis import check_answers
-    from reference.exercise import Answer, answer_shape
-    arch = exercise.architecture
-    known = quantities.all_names(arch.n_layers, list(arch.activations))
-    answers = []
-    for name, value in values.items():
-        value = np.asarray(value, dtype=np.float64)
-        if name not in known or value.shape != answer_shape(name, arch, exercise.batch_size):
-            continue
-        written = np.empty(value.shape, dtype=object)
-        for index in np.ndindex(value.shape):
-            written[index] = Decimal(f"{value[index]:.{SIGNIFICANT[dtype] - 1}e}")
-        answers.append(Answer(key=name, name=name, index=(), value=written))
-    return check_answers(replace(exercise, answers=tuple(answers))) if answers else []
+def _name_mixed_sides(diagnoses: list, comparison: Comparison) -> None:
+    """An entry that is right only for the other side of a kink neuron whose other
+    entries take one side is a mixed-sides mistake: say so, whatever else its value fits."""
+    from compare.diagnosis import CONVENTION
+    mixed = {}
+    for r in comparison.gradients + comparison.intermediates:
+        for problem in r.problems:
+            if problem.startswith("mixed sides of the kink: "):
+                mixed[(r.quantity, quantities.split_entry(r.label)[1])] = problem.removeprefix("mixed sides of the kink: ")
+    for check in diagnoses:
+        text = mixed.get((check.quantity, check.entry_index))
+        if text and not check.agree:
+            check.kind, check.follows_from = CONVENTION, []
+            check.convention = f"mixed sides of the kink: {text} (one neuron, one ReLU′(0))"
+            check.diagnosis = f"convention: {check.convention}"
 
 
 def student_lines(check: StudentCheck) -> list[str]:
@@ -246,20 +274,46 @@ def student_lines(check: StudentCheck) -> list[str]:
     return lines
 
 
-def diagnosis_lines(check: StudentCheck, fmt: str = "github") -> list[str]:
-    """The wrong returned values with where each mistake entered; empty when none."""
-    from compare.diagnosis import answers_table
+def wrong_diagnoses(check: StudentCheck) -> list:
+    """The diagnoses of the returned entries the comparison rejects, in the order of the
+    text's steps (an entry the comparison accepts, the other side of a kink, is no mistake)."""
     rejected = {(r.quantity, quantities.split_entry(r.label)[1])
                 for r in check.comparison.gradients + check.comparison.intermediates if not r.agree}
-    # an entry the comparison accepts (the other side of a kink, a valid subgradient) is not a mistake
-    wrong = [c for c in check.diagnoses if not c.agree and (c.quantity, c.entry_index) in rejected]
+    return [c for c in check.diagnoses if not c.agree and (c.quantity, c.entry_index) in rejected]
+
+
+def first_mistake(check: StudentCheck):
+    """The first wrong entry that does not only carry an earlier error, or None."""
+    return next((c for c in wrong_diagnoses(check) if c.kind != "follows"), None)
+
+
+def named_line(check: StudentCheck) -> str | None:
+    """The whole-pass diagnosis in one line, or None when no catalogued mistake gives
+    every returned value."""
+    if not check.named:
+        return None
+    return ("Named mistake: your returned values are exactly those of a backward pass with "
+            + " or ".join(m.describe() for m in check.named) + ".")
+
+
+def diagnosis_lines(check: StudentCheck, fmt: str = "github") -> list[str]:
+    """The whole-pass diagnosis, then the wrong returned values with where each mistake
+    entered; empty when there is nothing wrong."""
+    from compare.diagnosis import answers_table
+    wrong = wrong_diagnoses(check)
+    lines = []
+    named = named_line(check)
+    if named:
+        lines += ["", named]
     if not wrong:
-        return []
-    return ["", "Diagnosis of the returned values", "", answers_table(wrong, fmt), "",
-            f"Returned values: {len(wrong)} wrong; " + ", ".join(
-                f"{sum(c.kind == kind for c in wrong)} {label}" for kind, label in
-                (("slip", "slip(s) where the mistake entered"), ("convention", "explained by a common convention"),
-                 ("follows", "only carry an earlier error")) if any(c.kind == kind for c in wrong)) + "."]
+        return lines
+    return lines + ["", "Diagnosis of the returned values", "", answers_table(wrong, fmt), "",
+                    f"Returned values: {len(wrong)} wrong; " + ", ".join(
+                        f"{sum(c.kind == kind for c in wrong)} {label}" for kind, label in
+                        (("slip", "slip(s) where the mistake entered"),
+                         ("convention", "explained by a common convention"),
+                         ("not a number", "not a finite number"),
+                         ("follows", "only carry an earlier error")) if any(c.kind == kind for c in wrong)) + "."]
 
 
 def render_student_text(check: StudentCheck, fmt: str = "github") -> str:
@@ -278,5 +332,6 @@ def render_student_json(check: StudentCheck) -> str:
                        "returned": {k: list(v.shape) for k, v in run.values.items()},
                        "bad_values": run.bad_values, "unknown_keys": check.unknown_keys,
                        "seconds": run.seconds, "ok": check.ok,
-                       "diagnoses": [c.as_json() for c in check.diagnoses if not c.agree]}
+                       "diagnoses": [c.as_json() for c in wrong_diagnoses(check)],
+                       "named_mistakes": [{"name": m.name, "description": m.describe()} for m in check.named]}
     return json.dumps(data, indent=2, ensure_ascii=False)

@@ -155,15 +155,20 @@ class Truth:
     printed values and their diagnosis. Built once per exercise; ``compare_values``
     then judges any number of hand runs (students' code) against it."""
 
-    def __init__(self, exercise: Exercise, dtype: str = "float64", tolerance: Tolerance | None = None):
+    def __init__(self, exercise: Exercise, dtype: str = "float64", tolerance: Tolerance | None = None,
+                 autograd: bool = True):
         self.exercise, self.dtype = exercise, dtype
         self.tolerance = tolerance or Tolerance.for_dtype(dtype)
         self.ground_truth = exercise.architecture.ground_truth
         self.exact = run_pass(exercise, self.ground_truth)
+        self._sided: dict[tuple, dict] = {(): self.exact.values}
+        if not autograd:  # enough to judge values (probes), not to build a comparison's rows
+            self.autograd = None
+            self.kinks = find_kinks(exercise, self.exact.pre_activations, {}, dtype)
+            return
         self.autograd = run_autograd(exercise, dtype)
         self.kinks = find_kinks(exercise, self.exact.pre_activations,
                                 {AUTOGRAD: [np.asarray(z) for z in self.autograd.pre_activations]}, dtype)
-        self._sided: dict[tuple, dict] = {(): self.exact.values}
         self.autograd_expected = self.sided(sides_taken(self.kinks, AUTOGRAD))
         self.reasons = Reasons(exercise, self.exact)
         self.published = _published(exercise)
@@ -261,7 +266,7 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
         for kink in truth.kinks:
             del kink.float_z[HAND]  # the Truth is shared between runs
     elif external and hand_error is None and truth.kinks:
-        hand_sides, mixed = _choose_sides(truth, hand_values)
+        hand_sides, mixed = choose_sides(truth, hand_values)
         taken = {k: v for k, v in hand_sides.items() if v != (_exact_z(truth, k) > 0)}
         expected_hand = truth.sided(taken)
     else:
@@ -295,6 +300,41 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
                       answers=truth.answers, hand_sides=taken)
 
 
+def disagreements(truth: Truth, values: dict[str, np.ndarray], required: list[str]) -> list[tuple[str, float, object]]:
+    """``(label, given, exact)`` of every entry of ``values`` (known names, the shapes
+    of hand answers) that disagrees with the exact value under ``truth.tolerance``, with
+    one side per kink neuron chosen as ``compare_exercise`` does; a ``required`` name
+    that is missing or has the wrong shape is one disagreement with given None. For
+    judging many runs cheaply (probes and their shrinking): no rows, no autograd."""
+    present = {}
+    for name, value in values.items():
+        if name not in truth.exact.values:
+            continue
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        expected_shape = np.shape(truth.exact.values[name])
+        if array.shape != expected_shape and array.size == int(np.prod(expected_shape)):
+            array = array.reshape(expected_shape)  # (1, n) from batch-style code on one example
+        present[name] = array
+    found = [(name, None, None) for name in required
+             if name not in present or present[name].shape != np.shape(truth.exact.values[name])]
+    sides = {}
+    if truth.kinks:
+        chosen, _ = choose_sides(truth, present)
+        sides = {k: v for k, v in chosen.items() if v != (_exact_z(truth, k) > 0)}
+    expected = truth.sided(sides)
+    for name, array in present.items():
+        if array.shape != np.shape(expected[name]):
+            continue
+        for index in np.ndindex(array.shape):
+            if not (math.isfinite(array[index]) and truth.tolerance.close(array[index], expected[name][index])):
+                found.append((quantities.entry_label(name, index), float(array[index]),
+                              as_fraction(expected[name][index])))
+    return found
+
+
 def _exact_z(truth: Truth, key: tuple[int, int, int]):
     layer, example, index = key
     return truth.exact.pre_activations[layer - 1][example, index]
@@ -317,7 +357,7 @@ def _agreeing(truth: Truth, values: dict, expected: dict) -> int:
     return count
 
 
-def _choose_sides(truth: Truth, values: dict) -> tuple[dict, dict]:
+def choose_sides(truth: Truth, values: dict) -> tuple[dict, dict]:
     """The side of each kink neuron that best explains ``values`` (ReLU'(0) is one number
     per neuron): searched jointly for up to ``MAX_SIDE_SEARCH`` neurons, one at a time
     beyond. Ties keep the text's side. Returns ``(sides, mixed)``: ``mixed`` names the

@@ -127,17 +127,18 @@ def parse_target(text: str) -> tuple[Path, str]:
     return Path(path), function
 
 
-def function_inputs(exercise: Exercise, dtype: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+def function_inputs(exercise: Exercise, dtype: str, as_batch: bool | None = None) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """``params``, ``x`` and ``y`` as the student's function receives them: params in
     ``dtype`` with W of shape (in, out); x (n_in,) for one example, (B, n_in) for a
     batch, in ``dtype``; y the same shapes with n_out, in ``dtype``, except for
     cross-entropy targets written as class indices: an int64 array (B,) of labels (a 0-d
-    int64 for one example), as CS231n's ``softmax_loss`` takes them."""
+    int64 for one example), as CS231n's ``softmax_loss`` takes them. ``as_batch`` (default:
+    whether the exercise has more than one example) gives even one example as a batch."""
     params = {name: convert(value, dtype) for name, value in exercise.parameters.items()}
     x, y = convert(exercise.x, dtype), convert(exercise.y, dtype)
     if exercise.class_indices:
         y = np.array([int(np.argmax(row)) for row in exercise.y], dtype=np.int64)
-    if exercise.batch_size == 1:
+    if not (exercise.batch_size > 1 if as_batch is None else as_batch):
         x, y = x[0], y[0]
     return params, x, y
 

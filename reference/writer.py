@@ -1,0 +1,55 @@
+"""Exercise files written back: the TOML text that ``load_exercise`` reads to the same
+network, parameters and examples (decimals exactly as held, so 0.1 stays 0.1).
+
+Used for what the tool makes itself: a shrunk probe printed as a ready-to-run exercise,
+a variant of an exercise. Hand answers, claims and errata are not written.
+"""
+from decimal import Decimal
+
+import numpy as np
+
+from reference.exercise import Exercise
+
+
+def _number(value) -> str:
+    if isinstance(value, Decimal):
+        text = str(value)
+        return text if text not in ("-0", "-0.0") else text[1:]
+    return str(int(value))
+
+
+def _array(values: np.ndarray) -> str:
+    if values.ndim == 0:
+        return _number(values[()])
+    if values.ndim == 1:
+        return "[" + ", ".join(_number(v) for v in values) + "]"
+    return "[" + ",\n      ".join(_array(row) for row in values) + "]"
+
+
+def _string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped)
+    return f'"{escaped}"'
+
+
+def dump_exercise(exercise: Exercise, comment: str = "") -> str:
+    """The exercise as TOML: title, source, [network], [parameters] and one
+    [[examples]] table per example (class indices written as integers where the file
+    had them). ``comment`` lines go first, each prefixed with ``#``."""
+    arch = exercise.architecture
+    lines = [f"# {line}".rstrip() for line in comment.splitlines()]
+    lines += [f"title = {_string(exercise.title)}"]
+    if exercise.source:
+        lines.append(f"source = {_string(exercise.source)}")
+    lines += ["", "[network]", f"sizes = [{', '.join(str(s) for s in arch.sizes)}]",
+              "activations = [" + ", ".join(f'"{a}"' for a in arch.activations) + "]",
+              f'loss = "{arch.loss}"', f'reduction = "{arch.reduction}"']
+    if "leaky_relu" in arch.activations:
+        lines.append(f"negative_slope = {_number(arch.negative_slope)}")
+    lines += ["", "[parameters]"]
+    for name, value in exercise.parameters.items():
+        lines.append(f"{name} = {_array(value)}")
+    for x, y in zip(exercise.x, exercise.y):
+        target = str(int(np.argmax([float(v) for v in y]))) if exercise.class_indices else _array(y)
+        lines += ["", "[[examples]]", f"x = {_array(x)}", f"y = {target}"]
+    return "\n".join(lines) + "\n"

@@ -11,9 +11,11 @@ judged at full precision). Each given entry is first compared with the exact val
 An entry that is not right against the exact value is recomputed by the same step of
 the text from the OWN upstream values (the student's y_hat for L and dL/dy_hat, their h
 and dL/dy_hat for dL/dW2, ...; an upstream value that is not given is the one that
-follows from the given ones). Written values enter as the interval their rounding
-allows (``reference.intervals``: 0.8617 is [0.86165, 0.86175]), returned floats as
-themselves, so a step is judged on the precision the student actually had:
+follows from the given ones). A right written value enters as every number between it
+and the exact value it rounds (the student carried on either the rounded number, as
+written, or more digits), a wrong one as written, a returned float as itself; the
+step is computed in interval arithmetic (``reference.intervals``), so it is judged on
+the precision the student actually had:
 
 - ``agree`` by *carried rounding*: right on the answer's own rounded upstream values,
   which carry no error (every step rounded to 4 decimals, all correct);
@@ -217,18 +219,21 @@ class Steps:
 # How a given value is read ---------------------------------------------------------------
 
 class Written:
-    """A hand answer as written: the interval its rounding allows, judged by the
-    exercise's rule (``[grading]``, or the printed rounding)."""
+    """A hand answer as written, judged by the exercise's rule (``[grading]``, or the
+    printed rounding)."""
 
     def __init__(self, value: Decimal, rule: Grading):
         self.value, self.rule = value, rule
-        self.interval = intervals.written(value)
+        self.carried = intervals.point(value)  # what a wrong answer carries on: the number as written
         self.finite = True
 
     def own(self, exact: Fraction):
-        """The value the student had: the exact one when written in full (0.1 for an exact
-        0.1 is no rounding), else every value the written rounding allows."""
-        return intervals.point(exact) if abs(self.number - exact) <= EXACTLY else self.interval
+        """The values the student may have carried on from a right answer: the number as
+        written (rounding at every step) or the exact one it rounds (more digits kept),
+        and everything between."""
+        written = intervals.point(self.value)
+        return written if abs(self.number - exact) <= EXACTLY else intervals.hull(
+            min(written.a, intervals.point(exact).a), max(written.b, intervals.point(exact).b))
 
     @property
     def text(self) -> str:
@@ -256,11 +261,11 @@ class Returned:
     def __init__(self, value: float, tolerance: Tolerance):
         self.value, self.tolerance = float(value), tolerance
         self.finite = math.isfinite(self.value)
-        self.interval = intervals.point(self.value) if self.finite else None
+        self.carried = intervals.point(self.value) if self.finite else None
 
     def own(self, exact: Fraction):
         """The value the student had: the float itself."""
-        return self.interval
+        return self.carried
 
     @property
     def text(self) -> str:
@@ -421,7 +426,7 @@ class Diagnoser:
             return
         carried = self._carried(name, bindex, own, roots)
         if reading.matches(computed):
-            own[name][bindex] = reading.interval
+            own[name][bindex] = reading.carried
             if not carried:
                 check.rule = CARRIED_RULE
                 return
@@ -431,7 +436,7 @@ class Diagnoser:
                                f"this step is right on your own values ({_value_text(check.own_value)})")
             roots[(name, bindex)] = carried
             return
-        own[name][bindex] = reading.interval
+        own[name][bindex] = reading.carried
         roots[(name, bindex)] = [check.key]
         missing = list(dict.fromkeys(dep for dep, dindex in self.steps.reads(name, bindex, self.shapes)
                                      if (dep, dindex) not in given))

@@ -1,7 +1,8 @@
 """Interval arithmetic for values written with a limited precision ("carried rounding").
 
-A hand answer written as 0.8617 stands for any number in [0.86165, 0.86175]. To judge a
-step from the answer's own rounded upstream values, each written value becomes that
+A hand answer written as 0.8617 for an exact 0.861723... may have been carried on to the
+next step as written or with more digits: any number between the two. To judge a step
+from the answer's own rounded upstream values, each written value becomes such an
 interval and every step of ``reference.backprop`` runs on object arrays of
 ``mpmath.iv.mpf`` intervals (outward rounded at ``MP_DIGITS`` digits, so the result
 always contains every value the step can take). Sums and products are mpmath's own
@@ -13,7 +14,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from reference.numbers import MP_DIGITS, mp, rounding_half_width
+from reference.numbers import MP_DIGITS, mp
 
 GUARD = 10  # extra digits for the endpoint functions, then rounded outward
 
@@ -44,15 +45,6 @@ def point(value) -> object:
     if hasattr(value, "numerator") and hasattr(value, "denominator") and not isinstance(value, int):
         return context.mpf(value.numerator) / context.mpf(value.denominator)
     return context.mpf(value)
-
-
-def written(value: Decimal) -> object:
-    """The interval a written value stands for: ``0.8617`` -> [0.86165, 0.86175]; an
-    integer written without a decimal point is exact."""
-    half = rounding_half_width(value)
-    context = iv()
-    centre = context.mpf(str(value))
-    return centre if not half else centre + context.mpf([-1, 1]) * (context.mpf(half.numerator) / half.denominator)
 
 
 def hull(low, high) -> object:

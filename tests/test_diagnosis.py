@@ -61,13 +61,13 @@ def test_a_slip_carried_through_unwritten_steps_is_still_traced(answers):
 
 
 def test_a_wrong_step_on_wrong_values_is_a_slip_of_its_own(answers):
-    # -0.47 would still be the rounding of a value in -0.46's interval [-0.465, -0.455]
     checks = by_key(answers('"dL/dy_hat[0]" = -0.46', '"dL/db2[0]" = -0.48'))
     assert checks["dL/db2[0]"].kind == SLIP
     assert checks["dL/db2[0]"].diagnosis == (
         "slip: the mistake entered here, at Step 3: output layer biases; from your own upstream values "
         "(carrying dL/dy_hat[0]) it is -0.46")
-    assert by_key(answers('"dL/dy_hat[0]" = -0.46', '"dL/db2[0]" = -0.47'))["dL/db2[0]"].kind == FOLLOWS
+    # a wrong value is carried on as written: dL/db2 = dL/dy_hat gives -0.46 again, not -0.47
+    assert by_key(answers('"dL/dy_hat[0]" = -0.46', '"dL/db2[0]" = -0.47'))["dL/db2[0]"].kind == SLIP
 
 
 def test_a_slip_with_every_value_it_reads_written_entered_here(answers):

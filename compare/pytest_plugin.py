@@ -47,6 +47,7 @@ class ExerciseFile(pytest.File):
             yield ExerciseItem.from_parent(self, name="load", check=lambda: _fail(message))
             return
         self._exact = None
+        self._answer_checks = None
         yield ExerciseItem.from_parent(self, name="crosscheck", check=self.check_crosscheck)
         for answer in self.exercise.answers:
             yield ExerciseItem.from_parent(self, name=f"answers.{answer.key}",
@@ -78,44 +79,40 @@ class ExerciseFile(pytest.File):
             _fail("\n".join(lines))
 
     def check_answer(self, answer) -> None:
-        import numpy as np
-
+        """One ``[answers]`` key: every entry right by the exercise's rule (the printed
+        rounding, or ``[grading]``), or by carried rounding on its own upstream values."""
         from compare.formatting import exact_text
-        from compare.tolerance import written_value_agrees
-        from reference import quantities
-        from reference.numbers import as_fraction, decimals_written, rounding_half_width
-        exact = self.exact[answer.name]
-        if answer.index:
-            entries = [(answer.index, answer.value[()])]
-        else:
-            entries = [(index, answer.value[index]) for index in np.ndindex(answer.value.shape)]
-        wrong = [(index, given) for index, given in entries
-                 if not written_value_agrees(given, as_fraction(exact[index]))]
+        checks = [c for c in self._checks() if c.written_as == answer.key]
+        wrong = [c for c in checks if not c.agree]
         if not wrong:
             return
-        diagnoses = self._diagnoses()
-        lines = [f"{answer.key}: {len(wrong)} of {len(entries)} entries wrong"]
-        for index, given in wrong:
-            label = quantities.entry_label(answer.name, index)
-            decimals = decimals_written(given)
-            precision = ("an integer: must be exact" if decimals is None else
-                         f"written with {decimals} decimals: must lie within {exact_text(rounding_half_width(given))} "
-                         "of the exact value")
-            value = as_fraction(exact[index])
-            exact_shown = exact_text(value)
-            if "/" in exact_shown:
-                exact_shown += f" = {float(value):.10g}"
-            lines.append(f"  {label}: expected {exact_shown}, given {given} ({precision})")
-            diagnosis = diagnoses.get((answer.name, index))
-            if diagnosis:
-                lines.append(f"    diagnosis: {diagnosis}")
+        lines = [f"{answer.key}: {len(wrong)} of {len(checks)} entries wrong"]
+        for c in wrong:
+            exact_shown = exact_text(c.expected)
+            if "/" in exact_shown or exact_shown.startswith("≈"):
+                exact_shown += f" = {float(c.expected):.10g}"
+            lines.append(f"  {c.key}: expected {exact_shown}, given {c.given} ({self._rule(c)})")
+            lines.append(f"    diagnosis: {c.diagnosis}")
         _fail("\n".join(lines))
 
-    def _diagnoses(self) -> dict:
-        """``{(quantity, index): text}``: the diagnosis of every wrong hand answer
-        (``compare.diagnosis``), keyed by the per-example index the answer is written with."""
-        from compare.diagnosis import check_answers
-        return {(c.quantity, c.entry_index): c.diagnosis for c in check_answers(self.exercise) if not c.agree}
+    def _rule(self, check) -> str:
+        """The rule that judged a wrong entry, in words: the printed precision it needed."""
+        from compare.formatting import exact_text
+        from reference.exercise import Grading
+        from reference.numbers import decimals_written, rounding_half_width
+        if self.exercise.grading != Grading() or not check.rule:
+            return check.rule or check.kind
+        decimals = decimals_written(check.given)
+        return ("an integer: must be exact" if decimals is None else
+                f"written with {decimals} decimals: must lie within {exact_text(rounding_half_width(check.given))} "
+                "of the exact value")
+
+    def _checks(self) -> list:
+        """Every written entry checked and diagnosed (``compare.diagnosis``), once per file."""
+        if self._answer_checks is None:
+            from compare.diagnosis import check_answers
+            self._answer_checks = check_answers(self.exercise)
+        return self._answer_checks
 
     def check_claim(self, claim: str) -> None:
         from compare.claims import check_claims

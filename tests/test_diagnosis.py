@@ -234,3 +234,33 @@ def test_batch_answers(tmp_path):
     assert checks["dL/db2[1]"].convention == (
         "loss gradient without the 1/n factor: 2(y_hat - y) or loss gradient without the 1/B mean over the "
         "batch (made in an earlier step that is not written out)")
+
+
+@pytest.mark.parametrize("rule, given, right", [
+    ("rtol = 0.01", "-0.447", True),       # -0.45 within 1%
+    ("rtol = 0.01", "-0.44", False),       # 2.2% off
+    ("sig_figs = 2", "-0.45", True),
+    ("sig_figs = 2", "-0.4", False),       # one figure is not two: the printed rounding would accept it
+    ("sig_figs = 3", "-0.4504", True),     # more figures than asked for, within half a unit of the third
+    ("sig_figs = 3", "-0.456", False),
+])
+def test_the_instructors_rule_replaces_the_printed_rounding(answers, rule, given, right):
+    path = Path(answers(f'"dL/db2[0]" = {given}').path)
+    path.write_text(path.read_text() + f"\n[grading]\n{rule}\n")
+    check = by_key(load_exercise(path))["dL/db2[0]"]
+    assert check.agree == right, check.diagnosis
+    assert ("rtol" if "rtol" in rule else "significant figures") in check.rule
+
+
+@pytest.mark.parametrize("table, expected", [
+    ("rtol = 2", "grading.rtol: expected a relative tolerance between 0 and 1"),
+    ("sig_figs = 0", "grading.sig_figs: expected a number of significant figures from 1 to 15"),
+    ("rtol = 0.1\nsig_figs = 2", "grading: expected one rule: rtol or sig_figs, not both"),
+    ("atol = 0.1", "grading.atol: expected one of rtol, sig_figs"),
+])
+def test_a_bad_grading_table_is_one_line(answers, table, expected, capsys):
+    path = Path(answers('"dL/db2[0]" = -0.45').path)
+    path.write_text(path.read_text() + f"\n[grading]\n{table}\n")
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1

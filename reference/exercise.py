@@ -43,7 +43,11 @@ DEFAULT_NETWORK = {"sizes": [4, 3, 4], "activations": ["relu", "identity"],
                    "loss": "mse", "reduction": "mean", "negative_slope": Decimal("0.01")}
 TOP_LEVEL_KEYS = {"title", "source", "network", "parameters", "examples", "answers", "claims", "errata", "grading"}
 GRADING_KEYS = {"rtol": "a relative tolerance between 0 and 1 (0.01 = 1%)",
-                "sig_figs": "a number of significant figures from 1 to 15"}
+                "sig_figs": "a number of significant figures from 1 to 15",
+                "points": "a table of points: a quantity (\"dL/dW1\"), a step (\"Step 2\") or \"probes\" = a number >= 0",
+                "carried_errors_lose_points": "true or false: whether an answer that only carries an earlier "
+                                              "error loses its points"}
+MAX_POINTS = Decimal(10) ** 6
 FLOAT64_MAX = Decimal("1.7976931348623157e308")
 FLOAT64_MIN = Decimal("2.2250738585072014e-308")  # smallest normal float64
 # Claims the prose makes about the numbers, checked and reported beside them; each may
@@ -115,9 +119,16 @@ class Grading:
     rounding it is printed with); ``rtol`` (relative tolerance) or ``sig_figs``
     (significant figures, as PrairieLearn's and Gradescope's numeric questions) replace
     that rule. Either way an answer that is right on its own rounded upstream values
-    (carried rounding) is right."""
+    (carried rounding) is right. ``points`` is the rubric for grading code: points per
+    quantity, per step of the text or for passing every probe (``compare.grading.rubric``)."""
     rtol: Decimal | None = None
     sig_figs: int | None = None
+    points: tuple[tuple[str, Decimal], ...] = ()  # the rubric: (item, points), in file order; empty: pass/fail
+    carried_errors_lose_points: bool = False
+
+    @property
+    def max_points(self) -> Decimal:
+        return sum((p for _, p in self.points), Decimal(0))
 
 
 @dataclass(frozen=True)
@@ -197,7 +208,7 @@ def _parse(path: Path, data: dict) -> Exercise:
                     parameters=parameters, x=x, y=y, answers=answers,
                     claims=(claims := _claims(path, data.get("claims", {}), architecture)),
                     errata=_errata(path, data.get("errata", {}), claims),
-                    grading=_grading(path, data.get("grading", {})),
+                    grading=_grading(path, data.get("grading", {}), architecture),
                     class_indices=architecture.loss == "cross_entropy" and all(
                         isinstance(e.get("y"), int) for e in data["examples"]))
 
@@ -227,13 +238,13 @@ def _errata(path, table, claims: dict[str, int]) -> frozenset[str]:
     return frozenset(names)
 
 
-def _grading(path, table) -> Grading:
+def _grading(path, table, architecture: Architecture) -> Grading:
     if not isinstance(table, dict):
-        raise ExerciseError(path, "grading", "a table with " + " or ".join(GRADING_KEYS))
+        raise ExerciseError(path, "grading", "a table with " + ", ".join(GRADING_KEYS))
     for key in table:
         if key not in GRADING_KEYS:
             raise ExerciseError(path, f"grading.{key}", "one of " + ", ".join(GRADING_KEYS))
-    if len(table) > 1:
+    if "rtol" in table and "sig_figs" in table:
         raise ExerciseError(path, "grading", "one rule: rtol or sig_figs, not both")
     rtol, sig_figs = table.get("rtol"), table.get("sig_figs")
     if rtol is not None and (isinstance(rtol, bool) or not isinstance(rtol, (Decimal, int))
@@ -242,7 +253,30 @@ def _grading(path, table) -> Grading:
     if sig_figs is not None and (isinstance(sig_figs, bool) or not isinstance(sig_figs, int)
                                  or not 1 <= sig_figs <= 15):
         raise ExerciseError(path, "grading.sig_figs", GRADING_KEYS["sig_figs"])
-    return Grading(None if rtol is None else Decimal(rtol), sig_figs)
+    carried = table.get("carried_errors_lose_points", False)
+    if not isinstance(carried, bool):
+        raise ExerciseError(path, "grading.carried_errors_lose_points", GRADING_KEYS["carried_errors_lose_points"])
+    return Grading(None if rtol is None else Decimal(rtol), sig_figs,
+                   _points(path, table.get("points", {}), architecture), carried)
+
+
+def _points(path, table, architecture: Architecture) -> tuple[tuple[str, Decimal], ...]:
+    """``[grading.points]``: each key a quantity, ``Step k`` or ``probes``; each value a
+    number of points >= 0 (at most a million)."""
+    if not isinstance(table, dict):
+        raise ExerciseError(path, "grading.points", GRADING_KEYS["points"])
+    names = quantities.all_names(architecture.n_layers, list(architecture.activations))
+    steps = [title.split(":")[0] for title, _ in quantities.step_groups(architecture.n_layers,
+                                                                        list(architecture.activations))[1:]]
+    items = []
+    for key, value in table.items():
+        if key not in names and key not in steps and key != "probes":
+            raise ExerciseError(path, f"grading.points.{key}",
+                                "a quantity (" + ", ".join(names) + "), a step (" + ", ".join(steps) + ") or probes")
+        if isinstance(value, bool) or not isinstance(value, (Decimal, int)) or not 0 <= value <= MAX_POINTS:
+            raise ExerciseError(path, f"grading.points.{key}", "a number of points from 0 to 1000000")
+        items.append((key, Decimal(value)))
+    return tuple(items)
 
 
 def _text(path, data, key, default) -> str:

@@ -256,7 +256,10 @@ def test_the_instructors_rule_replaces_the_printed_rounding(answers, rule, given
     ("rtol = 2", "grading.rtol: expected a relative tolerance between 0 and 1"),
     ("sig_figs = 0", "grading.sig_figs: expected a number of significant figures from 1 to 15"),
     ("rtol = 0.1\nsig_figs = 2", "grading: expected one rule: rtol or sig_figs, not both"),
-    ("atol = 0.1", "grading.atol: expected one of rtol, sig_figs"),
+    ("atol = 0.1", "grading.atol: expected one of rtol, sig_figs, points, carried_errors_lose_points"),
+    ("points = {\"dL/dW9\" = 1}", "grading.points.dL/dW9: expected a quantity (z1, h"),
+    ("points = {\"Step 2\" = -1}", "grading.points.Step 2: expected a number of points from 0 to 1000000"),
+    ("carried_errors_lose_points = 1", "grading.carried_errors_lose_points: expected true or false"),
 ])
 def test_a_bad_grading_table_is_one_line(answers, table, expected, capsys):
     path = Path(answers('"dL/db2[0]" = -0.45').path)

@@ -302,7 +302,7 @@ class _Deadline(BaseException):
     pass
 
 
-def _text_of(error, seconds: float = 2.0) -> str:
+def _text_of(error, seconds: float = 1.0) -> str:
     """``str(error)``, capped, with at most ``seconds`` to compute it (the student's
     ``__str__`` may loop); a placeholder when it fails."""
     def expire(signum, frame):
@@ -396,7 +396,10 @@ def _find_function(module, function: str, file_name: str):
     return None, _short(message, MAX_MESSAGE_CHARS)
 
 
-def _call(target, function: str, call: dict, student_file: str, source_lines: list[str], budget: Budget) -> dict:
+def make_call(target, function: str, call: dict, student_file: str, source_lines: list[str],
+              budget: Budget) -> dict:
+    """One call of ``target`` on fresh copies of the encoded ``call``: the call's entry
+    of the payload. Raises only MemoryError (the run's ``memory_limit``)."""
     result = {"status": "ok", "message": "", "line": None, "source": None, "values": {},
               "bad_values": {}, "seconds": 0.0}
     params = {name: decode_array(value) for name, value in call["params"].items()}
@@ -427,6 +430,12 @@ def _encode_float64(array) -> dict:
     return {"shape": encoded["shape"], "data": encoded["data"]}
 
 
+def encode_payload(payload: dict) -> bytes:
+    """The payload as the worker sends it: ASCII JSON (lone surrogates of the student's
+    texts escaped), no NaN constants."""
+    return _dumps(payload, ensure_ascii=True, allow_nan=False).encode("ascii")
+
+
 def run_calls(request: dict) -> dict:
     """Import the student's file and make every call; the payload described above.
     Raises only for the grader's own failures (the worker then exits with status 70)."""
@@ -447,7 +456,7 @@ def run_calls(request: dict) -> dict:
         return {**payload, "status": "missing_function", "message": missing}
     try:
         for call in request["calls"]:
-            payload["calls"].append(_call(target, request["function"], call, student_file, source_lines, budget))
+            payload["calls"].append(make_call(target, request["function"], call, student_file, source_lines, budget))
     except BaseException as error:
         if not _is_memory_error(error):
             raise
@@ -470,6 +479,7 @@ def _prepare_worker(request: dict) -> None:
     sys.path.insert(0, folder)
     os.chdir(folder)
     sys.argv = [request["submission"]]
+    sys.stdout.reconfigure(line_buffering=True)  # printed lines keep their order with stderr's
     sys.dont_write_bytecode = True
     import site
     site.setquit()  # exit() and quit(), which -S leaves out
@@ -493,8 +503,7 @@ def worker(request: dict, write_fd: int) -> None:
             stream.flush()
         except BaseException:  # noqa: BLE001
             pass
-    data = _dumps(payload, ensure_ascii=True, allow_nan=False).encode("ascii")
-    view = memoryview(data)
+    view = memoryview(encode_payload(payload))
     while view:
         view = view[_write(write_fd, view):]
     _exit(0)
@@ -515,7 +524,7 @@ def _prctl(option: int, value: int) -> bool:
         return False
 
 
-def _process_parents() -> dict[int, int]:
+def process_parents() -> dict[int, int]:
     """``{pid: parent pid}`` of every process this one can see in /proc."""
     parents = {}
     for entry in os.listdir("/proc"):
@@ -536,7 +545,7 @@ def kill_descendants(seconds: float = 5.0) -> dict[int, int]:
     none is left or ``seconds`` have passed. Returns ``{pid: wait status}`` of the reaped."""
     me, reaped, deadline = os.getpid(), {}, _monotonic() + seconds
     while _monotonic() < deadline:
-        parents = _process_parents()
+        parents = process_parents()
         children: dict[int, list[int]] = {}
         for pid, parent in parents.items():
             children.setdefault(parent, []).append(pid)

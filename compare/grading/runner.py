@@ -111,14 +111,17 @@ def run_submission(path: Path, function: str, calls: Sequence[Call], *, timeout:
 
     Never raises for anything the student's code does. Raises ``FileNotFoundError`` when
     ``path`` or a support file is not a file, ``ValueError`` for a bad function name,
-    timeout, sandbox mode or support file name, ``TypeError``/``ValueError`` for a ``Call``
+    timeout, sandbox mode or support file name, ``TypeError`` for ``limits`` that are not
+    a ``Limits``, ``TypeError``/``ValueError`` for a ``Call``
     whose arrays are not as documented, and ``sandbox.SandboxError`` (one line) when
     ``sandbox="bwrap"`` and bwrap cannot run here."""
     if not function.isidentifier():
         raise ValueError(f"function must be a Python identifier, got {function!r}")
     if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    limits = limits or Limits()
+    limits = Limits() if limits is None else limits
+    if not isinstance(limits, Limits):
+        raise TypeError(f"limits must be a Limits, got {type(limits).__name__}")
     encoded = [_encode_call(call, i) for i, call in enumerate(calls)]
     paths = [Path(path), *map(Path, support_files)]
     for file in paths:
@@ -267,9 +270,10 @@ def _open(stack: ExitStack, path: Path, flags: int) -> int:
 def _start_and_wait(launch: sandbox.Launch, stdin_fd: int, output_fd: int, pass_fds: list[int],
                     timeout: float, mode: str) -> bool:
     """Start the child and wait for it to exit, at most ``timeout`` seconds; at the limit,
-    stop it (SIGTERM to the supervisor, which kills what the worker left, then SIGKILL to
-    its process group; under bwrap SIGKILL at once: the PID namespace ends with it).
-    Returns whether the time limit was hit. The child is reaped before this returns."""
+    stop it: SIGTERM to the supervisor, which kills what the worker left, then SIGKILL to
+    its process group; under bwrap SIGKILL at once, then wait until the sandbox's PID
+    namespace is empty. Returns whether the time limit was hit. The child is reaped and
+    nothing of it runs when this returns."""
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.path.dirname(launch.submission),
            "TMPDIR": os.path.dirname(launch.submission), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
            "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
@@ -282,12 +286,52 @@ def _start_and_wait(launch: sandbox.Launch, stdin_fd: int, output_fd: int, pass_
         if timed_out and mode == "none":
             _signal(process, signal.SIGTERM)
             _wait(process, TERMINATE_GRACE)
+        elif timed_out:
+            _kill_sandbox(process)
     finally:
         # The leader is not reaped yet, so its process group id cannot have been reused:
         # kill whatever is left in the group (the leader too if it still runs), then reap.
         _signal(process, signal.SIGKILL, group=True)
         process.wait()
     return timed_out
+
+
+def _kill_sandbox(process: subprocess.Popen, seconds: float = 5.0) -> None:
+    """SIGKILL bwrap and wait until its PID namespace is empty. Killing the outer bwrap
+    kills its child, the namespace's init (``--die-with-parent``), and the kernel then
+    kills every process of the namespace, asynchronously: the init's pidfd becomes
+    readable only when all of them have exited."""
+    opened = {}
+    for pid in _children(process.pid):
+        try:
+            opened[pid] = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            continue
+    still = set(_children(process.pid))  # a pid reused between the scan and the open is not bwrap's child
+    inits = [fd for pid, fd in opened.items() if pid in still]
+    for pid, fd in opened.items():
+        if pid not in still:
+            os.close(fd)
+    _signal(process, signal.SIGKILL, group=True)
+    try:
+        if inits:
+            poller = select.poll()
+            for fd in inits:
+                poller.register(fd, select.POLLIN)
+            deadline = time.monotonic() + seconds
+            pending = set(inits)
+            while pending and time.monotonic() < deadline:
+                for fd, _ in poller.poll(max(0.0, deadline - time.monotonic()) * 1000):
+                    pending.discard(fd)
+                    poller.unregister(fd)
+    finally:
+        for fd in inits:
+            os.close(fd)
+
+
+def _children(pid: int) -> list[int]:
+    """The pids whose parent is ``pid``."""
+    return [child_pid for child_pid, parent in child.process_parents().items() if parent == pid]
 
 
 def _wait(process: subprocess.Popen, seconds: float) -> bool:

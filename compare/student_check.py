@@ -14,19 +14,15 @@ The function has the signature of the book's NumPy code::
   ``"dL/dz1"`` (shape (n,) for one example, (B, n) for a batch; ``L`` a scalar). Any
   intermediate given is checked like a gradient.
 
-The function runs in a separate process (``compare/student.py``) with a time limit. It
-is NOT a sandbox: the student's code runs with the user's rights. An import failure, a
-missing function, an exception, a timeout, a crash, a missing key, a wrong shape or a
-non-numeric value fails the check with a verdict naming it; the harness never crashes.
+The function runs in a child process started by ``compare.grading.run_submission``, with
+a time limit and resource limits, under bubblewrap where it is installed and works
+(``docs/sandbox.md`` says what that does and does not protect). An import failure, a
+missing function, an exception, a timeout, the memory limit, a crash, a missing or
+garbled result, a missing key, a wrong shape or a non-numeric value fails the check with a
+verdict naming it; the harness never crashes.
 """
 import html
 import json
-import os
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -35,6 +31,8 @@ import numpy as np
 
 from compare import student
 from compare.comparison import Comparison, compare_exercise
+from compare.grading import Call, run_submission
+from compare.grading.escape import split_escaped_lines
 from compare.report import render_json, render_text
 from compare.tolerance import Tolerance
 from reference import quantities
@@ -48,7 +46,9 @@ STATUS_TEXT = {
     "exception": "raised an exception",
     "bad_return": "returned the wrong type",
     "timeout": "timed out",
+    "memory_limit": "exceeded the memory limit",
     "crashed": "crashed",
+    "no_result": "sent back no usable result",
 }
 
 
@@ -57,7 +57,9 @@ class StudentRun:
     """What the student's function did. ``status`` is ``"ok"`` or one of
     ``STATUS_TEXT``; ``values`` the returned arrays (float64) by name; ``bad_values``
     returned keys whose value is not an array of numbers; ``line``/``source`` the line of
-    the student's file an exception came from; ``seconds`` the call's wall time."""
+    the student's file an exception came from; ``seconds`` the call's wall time;
+    ``output`` what the code printed, escaped (newlines as ``\\n``), and ``output_lines``
+    how many lines it printed; ``sandbox`` what protected the run (one line)."""
     path: Path
     function: str
     status: str
@@ -68,6 +70,8 @@ class StudentRun:
     bad_values: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     output: str = ""
+    output_lines: int = 0
+    sandbox: str = ""
 
     @property
     def target(self) -> str:
@@ -143,55 +147,31 @@ def function_inputs(exercise: Exercise, dtype: str, as_batch: bool | None = None
     return params, x, y
 
 
+def student_call(exercise: Exercise, dtype: str, as_batch: bool | None = None) -> Call:
+    """``function_inputs`` as the runner's ``Call``."""
+    return Call(*function_inputs(exercise, dtype, as_batch))
+
+
 def student_arguments(exercise: Exercise, dtype: str) -> dict:
-    """``function_inputs`` JSON-encoded for the child (``compare/student.py``)."""
-    params, x, y = function_inputs(exercise, dtype)
-    return {"params": {name: student.encode(value) for name, value in params.items()},
-            "x": student.encode(x), "y": student.encode(y)}
+    """``student_call`` JSON-encoded as ``compare/student.py`` (the former child) reads it."""
+    call = student_call(exercise, dtype)
+    return {"params": {name: student.encode(value) for name, value in call.params.items()},
+            "x": student.encode(call.x), "y": student.encode(call.y)}
 
 
 def run_student(path: Path, function: str, exercise: Exercise, dtype: str = "float64",
                 timeout: float = DEFAULT_TIMEOUT) -> StudentRun:
-    """Run ``function`` of ``path`` on the exercise in a child process; kill it (and its
-    process group) after ``timeout`` seconds. Never raises for what the student's code does."""
-    with tempfile.TemporaryDirectory(prefix="backprop-student-") as tmp:
-        input_path, output_path = Path(tmp) / "input.json", Path(tmp) / "output.json"
-        input_path.write_text(json.dumps(student_arguments(exercise, dtype)))
-        command = [sys.executable, str(Path(student.__file__)), str(path), function,
-                   str(input_path), str(output_path)]
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-        start = time.perf_counter()
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True, env=env,
-                                   start_new_session=os.name == "posix")
-        try:
-            stdout, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill(process)
-            stdout, stderr = process.communicate()
-            return StudentRun(path, function, "timeout",
-                              f"no result after {timeout:g} s (an infinite loop?); the process was killed",
-                              seconds=time.perf_counter() - start, output=stdout[:student.OUTPUT_LIMIT])
-        if not output_path.is_file():
-            last = (stderr.strip().splitlines() or [""])[-1]
-            return StudentRun(path, function, "crashed",
-                              f"the process exited with status {process.returncode} without a result"
-                              + (f" ({last})" if last else ""),
-                              seconds=time.perf_counter() - start, output=stdout[:student.OUTPUT_LIMIT])
-        result = json.loads(output_path.read_text())
-    return StudentRun(path, function, result["status"], result["message"], result["line"], result["source"],
-                      {key: student.decode(value) for key, value in result["values"].items()},
-                      result["bad_values"], result["seconds"], (result["output"] + stdout)[:student.OUTPUT_LIMIT])
-
-
-def _kill(process: subprocess.Popen) -> None:
-    if os.name == "posix":
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # the child's own session: it and its children
-        except ProcessLookupError:
-            pass
-    else:
-        process.kill()
+    """Run ``function`` of ``path`` on the exercise in a child process
+    (``compare.grading.run_submission``, sandboxed where bwrap works), killed with what it
+    left behind after ``timeout`` seconds. Never raises for what the student's code does."""
+    run = run_submission(path, function, [student_call(exercise, dtype)], timeout=timeout, sandbox="auto")
+    common = {"output": run.output, "output_lines": run.output_lines, "sandbox": run.sandbox}
+    if run.status != "ok":
+        return StudentRun(path, function, run.status, run.message, run.line, run.source, seconds=run.seconds,
+                          **common)
+    call = run.calls[0]
+    return StudentRun(path, function, call.status, call.message, call.line, call.source, call.values,
+                      call.bad_values, call.seconds, **common)
 
 
 def check_student(path: Path, function: str, exercise: Exercise, dtype: str = "float64",
@@ -269,9 +249,10 @@ def student_lines(check: StudentCheck) -> list[str]:
         if check.unknown_keys:
             lines.append("Ignored unknown key(s): " + ", ".join(check.unknown_keys)
                          + " (the text's names are " + ", ".join(required) + ", z1, h, y_hat, L, ...)")
-    printed = run.output.strip().splitlines()
-    if printed:
-        lines.append(f"The student's code printed {len(printed)} line(s); the first: {printed[0][:200]}")
+    printed = split_escaped_lines(run.output)
+    if run.output_lines:
+        lines.append(f"The student's code printed {run.output_lines} line(s); the first: "
+                     f"{(printed or [''])[0][:200]}")
     return lines
 
 

@@ -12,12 +12,12 @@ import sys
 from tabulate import tabulate_formats
 
 from compare.comparison import compare_exercise
+from compare.grading.key import DEFAULT_TIMEOUT
+from compare.grading.probes import DEFAULT_PROBES
 from compare.finite_differences import is_large
 from compare.progress import progress_bar
 from compare.witnesses import add_finite_differences, add_jvp
 from compare.report import bulk_json, render_bulk, render_json, render_text
-from compare.student_check import (DEFAULT_TIMEOUT, check_student, parse_target, render_student_json,
-                                   render_student_text)
 from compare.tolerance import Tolerance
 from compare.usage import Parser, UsageError, load_selected
 from compare.training import KINK_SIDES, TrainingSettings, run_training
@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "gradients; runs the student's code in a child process (not a sandbox)")
     parser.add_argument("--timeout", type=timeout_value, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help=f"time limit for --backward (default {DEFAULT_TIMEOUT:g} s)")
+    parser.add_argument("--probes", type=non_negative_int, default=DEFAULT_PROBES, metavar="N",
+                        help=f"with --backward: random probes beside the exercise (default {DEFAULT_PROBES}; "
+                             "0: the exercise alone)")
+    parser.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto",
+                        help="with --backward: run the student's code under bubblewrap (auto: when it works)")
     parser.add_argument("--lr", type=decimal, metavar="LR",
                         help="take gradient-descent steps with this learning rate (exact, as written; "
                              "default 0.1 when --steps is given)")
@@ -138,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
 MODE_NAMES = {"compare": "the gradient comparison", "self_test": "--self-test", "plot": "--plot",
               "train": "--lr/--steps", "backward": "--backward"}
 # Options only some jobs use: given with another job they are a usage error, never ignored.
-ONLY_FOR = {"fd": ("compare",), "jvp": ("compare",), "sample": ("compare",), "seed": ("compare",),
+ONLY_FOR = {"fd": ("compare",), "jvp": ("compare",), "sample": ("compare",), "seed": ("compare", "backward"),
             "momentum": ("train",), "kink_side": ("train",), "timeout": ("backward",),
+            "probes": ("backward",), "sandbox": ("backward",),
             "json": ("compare", "self_test", "train", "backward"),
             "dtype": ("compare", "self_test", "train", "backward"),
             "rtol": ("compare", "self_test", "train", "backward"),
@@ -184,12 +190,15 @@ def comparison(exercise, args, tolerance: Tolerance) -> int:
 
 def backward(exercise, args, tolerance: Tolerance) -> int:
     """Grade a student's backward function (``--backward FILE.py:FUNCTION``)."""
+    from compare.grading.check import check_student, parse_target
+    from compare.grading.feedback import render_json as student_json, render_text as student_text
     try:
         student_path, function = parse_target(args.backward)
     except ValueError as error:
         raise UsageError(f"--backward: {error}") from None
-    check = check_student(student_path, function, exercise, args.dtype, tolerance, args.timeout)
-    print(render_student_json(check) if args.json else render_student_text(check, args.format))
+    check = check_student(student_path, function, exercise, args.dtype, tolerance, args.timeout,
+                          args.probes, args.seed, args.sandbox)
+    print(student_json(check) if args.json else student_text(check, args.format))
     return OK if check.ok else DISAGREE
 
 

@@ -69,7 +69,7 @@ def test_mixed_sides_of_one_kink_fail_with_the_cause_named(capsys):
 def test_class_index_targets_reach_a_correct_student_as_labels(capsys):
     status, out = grade(capsys, "class_index_targets_correct.py", str(DATA / "softmax_classifier.toml"))
     assert status == 0, out[-1500:]
-    assert out.rstrip().endswith("Student result: PASS, every gradient agrees.")
+    assert out.rstrip().endswith("Student result: PASS, every gradient agrees, on every probe too.")
 
 
 def test_a_missing_two_is_one_named_mistake_not_twelve_slips(capsys):
@@ -115,9 +115,16 @@ def test_a_background_process_neither_delays_nor_survives_grading(capsys):
 
 
 def test_a_forged_result_is_no_result(capsys):
+    # the case writes garbage to what was the result file (sys.argv[4]): the argument is
+    # gone, so the attempt is the student's own exception, a failed verdict
     status, out = grade(capsys, "forged_output.py")
     assert status == 1 and out.rstrip().endswith("Student result: FAIL.")
-    assert "no result" in out
+    assert "IndexError" in out
+    # the same attack aimed at the real channel (a pipe among its descriptors): no result
+    status = main(["--backward", f"{ROOT / 'tests' / 'submissions' / 'grading' / 'forged_channel.py'}:backward"])
+    captured = capsys.readouterr()
+    assert status == 1 and "Traceback" not in captured.out + captured.err
+    assert "no result" in captured.out and captured.out.rstrip().endswith("Student result: FAIL.")
 
 
 def test_a_shadow_module_cannot_reach_the_grader(tmp_path):

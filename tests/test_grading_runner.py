@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from compare.grading import Call, Limits, run_submission, run_submissions
-from compare.student_check import check_student, student_call
+from compare.grading.check import check_student, student_call
 from reference.exercise import load_exercise
 from tests.grading_support import (CASES, MODES, STUDENTS, SUBMISSIONS, assert_no_process_with, call, kill_all,
                                    no_child_left, processes_with)

@@ -3,7 +3,7 @@ import html.parser
 from pathlib import Path
 
 from compare import compare_exercise
-from compare.student_check import check_student
+from compare.grading.check import check_student
 from reference.exercise import load_exercise
 
 STUDENTS = Path(__file__).resolve().parent.parent / "examples" / "students"
@@ -84,7 +84,7 @@ def test_student_check_renders_in_both(chapter7):
     text = str(check)
     assert text.startswith("Student code: ") and text.rstrip().endswith("Student result: FAIL.")
     page = check._repr_html_()
-    assert "<b>Student result: FAIL</b>" in page and "DISAGREE: hand ≠ exact" in page
+    assert "<b>Student result: FAIL.</b>" in page and "DISAGREE: hand ≠ exact" in page
 
 
 def test_html_shows_a_diagnosed_slip():

@@ -6,15 +6,15 @@ import json
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from compare.comparison import Truth
-from compare.diagnosis import Diagnoser
-from compare.student_check import StudentRun, judge_run, render_student_json, render_student_text
+from compare.grading.check import StudentRun, judge
+from compare.grading.feedback import render_json, render_text
+from compare.grading.key import GradingKey
 from reference import load_exercise
 from reference.exercise import CHAPTER7_PATH
 
 CHAPTER7 = load_exercise(CHAPTER7_PATH)
-TRUTH = Truth(CHAPTER7)
-DIAGNOSER = Diagnoser(CHAPTER7, subgradients_are_mistakes=False, given="returned")
+KEY = GradingKey.build(CHAPTER7, probes=0)
+TRUTH = KEY.truth
 KEYS = ["dL/dW1", "dL/db1", "dL/dW2", "dL/db2", "z1", "h", "y_hat", "L", "dL/dy_hat", "dL/dh", "relu_mask",
         "dL/dz1", "dL/dW3", "W1", "", "dL/dW1\nResult: PASS"]
 SHAPES = {"dL/dW1": (4, 3), "dL/db1": (3,), "dL/dW2": (3, 4), "dL/db2": (4,), "z1": (3,), "h": (3,), "y_hat": (4,),
@@ -38,10 +38,10 @@ def returned(draw):
 @given(returned())
 def test_any_returned_values_give_a_full_report_and_never_a_false_pass(values):
     run = StudentRun(CHAPTER7_PATH, "backward", "ok", values=values)
-    check = judge_run(run, CHAPTER7, truth=TRUTH, diagnoser=DIAGNOSER)
-    text = render_student_text(check)
+    check = judge(run, KEY)
+    text = render_text(check)
     assert text.splitlines()[-1] in ("Student result: PASS, every gradient agrees.", "Student result: FAIL.")
-    data = json.loads(render_student_json(check))
+    data = json.loads(render_json(check))
     assert data["student"]["ok"] == check.ok
     check._repr_html_()
     broken = any(name in SHAPES and name in values and (values[name].shape != SHAPES[name]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from compare.cli import main
-from compare.student_check import check_student, parse_target
+from compare.grading.check import check_student, parse_target
 from reference.exercise import CHAPTER7_PATH, load_exercise
 
 STUDENTS = Path(__file__).resolve().parent.parent / "examples" / "students"
@@ -220,7 +220,7 @@ def test_returned_values_are_diagnosed_like_hand_answers(chapter7):
     wrong = {c.key: c for c in check.diagnoses if not c.agree}
     assert wrong["dL/dy_hat[0]"].diagnosis == "convention: loss gradient without the 2/n factor: (y_hat - y)"
     assert wrong["dL/dW2[2][0]"].kind == "follows" and wrong["dL/dW2[2][0]"].follows_from == ["dL/dy_hat[0]"]
-    from compare.student_check import diagnosis_lines
+    from compare.grading.feedback import diagnosis_lines
     assert diagnosis_lines(check)[-1] == ("Returned values: 16 wrong; 4 explained by a common convention, "
                                           "12 only carry an earlier error.")
     assert check_student(STUDENTS / "correct.py", "backward", chapter7).diagnoses  # diagnosed, all agree

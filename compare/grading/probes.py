@@ -364,7 +364,7 @@ def shrunk_file(result: ProbeResult) -> str:
 def function_runner(function, dtype: str = "float64") -> Runner:
     """A runner that calls a Python function in this process (for tests and the
     notebook API; students' files go through ``compare.grading.runner``)."""
-    from compare.student_check import function_inputs
+    from compare.grading.check import function_inputs
 
     def run(calls: list[tuple[Exercise, bool]]) -> list[Outcome]:
         outcomes = []

@@ -64,7 +64,7 @@ def _why_wrong(check, name: str, carried_ok: bool) -> str:
 
 
 def score(check, grading: Grading) -> Score | None:
-    """The rubric's points for a graded submission (``compare.student_check.StudentCheck``),
+    """The rubric's points for a graded submission (``compare.grading.check.StudentCheck``),
     or None when the exercise has no rubric (pass/fail grading)."""
     if not grading.points:
         return None

@@ -15,14 +15,15 @@ CASES = TESTS / "cases" / "grading"
 STUDENTS = TESTS.parent / "examples" / "students"
 
 
-def bwrap_usable() -> bool:
-    """Whether a trial run under bwrap works here (cached by the runner)."""
-    return sandbox_choice("auto")[0] == "bwrap"
+def bwrap_problem() -> str | None:
+    """None when a trial run under bwrap works here (cached by the runner), else why not."""
+    mode, why = sandbox_choice("auto")
+    return None if mode == "bwrap" else why
 
 
 needs_bwrap = pytest.mark.skipif(
-    not bwrap_usable(), reason="bubblewrap is not installed or cannot run here "
-                               "(apt-get install bubblewrap; .ci/run installs it)")
+    bwrap_problem() is not None,
+    reason=f"bubblewrap cannot run the child here ({bwrap_problem()}); .ci/run installs it with apt-get")
 MODES = ["none", pytest.param("bwrap", marks=needs_bwrap)]
 
 
@@ -55,14 +56,24 @@ def kill_all(pids: list[int]) -> None:
             pass
 
 
-def assert_no_process_with(token: bytes) -> None:
-    left = processes_with(token)
+def _command_line(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\x00", b" ").decode(errors="replace")[:300]
+    except OSError:
+        return "(gone)"
+
+
+def assert_no_process_with(*tokens: bytes) -> None:
+    left = sorted({pid for token in tokens for pid in processes_with(token)})
+    described = {pid: _command_line(pid) for pid in left}
     kill_all(left)
-    assert left == [], f"processes left behind: {left}"
+    assert left == [], f"processes left behind: {described}"
 
 
 @pytest.fixture(autouse=False)
 def no_child_left():
-    """After the test: no grading child (supervisor, worker or bwrap) still runs."""
+    """After the test: no grading child started by this test process (supervisor, worker,
+    or bwrap; each carries ``--grader-pid`` of its grading process) still runs."""
     yield
-    assert_no_process_with(b"child.py\x00")
+    assert_no_process_with(f"child.py\x00--grader-pid\x00{os.getpid()}\x00".encode())

@@ -5,6 +5,7 @@ import ctypes
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -285,3 +286,23 @@ def test_the_parent_side_never_imports_torch():
     code = "import sys, compare.grading, compare.grading.runner; print(sorted(m for m in sys.modules if m.startswith('torch')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_leftover_check_sees_a_leftover():
+    """The check used above fails on a process that is left (and kills it)."""
+    tagged = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "child.py", "--grader-pid",
+                               str(os.getpid())])
+    sleeper = subprocess.Popen(["sleep", "613"])
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not (processes_with(b"--grader-pid") and processes_with(b"sleep\x00613")):
+            time.sleep(0.01)  # until both have exec'd: before that /proc shows the parent's command line
+        with pytest.raises(AssertionError, match="processes left behind"):
+            assert_no_process_with(f"child.py\x00--grader-pid\x00{os.getpid()}\x00".encode())
+        with pytest.raises(AssertionError, match="sleep 613"):
+            assert_no_process_with(b"sleep\x00613\x00")
+        assert tagged.wait(timeout=5) == -9 and sleeper.wait(timeout=5) == -9  # and it killed them
+    finally:
+        kill_all([tagged.pid, sleeper.pid])
+        tagged.wait()
+        sleeper.wait()

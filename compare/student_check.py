@@ -31,12 +31,14 @@ import numpy as np
 
 from compare import student
 from compare.comparison import Comparison, compare_exercise
+# Everything used after the student's code has run is imported here, before it runs.
+from compare.diagnosis import answers_table, check_answers
 from compare.grading import Call, run_submission
 from compare.grading.escape import split_escaped_lines
-from compare.report import render_json, render_text
+from compare.report import render_html_fragment, render_json, render_text
 from compare.tolerance import Tolerance
 from reference import quantities
-from reference.exercise import Exercise
+from reference.exercise import Answer, Exercise, answer_shape
 from reference.numbers import convert
 
 DEFAULT_TIMEOUT = 10.0
@@ -107,7 +109,6 @@ class StudentCheck:
 
     def _repr_html_(self) -> str:
         """Jupyter: the student lines, then the comparison's HTML tables."""
-        from compare.report import render_html_fragment
         lines = "".join(f"<li>{html.escape(line)}</li>" for line in student_lines(self))
         diagnosis = "".join(f"<li>{html.escape(line)}</li>" for line in diagnosis_lines(self)[-1:])
         table = diagnosis_lines(self, "html")[3] if diagnosis else ""
@@ -187,8 +188,6 @@ def diagnose_returned_values(exercise: Exercise, values: dict, dtype: str) -> li
     """The student's returned values read as hand answers, each with ``SIGNIFICANT``
     digits, and diagnosed as hand answers are (``compare.diagnosis``): where the mistake
     entered, which entries only carry it, which common convention explains a value."""
-    from compare.diagnosis import check_answers
-    from reference.exercise import Answer, answer_shape
     arch = exercise.architecture
     known = quantities.all_names(arch.n_layers, list(arch.activations))
     answers = []
@@ -231,7 +230,6 @@ def student_lines(check: StudentCheck) -> list[str]:
 
 def diagnosis_lines(check: StudentCheck, fmt: str = "github") -> list[str]:
     """The wrong returned values with where each mistake entered; empty when none."""
-    from compare.diagnosis import answers_table
     rejected = {(r.quantity, quantities.split_entry(r.label)[1])
                 for r in check.comparison.gradients + check.comparison.intermediates if not r.agree}
     # an entry the comparison accepts (the other side of a kink, a valid subgradient) is not a mistake

@@ -33,15 +33,24 @@ def call(x=(0.0, 0.0), y=(0.0, 0.0), **params) -> Call:
                 np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
 
 
-def processes_with(token: bytes) -> list[int]:
-    """Pids of the processes whose command line contains ``token``."""
+def processes_with(token: bytes, started_here: bool = False) -> list[int]:
+    """Pids of the processes whose command line contains ``token``; with
+    ``started_here``, only those whose environment carries this test process's
+    ``BACKPROP_GRADER_PID`` (processes started by the code of a run of ours: other
+    sessions on the machine may run the same submissions)."""
+    marker = f"\x00BACKPROP_GRADER_PID={os.getpid()}\x00".encode()
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit() and int(entry) != os.getpid():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    if token in handle.read():
-                        found.append(int(entry))
+                    if token not in handle.read():
+                        continue
+                if started_here:
+                    with open(f"/proc/{entry}/environ", "rb") as handle:
+                        if marker not in b"\x00" + handle.read():
+                            continue
+                found.append(int(entry))
             except OSError:
                 continue
     return found
@@ -64,8 +73,8 @@ def _command_line(pid: int) -> str:
         return "(gone)"
 
 
-def assert_no_process_with(*tokens: bytes) -> None:
-    left = sorted({pid for token in tokens for pid in processes_with(token)})
+def assert_no_process_with(*tokens: bytes, started_here: bool = False) -> None:
+    left = sorted({pid for token in tokens for pid in processes_with(token, started_here)})
     described = {pid: _command_line(pid) for pid in left}
     kill_all(left)
     assert left == [], f"processes left behind: {described}"

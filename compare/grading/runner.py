@@ -293,11 +293,13 @@ def _start_and_wait(launch: sandbox.Launch, stdin_fd: int, output_fd: int, pass_
 
 def child_environment(folder: str) -> dict[str, str]:
     """The whole environment of the child (nothing of the grader's is passed on): the
-    private ``folder`` as home and temporary folder, UTF-8, no bytecode files, and one
-    BLAS thread (two cores, and several runs at once; a thread counts as a process)."""
+    private ``folder`` as home and temporary folder, UTF-8, no bytecode files, one BLAS
+    thread (two cores, and several runs at once; a thread counts as a process), and
+    ``BACKPROP_GRADER_PID``, the grading process's pid, which the processes the student's
+    code starts inherit: it tells whose leftovers they are (the tests look for it)."""
     return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": folder, "TMPDIR": folder, "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "BACKPROP_GRADER_PID": str(os.getpid())}
 
 
 def _kill_sandbox(process: subprocess.Popen, seconds: float = 5.0) -> None:

@@ -155,6 +155,18 @@ def test_exception_is_described_with_type_message_and_line():
     assert result["line"] == 3 and result["source"] == "raise ValueError('bad\\\\nline')  # \\x1b"
 
 
+def test_source_lines_are_numbered_as_python_numbers_them(tmp_path):
+    path = tmp_path / "s.py"
+    path.write_bytes(b"a = 1\x0c  # page break\nb = '\xe2\x80\xa8'\r\nc = 3\rd = 4\n")
+    lines = child.read_source_lines(str(path))
+    assert lines[:4] == ["a = 1\x0c  # page break", "b = '\u2028'", "c = 3", "d = 4"]
+    path.write_bytes(path.read_bytes() + b"raise KeyError('x')\n")
+    with pytest.raises(KeyError) as raised:
+        exec(compile(path.read_bytes(), str(path), "exec"), {})
+    described = child.describe_exception(raised.value, str(path), child.read_source_lines(str(path)))
+    assert (described["line"], described["source"]) == (5, "raise KeyError('x')")
+
+
 def test_an_exception_whose_str_raises_or_loops_still_gets_a_message():
     class Broken(Exception):
         def __str__(self):

@@ -5,6 +5,7 @@ import ctypes
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -153,12 +154,10 @@ def test_a_child_ignoring_sigterm_is_still_stopped(mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_background_grandchild_passes_at_once_and_is_killed(mode, chapter7):
-    before = processes_with(b"sleep\x0025\x00")
     run = run_submission(CASES / "background_grandchild.py", "backward", [student_call(chapter7, "float64")],
                          sandbox=mode)
-    left = [pid for pid in processes_with(b"sleep\x0025\x00") if pid not in before]
-    kill_all(left)
-    assert run.status == "ok" and run.calls[0].status == "ok" and left == []
+    assert_no_process_with(b"sleep\x0025\x00", started_here=True)
+    assert run.status == "ok" and run.calls[0].status == "ok"
     assert run.calls[0].values["dL/dW1"][0, 2] == pytest.approx(0.44)
     assert run.seconds < 5  # returned at once: not the 10 s timeout, not the 25 s sleep
 
@@ -167,7 +166,7 @@ def test_background_grandchild_passes_at_once_and_is_killed(mode, chapter7):
 def test_double_forked_setsid_daemon_is_killed(mode):
     run = run_submission(SUBMISSIONS / "double_fork_setsid.py", "backward", [call()], sandbox=mode)
     assert run.status == "ok" and run.calls[0].values["returned"].tolist() == [1.0]
-    assert_no_process_with(b"sleep\x00613\x00")
+    assert_no_process_with(b"sleep\x00613\x00", started_here=True)
 
 
 @pytest.mark.parametrize("mode", ["auto"])  # the same child code in either mode
@@ -255,7 +254,7 @@ def test_concurrent_runs_keep_their_results_apart_and_reap_only_their_own(mode, 
     finally:
         unrelated.kill()
         unrelated.wait()
-    assert_no_process_with(b"sleep\x00613\x00")
+    assert_no_process_with(b"sleep\x00613\x00", started_here=True)
 
 
 @pytest.mark.parametrize("kwargs, error, text", [
@@ -285,3 +284,24 @@ def test_the_parent_side_never_imports_torch():
     code = "import sys, compare.grading, compare.grading.runner; print(sorted(m for m in sys.modules if m.startswith('torch')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_leftover_check_sees_a_leftover():
+    """The check used above fails on a process that is left (and kills it)."""
+    tagged = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "child.py", "--grader-pid",
+                               str(os.getpid())])
+    sleeper = subprocess.Popen(["sleep", "613"], env={**os.environ, "BACKPROP_GRADER_PID": str(os.getpid())})
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not (processes_with(b"--grader-pid") and processes_with(b"sleep\x00613")):
+            time.sleep(0.01)  # until both have exec'd: before that /proc shows the parent's command line
+        with pytest.raises(AssertionError, match="processes left behind"):
+            assert_no_process_with(f"child.py\x00--grader-pid\x00{os.getpid()}\x00".encode())
+        assert processes_with(b"sleep\x00613\x00", started_here=True) == [sleeper.pid]
+        with pytest.raises(AssertionError, match="sleep 613"):
+            assert_no_process_with(b"sleep\x00613\x00", started_here=True)
+        assert tagged.wait(timeout=5) == -9 and sleeper.wait(timeout=5) == -9  # and it killed them
+    finally:
+        kill_all([tagged.pid, sleeper.pid])
+        tagged.wait()
+        sleeper.wait()

@@ -1,8 +1,9 @@
 """The child side of grading: imports a student's file and calls its function once per
 call, in a process of its own. Standard library and NumPy only.
 
-``compare.grading.runner`` starts this file as a script, ``python -I -S child.py``,
-with no arguments: isolated mode, so neither this folder nor any site-packages is on
+``compare.grading.runner`` starts this file as a script, ``python -I -S child.py
+--grader-pid PID`` (the argument only shows in ``ps`` whose child it is; it is not read):
+isolated mode, so neither this folder nor any site-packages is on
 ``sys.path`` and the ``compare`` package (and torch, and mpmath) cannot be imported.
 The parent also imports this file as a module, for the caps and the array format below.
 
@@ -436,14 +437,21 @@ def encode_payload(payload: dict) -> bytes:
     return _dumps(payload, ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
+def read_source_lines(path: str) -> list[str]:
+    """The file's lines as Python numbers them: split at ``\n``, ``\r\n`` and ``\r`` only
+    (``str.splitlines`` would also split at a form feed or U+2028 and shift the numbers)."""
+    with open(path, "rb") as handle:
+        text = handle.read().decode("utf-8", "replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def run_calls(request: dict) -> dict:
     """Import the student's file and make every call; the payload described above.
     Raises only for the grader's own failures (the worker then exits with status 70)."""
     student_file = request["submission"]
     budget = Budget()
     payload = {"status": "ok", "message": "", "line": None, "source": None, "calls": []}
-    with open(student_file, "rb") as handle:
-        source_lines = handle.read().decode("utf-8", "replace").splitlines()
+    source_lines = read_source_lines(student_file)
     cushion = bytearray(_CUSHION_BYTES)
     try:
         module = _load_module(student_file)

@@ -206,38 +206,23 @@ def _read_files(paths: list[Path]) -> tuple[dict[str, bytes], str | None]:
 
 def _run(mode: str, why_none: str | None, paths: list[Path], function: str, calls: list[dict],
          timeout: float, limits: Limits) -> SubmissionRun:
-    interp = sandbox.interpreter()
     start = time.perf_counter()
     files, problem = _read_files(paths)
     if problem is None and mode == "bwrap" and sum(map(len, files.values())) > limits.folder_bytes:
         problem = f"the submission does not fit in the private folder of {limits.folder_bytes:,} bytes"
     if problem:
-        return SubmissionRun("import_error", escape_untrusted(problem), seconds=time.perf_counter() - start,
+        return SubmissionRun("import_error", problem, seconds=time.perf_counter() - start,
                              sandbox=f"{mode}: nothing was run")
     with ExitStack() as stack:
         private = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="backprop-grading-",
                                                                         ignore_cleanup_errors=True)))
-        run_as = stack.enter_context(sandbox.RunAs(mode == "bwrap" and os.geteuid() == 0))
         folder = private / "submission"
         folder.mkdir()
         for name, data in files.items():
             (folder / name).write_bytes(data)
         result_fd = _open(stack, private / "result", os.O_RDWR | os.O_CREAT | os.O_EXCL)
         output_fd = _open(stack, private / "output", os.O_RDWR | os.O_CREAT | os.O_EXCL)
-        pass_fds = [result_fd]
-        if mode == "bwrap":
-            file_fds = {name: _open(stack, folder / name, os.O_RDONLY) for name in files}
-            program = sandbox.seccomp_program()
-            seccomp_fd = None
-            if program is not None:
-                (private / "seccomp.bpf").write_bytes(program)
-                seccomp_fd = _open(stack, private / "seccomp.bpf", os.O_RDONLY)
-            launch = sandbox.bwrap_launch(interp, sandbox.bwrap_executable(), file_fds, seccomp_fd, limits,
-                                          timeout, run_as)
-            pass_fds += list(file_fds.values()) + ([seccomp_fd] if seccomp_fd is not None else [])
-        else:
-            launch = sandbox.none_launch(interp, folder, paths[0].name, limits, timeout)
-            launch = _with_reason(launch, why_none)
+        launch, extra_fds = _launch(stack, mode, why_none, private, paths[0].name, timeout, limits)
         request = {"submission": launch.submission, "function": function, "numpy_path": launch.numpy_path,
                    "result_fd": result_fd, "run_as": launch.run_as,
                    "parent_pid": os.getpid() if mode == "none" else None,
@@ -246,7 +231,7 @@ def _run(mode: str, why_none: str | None, paths: list[Path], function: str, call
                    "calls": calls}
         (private / "request.json").write_text(json.dumps(request))
         request_fd = _open(stack, private / "request.json", os.O_RDONLY)
-        timed_out = _start_and_wait(launch, request_fd, output_fd, pass_fds, timeout, mode)
+        timed_out = _start_and_wait(launch, request_fd, output_fd, [result_fd, *extra_fds], timeout, mode)
         seconds = time.perf_counter() - start
         output, output_lines = _read_output(output_fd)
         run = _verdict(_read_all(result_fd), timed_out, timeout, limits, len(calls), output)
@@ -254,11 +239,24 @@ def _run(mode: str, why_none: str | None, paths: list[Path], function: str, call
     return run
 
 
-def _with_reason(launch: sandbox.Launch, why_none: str | None) -> sandbox.Launch:
-    if not why_none:
-        return launch
-    mode, _, rest = launch.note.partition(": ")
-    return sandbox.Launch(**{**launch.__dict__, "note": f"{mode}: {why_none}; {rest}"})
+def _launch(stack: ExitStack, mode: str, why_none: str | None, private: Path, name: str, timeout: float,
+            limits: Limits) -> tuple[sandbox.Launch, list[int]]:
+    """How to start the child in ``mode``, and the fds it needs beside the result fd
+    (under bwrap: the submission's files, copied into the sandbox, and the seccomp filter).
+    The uid of a bwrap run as root is held until ``stack`` closes."""
+    interp, folder = sandbox.interpreter(), private / "submission"
+    if mode == "none":
+        return sandbox.none_launch(interp, folder, name, limits, timeout, why_none), []
+    run_as = stack.enter_context(sandbox.RunAs(os.geteuid() == 0))
+    file_fds = {file.name: _open(stack, file, os.O_RDONLY)
+                for file in sorted(folder.iterdir(), key=lambda file: file.name != name)}  # the submission first
+    seccomp_fd = None
+    program = sandbox.seccomp_program()
+    if program is not None:
+        (private / "seccomp.bpf").write_bytes(program)
+        seccomp_fd = _open(stack, private / "seccomp.bpf", os.O_RDONLY)
+    launch = sandbox.bwrap_launch(interp, sandbox.bwrap_executable(), file_fds, seccomp_fd, limits, timeout, run_as)
+    return launch, [*file_fds.values(), *([seccomp_fd] if seccomp_fd is not None else [])]
 
 
 def _open(stack: ExitStack, path: Path, flags: int) -> int:
@@ -271,15 +269,12 @@ def _start_and_wait(launch: sandbox.Launch, stdin_fd: int, output_fd: int, pass_
                     timeout: float, mode: str) -> bool:
     """Start the child and wait for it to exit, at most ``timeout`` seconds; at the limit,
     stop it: SIGTERM to the supervisor, which kills what the worker left, then SIGKILL to
-    its process group; under bwrap SIGKILL at once, then wait until the sandbox's PID
-    namespace is empty. Returns whether the time limit was hit. The child is reaped and
-    nothing of it runs when this returns."""
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.path.dirname(launch.submission),
-           "TMPDIR": os.path.dirname(launch.submission), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1"}
+    its process group; under bwrap SIGKILL to the PID namespace's init, and wait for bwrap
+    to reap it. Returns whether the time limit was hit. The child is reaped and nothing of
+    it runs when this returns."""
     process = subprocess.Popen(launch.command, stdin=stdin_fd, stdout=output_fd, stderr=output_fd,
-                               pass_fds=pass_fds, cwd=launch.cwd, env=env, start_new_session=True)
+                               pass_fds=pass_fds, cwd=launch.cwd, env=child_environment(os.path.dirname(launch.submission)),
+                               start_new_session=True)
     timed_out = True
     try:
         timed_out = not _wait(process, timeout)
@@ -296,37 +291,28 @@ def _start_and_wait(launch: sandbox.Launch, stdin_fd: int, output_fd: int, pass_
     return timed_out
 
 
+def child_environment(folder: str) -> dict[str, str]:
+    """The whole environment of the child (nothing of the grader's is passed on): the
+    private ``folder`` as home and temporary folder, UTF-8, no bytecode files, one BLAS
+    thread (two cores, and several runs at once; a thread counts as a process), and
+    ``BACKPROP_GRADER_PID``, the grading process's pid, which the processes the student's
+    code starts inherit: it tells whose leftovers they are (the tests look for it)."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": folder, "TMPDIR": folder, "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "BACKPROP_GRADER_PID": str(os.getpid())}
+
+
 def _kill_sandbox(process: subprocess.Popen, seconds: float = 5.0) -> None:
-    """SIGKILL bwrap and wait until its PID namespace is empty. Killing the outer bwrap
-    kills its child, the namespace's init (``--die-with-parent``), and the kernel then
-    kills every process of the namespace, asynchronously: the init's pidfd becomes
-    readable only when all of them have exited."""
-    opened = {}
+    """SIGKILL the sandbox's init (bwrap's child, the supervisor run ``--as-pid-1``): the
+    kernel then kills every process of its PID namespace, and bwrap, still alive, reaps
+    the init only when all are gone, then exits. If bwrap has not exited after
+    ``seconds``, its process group is killed (by the caller)."""
     for pid in _children(process.pid):
         try:
-            opened[pid] = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            continue
-    still = set(_children(process.pid))  # a pid reused between the scan and the open is not bwrap's child
-    inits = [fd for pid, fd in opened.items() if pid in still]
-    for pid, fd in opened.items():
-        if pid not in still:
-            os.close(fd)
-    _signal(process, signal.SIGKILL, group=True)
-    try:
-        if inits:
-            poller = select.poll()
-            for fd in inits:
-                poller.register(fd, select.POLLIN)
-            deadline = time.monotonic() + seconds
-            pending = set(inits)
-            while pending and time.monotonic() < deadline:
-                for fd, _ in poller.poll(max(0.0, deadline - time.monotonic()) * 1000):
-                    pending.discard(fd)
-                    poller.unregister(fd)
-    finally:
-        for fd in inits:
-            os.close(fd)
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    _wait(process, seconds)
 
 
 def _children(pid: int) -> list[int]:

@@ -124,12 +124,14 @@ class Launch:
     note: str                 # what protects the run, one line
 
 
-def none_launch(interp: Interpreter, folder: Path, name: str, limits: Limits, timeout: float) -> Launch:
-    """The child started directly, as the grader's user, in ``folder``."""
+def none_launch(interp: Interpreter, folder: Path, name: str, limits: Limits, timeout: float,
+                why: str | None = None) -> Launch:
+    """The child started directly, as the grader's user, in ``folder``; ``why``: why not
+    under bwrap, for the note."""
     who = "root" if os.geteuid() == 0 else "the grader's user"
-    note = (f"none: no sandbox, the code ran as {who} with the grader's file and network access; "
-            f"resource limits only ({limits.describe(timeout, False)})")
-    return Launch([interp.executable, "-I", "-S", interp.child_script], str(folder), str(folder / name),
+    note = (f"none: {why + '; ' if why else ''}no sandbox, the code ran as {who} with the grader's file and "
+            f"network access; resource limits only ({limits.describe(timeout, False)})")
+    return Launch([interp.executable, "-I", "-S", interp.child_script, *grader_tag()], str(folder), str(folder / name),
                   str(Path(interp.numpy_dir).parent), None, None, note)
 
 
@@ -138,8 +140,12 @@ def bwrap_launch(interp: Interpreter, bwrap: str, files: dict[str, int], seccomp
     """The child under bwrap. ``files``: ``{name: fd}`` of the submission's files, copied
     into the sandbox's private folder (the first is the submission); ``seccomp_fd``: the
     filter; ``run_as``: the uid/gid to drop to when bwrap runs as root (None otherwise)."""
+    # --as-pid-1: the child's supervisor is the PID namespace's init (it reaps like one), and
+    # bwrap waits for it; the kernel lets an init be reaped only when every process of its
+    # namespace is gone, so bwrap's exit means the sandbox is empty. (With bwrap's own init,
+    # bwrap exits as soon as that init reports the child's status, before the init is gone.)
     command = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-               "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+               "--unshare-cgroup-try", "--as-pid-1", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     if run_as is not None:
         command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
@@ -162,13 +168,19 @@ def bwrap_launch(interp: Interpreter, bwrap: str, files: dict[str, int], seccomp
     if seccomp_fd is not None:
         command += ["--seccomp", str(seccomp_fd)]
     command += ["--chdir", SUBMISSION_DIR, "--remount-ro", "/",
-                interp.executable, "-I", "-S", f"{GRADER_DIR}/child.py"]
-    overhead = 1 if run_as is not None else 2  # the supervisor (and bwrap's init) share the count
+                interp.executable, "-I", "-S", f"{GRADER_DIR}/child.py", *grader_tag()]
+    overhead = 1  # the supervisor shares the count
     who = f"uid {run_as[0]}" if run_as else "the grader's uid in a user namespace"
     note = (f"bwrap: no network, read-only system, only the private folder writable, PID namespace, "
             f"ran as {who}; {limits.describe(timeout, True)}")
     return Launch(command, None, f"{SUBMISSION_DIR}/{next(iter(files))}", site, run_as,
                   limits.processes + overhead, note)
+
+
+def grader_tag() -> list[str]:
+    """``["--grader-pid", PID]``: appended to the child's command line, which ignores it,
+    so that ``ps`` shows which grading process a child belongs to."""
+    return ["--grader-pid", str(os.getpid())]
 
 
 def _ancestors(path: str) -> list[str]:

@@ -124,7 +124,7 @@ def test_a_forged_result_is_no_result(capsys):
     status = main(["--backward", f"{ROOT / 'tests' / 'submissions' / 'grading' / 'forged_channel.py'}:backward"])
     captured = capsys.readouterr()
     assert status == 1 and "Traceback" not in captured.out + captured.err
-    assert "no result" in captured.out and captured.out.rstrip().endswith("Student result: FAIL.")
+    assert "sent back no usable result" in captured.out and captured.out.rstrip().endswith("Student result: FAIL.")
 
 
 def test_a_shadow_module_cannot_reach_the_grader(tmp_path):

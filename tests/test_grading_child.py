@@ -81,7 +81,9 @@ def test_each_hostile_value_is_a_named_bad_value_and_nan_is_kept():
     assert Tripwire.touched == []
     assert result["status"] == "ok"
     values, bad = result["values"], result["bad_values"]
-    assert set(values) == {"nan", "fraction", "decimal", "float32", "object array", "tuple", "uint64", "subclass", "empty"}
+    assert set(values) == {"nan", "fraction", "decimal", "float32", "object array", "tuple", "uint64", "subclass", "empty",
+                           "bool", "bool array"}
+    assert values["bool"].tolist() == 1.0 and values["bool array"].tolist() == [1.0, 0.0]  # a ReLU mask as z1 > 0
     np.testing.assert_array_equal(values["nan"], [np.nan, np.inf, -np.inf])
     assert values["fraction"].tolist() == [0.25, 0.75] and values["decimal"].tolist() == 0.1
     assert values["object array"].tolist() == [0.5, 2.0] and values["subclass"].tolist() == [[1.0, 2.0]]
@@ -90,7 +92,7 @@ def test_each_hostile_value_is_a_named_bad_value_and_nan_is_kept():
     expected = {
         "none": "None", "string": "a string", "object": "an object", "ragged": "ragged",
         "complex": "complex numbers", "python complex": "a complex number", "huge int": "too large for float64",
-        "bool": "a bool", "bool array": "booleans", "nested": "a dict", "tripwire": "a Tripwire",
+        "nested": "a dict", "tripwire": "a Tripwire",
         "list of tripwires": "a Tripwire", "self list": "nested more than 32 deep",
         "self array": "nested more than 32 deep", "huge fraction": "Fraction", "liar": "a LyingClass",
         "masked": "a masked array", "strings": "strings", "datetimes": "datetime64",

@@ -196,10 +196,11 @@ def test_hostile_returns_are_named_and_never_crash_the_parent(mode):
     run = run_submission(SUBMISSIONS / "hostile_returns.py", "backward", [call()], sandbox=mode)
     assert run.status == "ok"
     result = run.calls[0]
-    assert set(result.values) == {"nan", "fine"} and result.values["fine"].tolist() == [[0.5, 1.5]]
+    assert set(result.values) == {"nan", "fine", "bool"} and result.values["fine"].tolist() == [[0.5, 1.5]]
     assert np.isnan(result.values["nan"][0]) and result.values["nan"][1:].tolist() == [np.inf, -np.inf]
-    assert set(result.bad_values) == {"none", "string", "object", "ragged", "complex", "huge int", "bool", "nested",
+    assert set(result.bad_values) == {"none", "string", "object", "ragged", "complex", "huge int", "nested",
                                       "raising array", "looping array", "<key 11 of type int>"}
+    assert result.values["bool"].tolist() == 1.0  # booleans are numbers: a mask returned as z1 > 0
     assert result.bad_values["looping array"] == "not an array of numbers: a LoopingArray"
 
 

@@ -140,7 +140,7 @@ def to_float_array(value, budget: Budget):
     """``value`` as a float64 array, or ``_Bad(why)``. Read: NumPy arrays (and
     subclasses, as plain arrays) of real dtypes, Python and NumPy real scalars,
     ``Fraction``, ``Decimal``, and lists and tuples of these of one shape. Not read:
-    None, bools, complex numbers, strings, dicts, masked arrays, object arrays holding
+    None, complex numbers, strings, dicts, masked arrays, object arrays holding
     anything else, ragged lists, integers beyond float64, more than
     ``MAX_ELEMENTS_PER_VALUE`` numbers, and any other type: its ``__array__``,
     ``__float__`` or ``__iter__`` is never called. NaN and inf are read as they are."""
@@ -162,8 +162,11 @@ def _too_many(count: int, limit: int):
 
 def _convert(obj, depth: int, counter: list, limit: int, np):
     kind = type(obj)
-    if kind is bool or kind is np.bool_:
-        raise _Bad("not an array of numbers: a bool (True/False); convert masks with .astype(float)")
+    if kind is bool or kind is np.bool_:  # a mask's entry: True is 1, False is 0, as NumPy computes with it
+        counter[0] += 1
+        if counter[0] > limit:
+            raise _too_many(counter[0], limit)
+        return np.array(float(obj))
     if kind is float or kind is int or any(kind is t for t in _real_scalar_types()):
         counter[0] += 1
         if counter[0] > limit:
@@ -188,7 +191,7 @@ def _convert_ndarray(obj, depth, counter, limit, np):
     if counter[0] + view.size > limit:
         raise _too_many(counter[0] + view.size, limit)
     kind = view.dtype.kind
-    if kind in "fiu":
+    if kind in "fiub":  # booleans: a ReLU mask returned as z1 > 0 is the mask of 1s and 0s
         counter[0] += view.size
         return np.ndarray.astype(view, np.float64)
     if kind == "O":
@@ -196,8 +199,7 @@ def _convert_ndarray(obj, depth, counter, limit, np):
             raise _Bad(f"not an array of numbers: arrays nested more than {MAX_DEPTH} deep")
         items = np.ndarray.tolist(view)  # the element objects, not their methods
         return _convert(items, depth + 1, counter, limit, np)
-    what = {"b": "booleans (convert masks with .astype(float))", "c": "complex numbers",
-            "U": "strings", "S": "bytes"}.get(kind, f"dtype {view.dtype.name}")
+    what = {"c": "complex numbers", "U": "strings", "S": "bytes"}.get(kind, f"dtype {view.dtype.name}")
     raise _Bad(f"not an array of numbers: an array of {what}")
 
 
@@ -206,7 +208,7 @@ def _convert_sequence(obj, depth, counter, limit, np):
         raise _Bad(f"not an array of numbers: lists nested more than {MAX_DEPTH} deep")
     base = list if issubclass(type(obj), list) else tuple
     items = list(base.__getitem__(obj, slice(None)))  # a plain copy: no __iter__ of a subclass
-    if all(type(item) is float or type(item) is int for item in items):
+    if all(type(item) is float or type(item) is int or type(item) is bool for item in items):
         if counter[0] + len(items) > limit:
             raise _too_many(counter[0] + len(items), limit)
         try:

@@ -54,16 +54,17 @@ class Limits:
     - ``file_size_bytes``: the largest file the code may write (RLIMIT_FSIZE), its printed
       output included, 64 MiB.
     - ``processes``: processes and threads the code may run at once, its own process
-      included (RLIMIT_NPROC of a uid of the run's own), 8. Binds under bwrap only: in
-      ``none`` mode it is not set (RLIMIT_NPROC counts every process of the grader's uid,
-      and does not bind root at all).
+      included (RLIMIT_NPROC of a uid of the run's own), 16: room for a helper process per
+      call of the exercise and its probes, not for a fork bomb (16 × 1 GiB at most). Binds
+      under bwrap only: in ``none`` mode it is not set (RLIMIT_NPROC counts every process
+      of the grader's uid, and does not bind root at all).
     - ``folder_bytes``: size of the private folder under bwrap (a tmpfs), 64 MiB.
 
     Raises ``ValueError`` for a limit that is not a positive number."""
     cpu_seconds: float | None = None
     memory_bytes: int = 1 << 30
     file_size_bytes: int = 64 << 20
-    processes: int = 8
+    processes: int = 16
     folder_bytes: int = 64 << 20
 
     def __post_init__(self):
@@ -78,7 +79,7 @@ class Limits:
         return math.ceil(self.cpu_seconds) if self.cpu_seconds is not None else math.ceil(timeout) + 1
 
     def describe(self, timeout: float, processes_bind: bool) -> str:
-        """``cpu 11 s, memory 1 GiB, file 64 MiB, processes 8`` (processes as bound)."""
+        """``cpu 11 s, memory 1 GiB, file 64 MiB, processes 16`` (processes as bound)."""
         processes = f"processes {self.processes}" if processes_bind else "processes not limited"
         return (f"cpu {self.cpu_for(timeout)} s, memory {_size(self.memory_bytes)}, "
                 f"file {_size(self.file_size_bytes)}, {processes}")

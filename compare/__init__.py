@@ -9,7 +9,8 @@ import importlib
 
 _EXPORTS = {"Comparison": "compare.comparison", "Row": "compare.comparison",
             "compare_exercise": "compare.comparison", "summarize": "compare.comparison",
-            "Tolerance": "compare.tolerance", "written_value_agrees": "compare.tolerance"}
+            "Tolerance": "compare.tolerance", "written_value_agrees": "compare.tolerance",
+            "check_backward": "compare.grading.api"}
 
 __all__ = list(_EXPORTS)
 

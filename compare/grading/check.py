@@ -197,17 +197,18 @@ def student_run(path: Path, function: str, submission: SubmissionRun, where=None
 
 
 def grade_file(path: Path, function: str, key: GradingKey, support_files=(), shown_as: Path | None = None,
-               where=None, notes=()) -> StudentCheck:
+               where=None, notes=(), shrink_probes: bool = True) -> StudentCheck:
     """Run ``function`` of the file ``path`` on the exercise and every probe (one child
-    process), judge it, and shrink the first failing probe (a few more processes).
-    ``shown_as``: the path the report names (a notebook, for its generated module)."""
+    process), judge it, and shrink the first failing probe (a few more processes) unless
+    ``shrink_probes`` is false. ``shown_as``: the path the report names (a notebook, for
+    its generated module)."""
     calls = [student_call(key.exercise, key.dtype)] + [student_call(p.exercise, key.dtype, p.as_batch)
                                                        for p in key.probes]
     submission = run_submission(path, function, calls, timeout=key.timeout, sandbox=key.sandbox,
                                 limits=key.limits, support_files=support_files)
     run = student_run(shown_as or path, function, submission, where, notes)
     outcomes = [_outcome(call) for call in submission.calls[1:]] if submission.status == "ok" else []
-    return judge(run, key, outcomes, submission_runner(path, function, key, support_files))
+    return judge(run, key, outcomes, submission_runner(path, function, key, support_files) if shrink_probes else None)
 
 
 def check_function(function, key: GradingKey) -> StudentCheck:
@@ -277,3 +278,10 @@ def wrong_diagnoses(check: StudentCheck) -> list:
 def first_mistake(check: StudentCheck):
     """The first wrong entry that does not only carry an earlier error, or None."""
     return next((c for c in wrong_diagnoses(check) if c.kind != "follows"), None)
+
+
+def step_of(check: StudentCheck, quantity: str) -> str:
+    """The text's step that computes ``quantity`` ("Step 2: output layer weights")."""
+    arch = check.comparison.exercise.architecture
+    return next((title for title, names in quantities.step_groups(arch.n_layers, list(arch.activations))
+                 if quantity in names), "")

@@ -26,6 +26,7 @@ class Submission:
     path: Path | None
     function: str
     problem: str | None = None
+    own_folder: bool = False  # the work is a folder of the student's own: its other modules go with it
 
 
 def _defines(path: Path, function: str) -> bool:
@@ -52,7 +53,7 @@ def _one_student(folder: Path, student: str, function: str) -> Submission:
         files += _candidates(sub)
     defining = [p for p in files if _defines(p, function)]
     if len(defining) == 1:
-        return Submission(student, defining[0], function)
+        return Submission(student, defining[0], function, own_folder=True)
     if not files:
         return Submission(student, None, function, f"no .py or .ipynb file in {folder.name}/")
     if not defining:
@@ -99,5 +100,5 @@ def _unique(submissions: list[Submission]) -> list[Submission]:
     for s in submissions:
         seen[s.student] = seen.get(s.student, 0) + 1
         out.append(s if seen[s.student] == 1 else Submission(f"{s.student}-{seen[s.student]}", s.path,
-                                                             s.function, s.problem))
+                                                             s.function, s.problem, s.own_folder))
     return out

@@ -1,0 +1,127 @@
+"""The gradebook of a class and each student's feedback files.
+
+``gradebook.csv`` and ``gradebook.json`` hold one row per student: id, status (pass,
+fail, error, timeout), points and max points (empty without a rubric), the first own
+mistake (its entry, step and named cause), how many entries are wrong, how many probes
+failed, seconds. ``feedback/ID.md`` and ``feedback/ID.html`` hold each student's whole
+report. Every file is written atomically (a temporary file renamed into place), so an
+interrupted run never leaves a half-written one.
+"""
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from compare.grading.check import StudentCheck, first_mistake, step_of
+from compare.grading.feedback import render_html_page, render_text
+from compare.grading.rubric import Score
+from compare.usage import atomic_output
+
+COLUMNS = ["student", "status", "points", "max_points", "first_mistake", "step", "cause", "wrong_entries",
+           "probes_failed", "seconds", "file"]
+ERROR_STATUSES = {"import_error", "missing_function", "exception", "bad_return", "crashed", "no_result",
+                  "memory_limit"}
+
+
+@dataclass
+class Row:
+    """One student's line of the gradebook."""
+    student: str
+    status: str
+    points: str
+    max_points: str
+    first_mistake: str
+    step: str
+    cause: str
+    wrong_entries: int
+    probes_failed: int
+    seconds: float
+    file: str
+
+
+def status_of(check: StudentCheck | None) -> str:
+    """``pass``, ``fail`` (ran, something wrong), ``timeout`` or ``error`` (no values)."""
+    if check is None:
+        return "error"
+    if check.run.status == "timeout":
+        return "timeout"
+    if check.run.status in ERROR_STATUSES:
+        return "error"
+    return "pass" if check.ok else "fail"
+
+
+def _number(value: Decimal | None) -> str:
+    return "" if value is None else f"{value.normalize():f}"
+
+
+def row(student: str, file: Path | None, check: StudentCheck | None, score: Score | None,
+        problem: str | None = None) -> Row:
+    """The gradebook row of one student (``problem``: why nothing could be graded)."""
+    if check is None:
+        return Row(student, "error", _number(Decimal(0) if score else None), _number(score.max_points if score else None),
+                   "", "", problem or "", 0, 0, 0.0, "" if file is None else str(file))
+    first = first_mistake(check)
+    step, cause = "", ""
+    if check.run.failure:
+        cause = check.run.failure
+    elif first is not None:
+        step, cause = step_of(check, first.quantity), first.diagnosis
+    elif check.named:
+        cause = " or ".join(m.describe() for m in check.named)
+    elif not check.exercise_ok:
+        cause = next((r.verdict for r in check.comparison.gradients + check.comparison.intermediates if not r.agree), "")
+    elif check.probes and not all(p.ok for p in check.probes):
+        cause = "the exercise agrees, a probe does not"
+    return Row(student, status_of(check), _number(score.points if score else None),
+               _number(score.max_points if score else None), "" if first is None else first.key, step, cause,
+               sum(not r.agree for r in check.comparison.gradients + check.comparison.intermediates),
+               sum(not p.ok for p in check.probes), round(check.run.seconds, 6), str(check.run.path))
+
+
+def write_gradebook(out: Path, rows: list[Row]) -> None:
+    """``gradebook.csv`` and ``gradebook.json`` in ``out`` (created if needed)."""
+    out.mkdir(parents=True, exist_ok=True)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(asdict(r))
+    with atomic_output(out / "gradebook.csv") as stream:
+        stream.write(text.getvalue())
+    with atomic_output(out / "gradebook.json") as stream:
+        stream.write(json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False) + "\n")
+
+
+def feedback_markdown(check: StudentCheck | None, score: Score | None, student: str, problem: str | None) -> str:
+    """A student's feedback in Markdown: the points, then the whole report."""
+    lines = [f"# Feedback: {student}", ""]
+    if score is not None:
+        lines += [f"Points: {_number(score.points)} of {_number(score.max_points)}", "",
+                  "| item | points | why not all |", "|---|---|---|"]
+        lines += [f"| {i.item} | {_number(i.earned)} / {_number(i.possible)} | {i.why} |" for i in score.items]
+        lines.append("")
+    if check is None:
+        return "\n".join(lines + [f"Nothing could be graded: {problem}", ""])
+    return "\n".join(lines + ["```", render_text(check, "github"), "```", ""])
+
+
+def write_feedback(out: Path, student: str, check: StudentCheck | None, score: Score | None,
+                   problem: str | None = None) -> None:
+    """``feedback/STUDENT.md`` and ``feedback/STUDENT.html`` in ``out``."""
+    folder = out / "feedback"
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "student"
+    with atomic_output(folder / f"{safe}.md") as stream:
+        stream.write(feedback_markdown(check, score, student, problem))
+    title = f"Feedback: {student}"
+    with atomic_output(folder / f"{safe}.html") as stream:
+        if check is None:
+            import html
+            stream.write(f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+                         f"</head><body><h1>{html.escape(title)}</h1><p>Nothing could be graded: "
+                         f"{html.escape(problem or '')}</p></body></html>\n")
+        else:
+            points = (f"<p>Points: {_number(score.points)} of {_number(score.max_points)}</p>" if score else "")
+            stream.write(render_html_page(check, title).replace("</h1>\n", "</h1>\n" + points, 1))

@@ -20,10 +20,11 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def load_selected(path: str, example: int | None) -> Exercise:
-    """The exercise at ``path``, or only its example ``example`` (0-based). Raises
-    ``ExerciseError`` for a bad file and ``UsageError`` for an example out of range."""
-    exercise = load_exercise(path)
+def load_selected(path: str, example: int | None, dtype: str = "float64") -> Exercise:
+    """The exercise at ``path`` checked for runs in ``dtype``, or only its example
+    ``example`` (0-based). Raises ``ExerciseError`` for a bad file and ``UsageError`` for
+    an example out of range."""
+    exercise = load_exercise(path, dtype)
     if example is None:
         return exercise
     try:

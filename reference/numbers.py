@@ -32,7 +32,7 @@ def decimal_array(nested) -> np.ndarray:
     for i, value in enumerate(_flatten(nested)):
         if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
             raise TypeError(f"not a number: {value!r}")
-        flat[i] = Decimal(value)
+        flat[i] = value if isinstance(value, Decimal) else Decimal(value)
     return arr
 
 

@@ -49,7 +49,8 @@ class Entry:
         ground truth to 20 significant digits, marked ≈."""
         if self.approximate:
             short = short_decimal(self.exact)
-            return f"{short:f}" if short is not None else "≈" + decimal_text(self.exact, 20).removesuffix("...")
+            return f"{short:f}" if short is not None else "≈" + decimal_text(self.exact, 20).removesuffix(
+                "...").removeprefix("≈")
         return exact_text(self.exact) if _is_short(self.exact) else _fraction_text(self.exact)
 
     @property

@@ -8,7 +8,7 @@ cheapest, and most accurate, from ``a``. Piecewise linear activations take a
 """
 import numpy as np
 
-from reference.numbers import mp
+from reference.numbers import flush_underflow, mp
 
 # Activations that are piecewise linear with a kink at z = 0; exact in the rationals.
 KINKED = ("relu", "leaky_relu")
@@ -21,9 +21,10 @@ def _is_object(z: np.ndarray) -> bool:
 
 
 def elementwise(z: np.ndarray, float_fn, mp_name: str) -> np.ndarray:
-    """``float_fn`` on float arrays, ``mpmath.<mp_name>`` on object arrays of mpf."""
+    """``float_fn`` on float arrays, ``mpmath.<mp_name>`` on object arrays of mpf (values
+    below the 50-digit track's range underflow to 0: ``reference.numbers.flush_underflow``)."""
     if _is_object(z):
-        return np.frompyfunc(getattr(mp(), mp_name), 1, 1)(z).astype(object)
+        return flush_underflow(np.frompyfunc(getattr(mp(), mp_name), 1, 1)(z).astype(object))
     return float_fn(z)
 
 
@@ -51,7 +52,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-z)), elementwise."""
     if _is_object(z):
         m = mp()
-        return np.frompyfunc(lambda v: 1 / (1 + m.exp(-v)), 1, 1)(z).astype(object)
+        return flush_underflow(np.frompyfunc(lambda v: 1 / (1 + m.exp(-v)), 1, 1)(z).astype(object))
     with np.errstate(over="ignore"):
         return 1 / (1 + np.exp(-z))
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reference import activations, losses, quantities
-from reference.exercise import Exercise
+from reference.exercise import Exercise, ExerciseError
 from reference.network import Network
 from reference.numbers import EXACT, MP, convert
 
@@ -130,3 +130,26 @@ def _per_example_shape(name: str, value: np.ndarray, batch_size: int) -> np.ndar
     if batch_size == 1 and not name.startswith(("dL/dW", "dL/db")) and name != "L":
         return value.reshape(value.shape[1:]) if value.ndim == 2 and value.shape[0] == 1 else value
     return value
+
+
+def check_finite(exercise: Exercise, number_type: str) -> Pass:
+    """The forward and backward pass of ``exercise`` in the float type ``number_type``
+    (``"float64"`` or ``"float32"``), checked to be finite everywhere.
+
+    Every number of a loaded file lies in the dtype's range, but products and exponentials
+    of them may not (W = 1e300 times x = 1e300). Raises ``ExerciseError`` naming the first
+    quantity, in the order of the text's steps, that overflows to inf or becomes NaN;
+    NumPy's overflow warnings are silenced.
+    """
+    with np.errstate(all="ignore"):
+        result = run_pass(exercise, number_type)
+    arch = exercise.architecture
+    for name in quantities.all_names(arch.n_layers, list(arch.activations)):
+        value = np.asarray(result.values[name])
+        bad = np.argwhere(~np.isfinite(value))
+        if len(bad):
+            index = tuple(int(i) for i in bad[0])
+            raise ExerciseError(exercise.path, "", f"numbers whose {number_type} forward and backward pass "
+                                                   f"stays finite; {quantities.entry_label(name, index)} "
+                                                   f"overflows to {value[index]} in it")
+    return result

@@ -16,6 +16,11 @@ EXACT = "exact"
 MP = "mp50"
 MP_DIGITS = 50
 MP_ZERO = 1e-40  # a 50-digit value this close to 0 is the rounding of an exact 0 (a float: mpf compares with it)
+# The 50-digit track's exponent range, in bits: an exp or sigmoid below 2**-MP_EXPONENT_LIMIT
+# (about 1e-4932, the range of IEEE quadruple precision) underflows to 0, as in any
+# floating-point arithmetic, far below float64's smallest number (5e-324). Without it
+# exp(-1e300) would be a number whose exact binary value has 1e300 digits.
+MP_EXPONENT_LIMIT = 16384
 FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
 GROUND_TRUTH_NAMES = {EXACT: "exact rational arithmetic (fractions.Fraction)",
                       MP: f"mpmath at {MP_DIGITS} significant digits"}
@@ -100,9 +105,32 @@ def rounding_half_width(value: Decimal) -> Fraction:
     return Fraction(0) if decimals is None else Fraction(1, 2 * 10 ** decimals)
 
 
+def mp_exponent(value) -> int:
+    """The binary exponent e of an ``mpmath.mpf``: 2**(e - 1) <= |value| < 2**e (0 for 0,
+    inf and nan). Read from its representation, never computed."""
+    sign, man, exp, bits = value._mpf_
+    return exp + bits if man else 0
+
+
+def flush_underflow(values: np.ndarray) -> np.ndarray:
+    """An object array of ``mpmath.mpf`` with every value below 2**-MP_EXPONENT_LIMIT in
+    magnitude set to 0 (the 50-digit track's underflow); other arrays unchanged."""
+    if values.dtype != object:
+        return values
+    flat = values.reshape(-1)
+    for i, v in enumerate(flat):
+        if hasattr(v, "_mpf_") and mp_exponent(v) < -MP_EXPONENT_LIMIT:
+            flat[i] = 0 * v
+    return values
+
+
 def as_fraction(value) -> Fraction:
     """An exact Fraction from a Decimal, int, Fraction, float or ``mpmath.mpf`` (the
-    exact binary value of a float or mpf)."""
+    exact binary value of a float or mpf).
+
+    Raises ``ValueError`` for a NaN or infinite mpf and ``OverflowError`` for an mpf
+    beyond 2**±(4 * MP_EXPONENT_LIMIT), whose exact value would take time and memory
+    that grow with its exponent (the 50-digit track flushes such values to 0 before)."""
     if isinstance(value, Fraction):
         return value
     if isinstance(value, (np.floating, float)):
@@ -113,5 +141,8 @@ def as_fraction(value) -> Fraction:
         sign, man, exp, _ = value._mpf_
         if not man and exp:
             raise ValueError(f"not a finite number: {value}")
+        if abs(mp_exponent(value)) > 4 * MP_EXPONENT_LIMIT:
+            raise OverflowError(f"a {MP_DIGITS}-digit value of about 2**{mp_exponent(value)} is beyond the "
+                                "range of exact fractions")
         return (-1) ** sign * Fraction(man) * Fraction(2) ** exp
     return Fraction(value)

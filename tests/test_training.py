@@ -362,7 +362,7 @@ def test_huge_finite_learning_rate_reports_overflow_without_crashing(chapter7):
     assert not training.ok
     assert "L: NumPy ≠ exact (beyond float64's range)" in training.records[1].problems
     text = render_training_text(training)
-    assert "≈9.75E+298" in text  # W1[0][0] after step 1: 0.2 + 1e300 * 0.0975, shown briefly
+    assert "≈9.75e+298" in text  # W1[0][0] after step 1: 0.2 + 1e300 * 0.0975, shown briefly
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ Exit status 0, or 2 with one line on stderr for bad usage or a bad exercise file
 """
 import argparse
 import html
+import math
 import sys
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,9 +28,12 @@ from reference import quantities
 from reference import losses
 from reference.backprop import Pass, run_pass
 from reference.numbers import as_fraction
-from reference.exercise import CHAPTER7_PATH, Exercise, ExerciseError
+from reference.exercise import CHAPTER7_PATH, Exercise, ExerciseError, answer_shape, printable
 
 FORMATS = ("markdown", "latex", "html")
+# Entries above which a key is refused without --allow-large: about 6 MB of markdown; the
+# key of a 1000-1000-4 network would have a million entries (124 MB).
+MAX_ENTRIES = 50_000
 SHORT_DECIMAL_PLACES = 4  # exact values with more decimals (or none finite) are shown as fractions
 HEADERS = ["entry", "exact", "decimal", "why zero"]
 
@@ -324,8 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="markdown (default, reads as plain text), latex (a complete document) or html")
     parser.add_argument("--example", type=int, metavar="N", help="only example N (0-based) of a file with several")
     parser.add_argument("--output", "-o", metavar="FILE",
-                        help="write to FILE (atomically: a temporary file renamed) instead of stdout")
+                        help="write to FILE (atomically: a temporary file renamed; a symbolic link is written "
+                             "through) instead of stdout")
+    parser.add_argument("--allow-large", action="store_true",
+                        help=f"write a key of more than {MAX_ENTRIES:,} entries (a large network's key is huge)")
     return parser
+
+
+def entry_count(exercise: Exercise) -> int:
+    """How many entries (rows) the key of ``exercise`` has, from its shapes alone."""
+    arch = exercise.architecture
+    return sum(math.prod(answer_shape(name, arch, exercise.batch_size))
+               for _, names in step_groups(arch.n_layers, list(arch.activations)) for name in names)
 
 
 def main(argv: list[str]) -> int:
@@ -334,6 +348,10 @@ def main(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
         exercise = load_selected(args.exercise, args.example)
+        entries = entry_count(exercise)
+        if entries > MAX_ENTRIES and not args.allow_large:
+            raise UsageError(f"the key would have {entries:,} entries, more than {MAX_ENTRIES:,}; "
+                             "--allow-large writes it anyway")
         text = render(build_answer_key(exercise), args.format)
         if args.output:
             try:
@@ -344,7 +362,7 @@ def main(argv: list[str]) -> int:
         else:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
     except UsageError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {printable(str(error))}", file=sys.stderr)
         return 2
     except ExerciseError as error:
         print(f"{prog}: {error}", file=sys.stderr)

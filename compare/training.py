@@ -47,7 +47,7 @@ from compare.reasons import Reasons
 from compare.tolerance import Tolerance
 from reference import activations, quantities
 from reference.backprop import Backprop, Pass, run_network_pass
-from reference.exercise import Exercise
+from reference.exercise import Exercise, in_range, range_text
 from reference.network import Network
 from reference.numbers import MP, MP_DIGITS, as_fraction, convert
 from torch_impl.model import DTYPES, build_loss, build_model, tensor_from_decimals
@@ -109,11 +109,12 @@ class TrainingSettings:
     exact_digit_limit: int = EXACT_DIGIT_LIMIT
 
     def check(self) -> None:
-        """Raise ``ValueError`` (one line) for settings SGD rejects."""
-        if not self.lr.is_finite() or self.lr < 0 or not math.isfinite(float(self.lr)):
-            raise ValueError(f"--lr: expected a finite learning rate >= 0 that fits a float64; got {self.lr}")
-        if not self.momentum.is_finite() or self.momentum < 0 or not math.isfinite(float(self.momentum)):
-            raise ValueError(f"--momentum: expected a finite momentum >= 0 that fits a float64; got {self.momentum}")
+        """Raise ``ValueError`` (one line) for settings SGD rejects, and for a learning
+        rate or momentum outside the float dtype's range (``reference.exercise.in_range``:
+        1e-400 would be 0 in the float tracks and a 400-digit fraction in the exact one)."""
+        for option, value in (("--lr", self.lr), ("--momentum", self.momentum)):
+            if not in_range(value, self.dtype) or value < 0:
+                raise ValueError(f"{option}: expected a number >= 0 {range_text(self.dtype)}; got {value}")
         if self.steps < 0:
             raise ValueError(f"--steps: expected a number of steps >= 0; got {self.steps}")
         if self.kink_side not in KINK_SIDES:

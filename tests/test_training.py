@@ -158,10 +158,10 @@ def test_cli_disagreement_exits_1(capsys):
 
 @pytest.mark.parametrize("args, expected", [
     (["--lr", "abc"], "argument --lr: expected a finite decimal number, got 'abc'"),
-    (["--lr", "-0.1"], "--lr: expected a finite learning rate >= 0"),
+    (["--lr", "-0.1"], "--lr: expected a number >= 0 within float64 range"),
     (["--lr", "nan"], "argument --lr: expected a finite decimal number, got 'nan'"),
-    (["--steps", "-2"], "--steps: expected a number of steps >= 0"),
-    (["--steps", "1", "--momentum", "-1"], "--momentum: expected a finite momentum >= 0"),
+    (["--steps", "-2"], "argument --steps: expected a whole number >= 0, got '-2'"),
+    (["--steps", "1", "--momentum", "-1"], "--momentum: expected a number >= 0 within float64 range"),
     (["--steps", "1", "--self-test"], "use only one of"),
 ])
 def test_cli_bad_training_options_exit_2(args, expected, capsys):
@@ -346,11 +346,15 @@ def test_zero_learning_rate_says_so_once(chapter7, capsys):
 
 @pytest.mark.parametrize("args, expected", [
     (["--lr", "1e400", "--steps", "1"],
-     "--lr: expected a finite learning rate >= 0 that fits a float64; got 1E+400"),
+     "--lr: expected a number >= 0 within float64 range (0 or 2.23e-308 to 1.80e+308 in magnitude); got 1E+400"),
     (["--steps", "1", "--momentum", "1e400"],
-     "--momentum: expected a finite momentum >= 0 that fits a float64; got 1E+400"),
+     "--momentum: expected a number >= 0 within float64 range (0 or 2.23e-308 to 1.80e+308 in magnitude); got 1E+400"),
+    (["--lr", "1e-400", "--steps", "1"],
+     "--lr: expected a number >= 0 within float64 range (0 or 2.23e-308 to 1.80e+308 in magnitude); got 1E-400"),
+    (["--lr", "1e39", "--steps", "1", "--dtype", "float32"],
+     "--lr: expected a number >= 0 within float32 range (0 or 1.18e-38 to 3.40e+38 in magnitude); got 1E+39"),
 ])
-def test_learning_rate_beyond_float64_exits_2(args, expected, capsys):
+def test_learning_rate_beyond_the_dtype_range_exits_2(args, expected, capsys):
     assert main(args) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.strip().endswith(expected)

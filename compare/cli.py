@@ -195,9 +195,9 @@ def comparison(exercise, args, tolerance: Tolerance) -> int:
         return large(exercise, args, tolerance)
     result = compare_exercise(exercise, args.dtype, tolerance)
     if args.fd:
-        add_finite_differences(result, args.sample, args.seed, progress_bar("finite differences", not args.json))
+        add_finite_differences(result, args.sample, args.seed, progress_bar("finite differences"))
     if args.jvp:
-        add_jvp(result, args.jvp, args.seed, progress_bar("torch.func.jvp", not args.json))
+        add_jvp(result, args.jvp, args.seed, progress_bar("torch.func.jvp"))
     print(render_json(result) if args.json else render_text(result, args.format))
     return OK if result.ok else DISAGREE
 
@@ -219,7 +219,7 @@ def large(exercise, args, tolerance: Tolerance) -> int:
     check, model_inputs = check_exercise(exercise, args.dtype, tolerance)
     if args.fd:
         add_sampled_finite_differences(check, exercise, args.sample or DEFAULT_LARGE_SAMPLE, args.seed,
-                                       progress_bar("finite differences", not args.json))
+                                       progress_bar("finite differences"))
     if args.jvp:
         add_bulk_jvp(check, model_inputs, args.jvp, args.seed)
     print(bulk_json(check) if args.json else render_bulk(check, exercise.title, args.format))
@@ -252,7 +252,7 @@ def train(exercise, args, tolerance: Tolerance) -> int:
                                 steps=1 if args.steps is None else args.steps, momentum=args.momentum,
                                 dtype=args.dtype, tolerance=tolerance, kink_side=args.kink_side)
     try:
-        training = run_training(exercise, settings, show_progress=not args.json)
+        training = run_training(exercise, settings, show_progress=True)
     except ValueError as error:
         raise UsageError(str(error)) from None
     print(render_training_json(training) if args.json else render_training_text(training, args.format))

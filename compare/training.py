@@ -242,7 +242,7 @@ class StepRecord:
     problems: list[str] = field(default_factory=list)
     kinks: list[KinkStep] = field(default_factory=list)
     max_diff: float = 0.0
-    gradients: dict[str, np.ndarray] | None = None  # exact gradients used for the next step
+    gradients: dict[str, np.ndarray] | None = None  # exact gradients used for the next step (steps 0, 1)
     dead: dict[tuple[int, int], float | None] = field(default_factory=dict)  # (layer, neuron) -> z if one example
 
     @property
@@ -253,12 +253,14 @@ class StepRecord:
 @dataclass
 class Training:
     """A whole run: one ``StepRecord`` per state 0..N, the exact parameters after each
-    exact step (``exact_parameters[t]``), and which entries never moved and why."""
+    exact step (``exact_parameters[t]``: kept for t = 0, 1 and the last state the exact
+    track reached, None in between, so that memory does not grow with the steps), and
+    which entries never moved and why. ``records[t].gradients`` is kept for t = 0 and 1."""
     exercise: Exercise
     settings: TrainingSettings
     tolerance: Tolerance
     records: list[StepRecord]
-    exact_parameters: list[dict[str, np.ndarray]]
+    exact_parameters: list[dict[str, np.ndarray] | None]
     exact_stop: str | None
     unmoved: list[tuple[str, str]]
     n_parameters: int
@@ -404,6 +406,8 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
             record.loss[EXACT] = as_fraction(exact_pass.values["L"][()])
             record.gradients = {p: exact_pass.gradient(p) for p in exact.parameters()}
             exact_parameters.append({p: v.copy() for p, v in exact.parameters().items()})
+            if step >= 3:  # memory stays bounded: states 0, 1 and the latest are what the report reads
+                exact_parameters[step - 1] = None
         record.dead = _dead_neurons(exact_pass if exact_alive else hand_pass, exercise)
         arch = exercise.architecture
         for layer, example, index in neurons:
@@ -426,6 +430,8 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
             auto.step()
             if exact_alive:
                 exact.step(record.gradients)
+                if step >= 2:  # only the gradients of steps 0 and 1 are reported
+                    record.gradients = None
     if settings.lr == 0:
         unmoved = [(label, "the learning rate is 0") for _, _, label in entries(initial)]
     else:

@@ -327,8 +327,8 @@ def test_progress_bar_wraps_the_step_loop(chapter7, monkeypatch):
     run_training(chapter7, TrainingSettings(LR, 2), show_progress=True)
     assert calls == [("gradient-descent steps", True), "iterated"]
     calls.clear()
-    assert main(["--steps", "1", "--json"]) == 0
-    assert calls == [("gradient-descent steps", False), "iterated"]
+    assert main(["--steps", "1", "--json"]) == 0  # on stderr: the JSON on stdout stays as it is
+    assert calls == [("gradient-descent steps", True), "iterated"]
     calls.clear()
     assert main(["--steps", "1"]) == 0
     assert calls[0] == ("gradient-descent steps", True)
@@ -403,3 +403,15 @@ def test_leaky_relu_kink_wording_and_never_dead(leaky_file):
     right_side = followed
     assert exact_side.records[0].gradients["W1"][0, 0] == \
         Fraction(1, 4) * right_side.records[0].gradients["W1"][0, 0] != 0
+
+
+def test_memory_stays_bounded_past_steps_are_not_kept(chapter7):
+    """Only what the report reads is kept: the exact parameters of states 0, 1 and the
+    last, the exact gradients of steps 0 and 1."""
+    training = run_training(chapter7, TrainingSettings(LR, 6))
+    assert training.exact_steps == 6
+    assert [p is None for p in training.exact_parameters] == [False, False, True, True, True, True, False]
+    assert [r.gradients is None for r in training.records[:6]] == [False, False, True, True, True, True]
+    full = run_training(chapter7, TrainingSettings(LR, 2))
+    assert training.exact_parameters[1]["W1"].tolist() == full.exact_parameters[1]["W1"].tolist()
+    assert render_training_text(training).count("agree") > 31

@@ -6,6 +6,7 @@ example, each hidden ReLU neuron as alive (z > 0), dead (z < 0) or at the kink (
 exactly: dead, as ReLU'(0) = 0), and how many parameters that example alone gives a
 nonzero gradient. Exact arithmetic throughout.
 """
+import collections
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,8 +89,9 @@ def alive_parts(exercise: Exercise, fmt: str = "github") -> tuple[str, list[str]
         alive = [str(s.example) for s in signals if s.states()[column] == "alive"]
         lines.append(f"Hidden {header} is alive in " + (f"example{'s' if len(alive) > 1 else ''} "
                                                         + ", ".join(alive) if alive else "no example") + ".")
-    union = {label for s in signals for label in s.nonzero}
-    only_one = [label for label in sorted(union) if sum(label in s.nonzero for s in signals) == 1]
+    counts = collections.Counter(label for s in signals for label in s.nonzero)
+    only_one = [label for label in sorted(counts) if counts[label] == 1]
+    union = set(counts)
     lines.append(f"{len(union)} of {total} parameters get a nonzero gradient from at least one example "
                   f"(at most {max(len(s.nonzero) for s in signals)} from any one alone); "
                   f"{len(only_one)} from exactly one example"
@@ -99,7 +101,7 @@ def alive_parts(exercise: Exercise, fmt: str = "github") -> tuple[str, list[str]
 
 
 def _sole(label: str, signals: list[ExampleSignal]) -> int:
-    return next(s.example for s in signals if label in s.nonzero)
+    return next(s.example for s in signals if label in set(s.nonzero))
 
 
 def alive_json(exercise: Exercise) -> list[dict]:

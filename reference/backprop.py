@@ -3,7 +3,8 @@
 One code path for every number type: the same methods run on float32, float64 and
 exact ``Fraction`` object arrays. Arrays carry a leading batch axis B (B = 1 for the
 text's single example), so the text's ``np.outer(h, dL_dy)`` is ``h.T @ dL_dy`` here and
-its ``W2 @ dL_dy`` is ``dL_dy @ W2.T``: the same numbers.
+its ``W2 @ dL_dy`` is ``dL_dy @ W2.T``: the same numbers (``reference.numbers.matmul``, which
+multiplies exact arrays in integers).
 
 Each step is a method, so a deliberately broken variant (``compare.selftest``) can
 replace exactly one step and the comparison has to catch it.
@@ -15,7 +16,7 @@ import numpy as np
 from reference import activations, losses, quantities
 from reference.exercise import Exercise, ExerciseError
 from reference.network import Network
-from reference.numbers import EXACT, MP, convert
+from reference.numbers import EXACT, MP, convert, matmul
 
 
 class Backprop:
@@ -28,7 +29,7 @@ class Backprop:
     def weight_gradient(self, inputs: np.ndarray, upstream: np.ndarray) -> np.ndarray:
         """Steps 2 and 6: dL/dW[i][j] = sum over the batch of inputs[i] * upstream[j].
         ``inputs`` (B, in), ``upstream`` = dL/dz (B, out); returns (in, out)."""
-        return inputs.T @ upstream
+        return matmul(inputs.T, upstream)
 
     def bias_gradient(self, upstream: np.ndarray) -> np.ndarray:
         """Steps 3 and 7: dL/db[j] = dL/dz[j] (times 1), summed over the batch."""
@@ -37,7 +38,7 @@ class Backprop:
     def to_previous_layer(self, weights: np.ndarray, upstream: np.ndarray) -> np.ndarray:
         """Step 4: dL/dh[i] = sum_j W[i][j] dL/dz[j], the text's W2 @ dL/dy_hat;
         ``weights`` (in, out), ``upstream`` (B, out); returns (B, in)."""
-        return upstream @ weights.T
+        return matmul(upstream, weights.T)
 
     def activation_derivative(self, activation: str, z: np.ndarray, a: np.ndarray, layer: int,
                               negative_slope=0) -> np.ndarray:

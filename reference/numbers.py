@@ -7,6 +7,7 @@ for networks that stay in the rationals), ``mpmath.mpf`` arrays at 50 significan
 arrays, each float made straight from the decimal (correctly rounded to float64; float32
 is rounded from that), never through float32 on the way to float64.
 """
+import math
 from decimal import Decimal
 from fractions import Fraction
 
@@ -58,6 +59,44 @@ def _flatten(nested):
             yield from _flatten(item)
     else:
         yield nested
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for arrays of any number type of this module, with the same numbers.
+
+    Exact arrays (object arrays of ``Fraction`` and ``int``) are multiplied in integers:
+    each side is scaled to a common denominator, the integer products are summed, and
+    only the m x n results become fractions again, so a multiply-add costs an integer
+    operation (about 60 ns) instead of a ``Fraction`` one (about 2 us, a gcd each).
+    Where the common denominator would be much longer than the longest single one
+    (unrelated denominators), or for floats and mpf, it is plain ``a @ b``.
+    """
+    if a.dtype != object or b.dtype != object or not a.size or not b.size:
+        return a @ b
+    scaled = [_common_denominator(a), _common_denominator(b)]
+    if scaled[0] is None or scaled[1] is None:
+        return a @ b
+    (numerators_a, denominator_a), (numerators_b, denominator_b) = scaled
+    product = numerators_a @ numerators_b
+    denominator = denominator_a * denominator_b
+    out = np.empty(product.shape, dtype=object)
+    out.reshape(-1)[:] = [Fraction(v, denominator) for v in product.reshape(-1)]
+    return out
+
+
+def _common_denominator(values: np.ndarray):
+    """``(integer numerators, d)`` with ``values == numerators / d`` for an array of
+    Fractions and ints, or None for other entries or a d much longer than its parts."""
+    flat = values.reshape(-1)
+    if not all(type(v) is Fraction or type(v) is int for v in flat):
+        return None
+    denominators = {v.denominator for v in flat}
+    d = math.lcm(*denominators)
+    if d.bit_length() > 4 * max(x.bit_length() for x in denominators) + 64:
+        return None
+    numerators = np.empty(values.shape, dtype=object)
+    numerators.reshape(-1)[:] = [v.numerator * (d // v.denominator) for v in flat]
+    return numerators, d
 
 
 def mp():

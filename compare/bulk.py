@@ -53,6 +53,7 @@ class BulkCheck:
     jvp: list[tuple[float, float, bool]] = field(default_factory=list)  # (jvp, ⟨hand, v⟩, agree)
     jvp_seed: int | None = None
     finite_differences: dict | None = None  # how they were taken, once added
+    cost: fdm.Cost | None = None  # the estimate that chose this check over the exact one, if known
 
     @property
     def ok(self) -> bool:
@@ -93,7 +94,7 @@ def add_sampled_finite_differences(check: BulkCheck, exercise: Exercise, sample:
     entries per tensor against the hand gradient, under ``FD_TOLERANCE``; entries whose
     perturbation crosses a kink are skipped and counted as such."""
     entries = fdm.sample_entries(exercise, sample, seed)
-    results = fdm.finite_differences(exercise, "float64", entries, progress)
+    results = fdm.finite_differences(exercise, "float64", entries, progress, arithmetic="float64")
     check.finite_differences = {"step": fdm.FLOAT64_STEP, "arithmetic": "float64", "sampled_per_tensor": sample,
                                 "seed": seed, "entries": len(results),
                                 "crossing_kinks": sum(bool(fd.crossed) for fd in results),

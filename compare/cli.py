@@ -12,8 +12,9 @@ import sys
 from tabulate import tabulate_formats
 
 from compare.comparison import compare_exercise
-from compare.finite_differences import is_large
+from compare.finite_differences import EXACT_BUDGET, estimate
 from compare.progress import progress_bar
+from compare.selftest import VARIANTS
 from compare.witnesses import add_finite_differences, add_jvp
 from compare.report import bulk_json, render_bulk, render_json, render_text
 from compare.student_check import (DEFAULT_TIMEOUT, check_student, parse_target, render_student_json,
@@ -136,15 +137,30 @@ def main(argv: list[str] | None = None) -> int:
         exercise = load_selected(args.exercise, args.example, args.dtype)
         check_finite(exercise, args.dtype)
         tolerance = Tolerance.for_dtype(args.dtype, args.rtol, args.atol)
-        if mode in ("self_test", "backward") and is_large(exercise):
-            raise UsageError(f"{MODE_NAMES[mode]}: compares entry by entry with exact values, too slow for a "
-                             "network this large (more than 200,000 multiply-adds a forward pass); use a smaller one")
+        if mode in ("self_test", "backward"):
+            refuse_if_large(exercise, mode)
         return MODES[mode](exercise, args, tolerance)
     except UsageError as error:
         print(f"python -m compare: error: {printable(str(error))}", file=sys.stderr)
     except ExerciseError as error:
         print(f"python -m compare: {error}", file=sys.stderr)
     return BAD_INPUT
+
+
+# Comparisons entry by entry that --self-test (one per broken variant, and the correct
+# pass twice) and --backward (the student's values, and their diagnosis) run.
+COMPARISONS = {"self_test": len(VARIANTS) + 2, "backward": 2}
+
+
+def refuse_if_large(exercise, mode: str) -> None:
+    """``UsageError`` when ``mode``'s exact comparisons together would cost more than the
+    budget of ``compare.finite_differences.estimate``: it has no per-tensor fallback."""
+    cost = estimate(exercise)
+    total = COMPARISONS[mode] * cost.total
+    if total > EXACT_BUDGET:
+        raise UsageError(f"{MODE_NAMES[mode]}: compares entry by entry with exact values, too slow for a network "
+                         f"this large (an estimated {total:.2g} operations for its {COMPARISONS[mode]} comparisons, "
+                         f"above the budget of {EXACT_BUDGET:.2g}); use a smaller one")
 
 
 MODE_NAMES = {"compare": "the gradient comparison", "self_test": "--self-test", "plot": "--plot",
@@ -191,8 +207,9 @@ def chosen_mode(args, parser: argparse.ArgumentParser) -> str:
 def comparison(exercise, args, tolerance: Tolerance) -> int:
     """The gradient comparison, with the finite-difference and JVP witnesses asked for;
     large networks get the per-tensor report."""
-    if is_large(exercise):
-        return large(exercise, args, tolerance)
+    cost = estimate(exercise, args.fd, args.sample)
+    if cost.large:
+        return large(exercise, args, tolerance, cost)
     result = compare_exercise(exercise, args.dtype, tolerance)
     if args.fd:
         add_finite_differences(result, args.sample, args.seed, progress_bar("finite differences"))
@@ -213,10 +230,12 @@ def backward(exercise, args, tolerance: Tolerance) -> int:
     return OK if check.ok else DISAGREE
 
 
-def large(exercise, args, tolerance: Tolerance) -> int:
-    """A network too large for per-entry rows: every entry checked per tensor."""
+def large(exercise, args, tolerance: Tolerance, cost) -> int:
+    """A network too costly for per-entry rows (``cost``, the estimate): every entry
+    checked per tensor."""
     from compare.bulk import add_bulk_jvp, add_sampled_finite_differences, check_exercise
     check, model_inputs = check_exercise(exercise, args.dtype, tolerance)
+    check.cost = cost
     if args.fd:
         add_sampled_finite_differences(check, exercise, args.sample or DEFAULT_LARGE_SAMPLE, args.seed,
                                        progress_bar("finite differences"))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from tabulate import tabulate
 
+from compare import finite_differences as fdm
 from compare.alive import alive_json, alive_parts, applies as alive_applies
 from compare.comparison import Comparison, Row, summarize
 from compare.diagnosis import answers_table, check_answers, summary_line as answers_summary_line
@@ -61,6 +62,20 @@ def intermediate_table(comparison: Comparison, fmt: str = "github") -> str:
     return tabulate(rows, headers=INTERMEDIATE_HEADERS, tablefmt=fmt, disable_numparse=True)
 
 
+def check_cost(comparison: Comparison) -> "fdm.Cost":
+    """The estimate that chose the exact per-entry check for this comparison, with the
+    finite differences it was asked for (``compare.finite_differences.estimate``)."""
+    fd = comparison.finite_differences
+    return fdm.estimate(comparison.exercise, fd is not None, fd["sampled_per_tensor"] if fd else None)
+
+
+def cost_json(cost: "fdm.Cost") -> dict:
+    """The estimate as JSON: which check, the estimated operations, the budget and why."""
+    return {"check": "per tensor" if cost.large else "entry by entry", "estimated_operations": cost.total,
+            "budget": fdm.EXACT_BUDGET, "forward_multiply_adds": cost.passes, "rows": cost.rows,
+            "finite_difference_operations": cost.finite_differences, "reason": cost.explain()}
+
+
 def summary_lines(comparison: Comparison) -> list[str]:
     """The closing summary, a line each."""
     s = summarize(comparison)
@@ -70,6 +85,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
     lines.append(f"Gradients: {s['gradients_computed_agree']} of {s['gradients']} agree "
                  f"(hand vs autograd vs exact, {s['dtype']}, rtol {s['rtol']:g}, atol {s['atol']:g}).")
     lines.append(f"Ground truth: {s['ground_truth']}.")
+    lines.append(check_cost(comparison).explain())
     lines.append(f"Intermediates: {s['intermediates_computed_agree']} of {s['intermediates']} agree.")
     if s["printed_checked"]:
         lines.append(f"Printed (hand-written) values: {s['printed_agree']} of {s['printed_checked']} agree with "
@@ -228,6 +244,7 @@ def render_json(comparison: Comparison) -> str:
             "intermediates": [_row_json(r, rational) for r in comparison.intermediates],
             "answers": [c.as_json() for c in check_answers(comparison.exercise)],
             **({"alive": alive_json(comparison.exercise)} if alive_applies(comparison.exercise) else {}),
+            "check": cost_json(check_cost(comparison)),
             "summary": summarize(comparison)}
     if comparison.jvp is not None:
         data["jvp"] = [{"direction": j.direction, "jvp": j.jvp, "hand": j.hand, "exact": float(j.exact),
@@ -251,7 +268,7 @@ def render_bulk(check, title: str, fmt: str = "github") -> str:
     total = sum(math.prod(t.shape) for t in check.tensors)
     lines = [title, "", f"Every gradient entry, hand (NumPy) vs autograd (torch), {check.dtype}, "
              f"rtol {check.tolerance.rtol:g}, atol {check.tolerance.atol:g}; too large for an exact ground truth.",
-             "", bulk_table(check, fmt), ""]
+             *([check.cost.explain()] if check.cost else []), "", bulk_table(check, fmt), ""]
     for i, (jvp, hand, agree) in enumerate(check.jvp):
         lines.append(f"Direction {i}: torch.func.jvp {jvp:.12g}, ⟨hand ∇L, v⟩ {hand:.12g}: "
                      + ("agree" if agree else "DISAGREE"))
@@ -279,6 +296,7 @@ def bulk_json(check) -> str:
         "jvp": [{"jvp": j, "hand": h, "agree": a} for j, h, a in check.jvp],
         "jvp_seed": check.jvp_seed,
         "finite_differences": check.finite_differences,
+        **({"check": cost_json(check.cost)} if check.cost else {}),
         "summary": {"dtype": check.dtype, "rtol": check.tolerance.rtol, "atol": check.tolerance.atol,
                     "entries": sum(math.prod(t.shape) for t in check.tensors),
                     "disagreeing": sum(t.disagreeing for t in check.tensors), "ok": check.ok},

@@ -8,7 +8,8 @@ loss drop". Three tracks take the same N steps from the file's parameters:
   the command line, so lr 0.1 is exactly 1/10.
   Where the network leaves the rationals (sigmoid, tanh, softmax, log) this track runs in
   the exercise's ground truth, mpmath at 50 digits, and is named "50-digit"; on a network
-  ``compare.finite_differences.is_large`` calls large it is left out (NumPy vs torch only).
+  which one exact step would cost more than ``compare.finite_differences.EXACT_BUDGET`` it is
+  left out (NumPy vs torch only), and it stops before its steps together pass that budget.
 - NumPy: the same hand pass and update in float64 or float32.
 - torch: ``nn.Sequential`` with ``torch.optim.SGD(lr, momentum)`` and ``loss.backward()``.
 
@@ -40,7 +41,7 @@ import re
 import numpy as np
 import torch
 
-from compare.finite_differences import is_large
+from compare.finite_differences import EXACT_BUDGET, step_cost
 from compare.kinks import Neuron, SideMatched
 from compare.progress import progress_bar
 from compare.reasons import Reasons
@@ -355,7 +356,8 @@ def run_training(exercise: Exercise, settings: TrainingSettings, update: Update 
     ``update`` replaces the hand update of the exact and NumPy tracks (a broken variant
     must be caught); torch always uses ``torch.optim.SGD``. The exact track runs in the
     exercise's ground truth (``Fraction``, or mpmath at 50 digits where the network leaves
-    the rationals) and is left out for a network ``compare.finite_differences.is_large`` calls large.
+    the rationals); it is left out where one exact step costs more than
+    ``compare.finite_differences.EXACT_BUDGET`` (``step_cost``) and stops before its steps together do.
     ``show_progress`` draws a tqdm bar on stderr for a long run (``compare.progress``).
     Raises ``ValueError`` for settings ``TrainingSettings.check`` rejects. A float track
     that overflows (a huge learning rate) shows inf or nan in the report, without NumPy's
@@ -370,7 +372,8 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
                   show_progress: bool) -> Training:
     tolerance = settings.tolerance or Tolerance.for_dtype(settings.dtype)
     update = update or Update()
-    large = is_large(exercise)
+    per_step = step_cost(exercise)
+    large = per_step > EXACT_BUDGET
     exact = None if large else HandTrack(exercise, exercise.architecture.ground_truth, settings, update)
     hand = HandTrack(exercise, settings.dtype, settings, update)
     auto = TorchTrack(exercise, settings)
@@ -382,6 +385,11 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
     float_parameters = []  # {"numpy": ..., "torch": ...} after steps 1 and N
     steps = progress_bar("gradient-descent steps", enabled=show_progress)(range(settings.steps + 1))
     for step in steps:
+        if exact_alive and (step + 1) * per_step > EXACT_BUDGET:
+            exact_alive = False
+            exact_stop = (f"its {step + 1} passes would cost an estimated {(step + 1) * per_step:.2g} operations, "
+                          f"above the budget of {EXACT_BUDGET:.2g} (compare.finite_differences.estimate), so the "
+                          f"exact track stops at step {step - 1}; NumPy vs torch go on")
         if exact_alive and step > 0:
             digits = exact.denominator_digits()
             if digits > settings.exact_digit_limit:

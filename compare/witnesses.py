@@ -39,9 +39,9 @@ def add_finite_differences(comparison: Comparison, sample: int | None = None, se
                            f"{float(fd.right):.6g} (θ + h) and {float(fd.left):.6g} (θ − h)")
         elif not tol.close(float(row.finite_difference), row.exact):
             row.problems.append("finite difference ≠ exact")
-    arithmetic = fdm.arithmetic(exercise)
+    arithmetic = exercise.architecture.ground_truth
     comparison.finite_differences = {
-        "step": float(fdm.step_for(exercise, comparison.dtype)),
+        "step": float(fdm.step_for(arithmetic, comparison.dtype)),
         "arithmetic": GROUND_TRUTH_NAMES.get(arithmetic, arithmetic),
         "entries": len(results),
         "sampled_per_tensor": sample,

@@ -22,6 +22,7 @@ from tabulate import tabulate
 
 from compare.formatting import (array_text, exact_text, latex_escape, short_decimal, significant_decimal,
                                 terminating_places)
+from compare.progress import progress_while
 from compare.reasons import Reasons, neuron_name
 from compare.usage import Parser, UsageError, atomic_output, load_selected
 from reference import quantities
@@ -352,7 +353,8 @@ def main(argv: list[str]) -> int:
         if entries > MAX_ENTRIES and not args.allow_large:
             raise UsageError(f"the key would have {entries:,} entries, more than {MAX_ENTRIES:,}; "
                              "--allow-large writes it anyway")
-        text = render(build_answer_key(exercise), args.format)
+        with progress_while("answer key"):
+            text = render(build_answer_key(exercise), args.format)
         if args.output:
             try:
                 with atomic_output(args.output) as stream:

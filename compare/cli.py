@@ -13,7 +13,7 @@ from tabulate import tabulate_formats
 
 from compare.comparison import compare_exercise
 from compare.finite_differences import EXACT_BUDGET, estimate
-from compare.progress import progress_bar
+from compare.progress import progress_bar, progress_while
 from compare.selftest import VARIANTS
 from compare.witnesses import add_finite_differences, add_jvp
 from compare.report import bulk_json, render_bulk, render_json, render_text
@@ -210,12 +210,15 @@ def comparison(exercise, args, tolerance: Tolerance) -> int:
     cost = estimate(exercise, args.fd, args.sample)
     if cost.large:
         return large(exercise, args, tolerance, cost)
-    result = compare_exercise(exercise, args.dtype, tolerance)
+    with progress_while("exact check, entry by entry"):
+        result = compare_exercise(exercise, args.dtype, tolerance)
     if args.fd:
         add_finite_differences(result, args.sample, args.seed, progress_bar("finite differences"))
     if args.jvp:
         add_jvp(result, args.jvp, args.seed, progress_bar("torch.func.jvp"))
-    print(render_json(result) if args.json else render_text(result, args.format))
+    with progress_while("report"):
+        text = render_json(result) if args.json else render_text(result, args.format)
+    print(text)
     return OK if result.ok else DISAGREE
 
 
@@ -225,8 +228,10 @@ def backward(exercise, args, tolerance: Tolerance) -> int:
         student_path, function = parse_target(args.backward)
     except ValueError as error:
         raise UsageError(f"--backward: {error}") from None
-    check = check_student(student_path, function, exercise, args.dtype, tolerance, args.timeout)
-    print(render_student_json(check) if args.json else render_student_text(check, args.format))
+    with progress_while("student's backward function and its check"):
+        check = check_student(student_path, function, exercise, args.dtype, tolerance, args.timeout)
+        text = render_student_json(check) if args.json else render_student_text(check, args.format)
+    print(text)
     return OK if check.ok else DISAGREE
 
 
@@ -234,13 +239,15 @@ def large(exercise, args, tolerance: Tolerance, cost) -> int:
     """A network too costly for per-entry rows (``cost``, the estimate): every entry
     checked per tensor."""
     from compare.bulk import add_bulk_jvp, add_sampled_finite_differences, check_exercise
-    check, model_inputs = check_exercise(exercise, args.dtype, tolerance)
+    with progress_while("check per tensor"):
+        check, model_inputs = check_exercise(exercise, args.dtype, tolerance)
     check.cost = cost
     if args.fd:
         add_sampled_finite_differences(check, exercise, args.sample or DEFAULT_LARGE_SAMPLE, args.seed,
                                        progress_bar("finite differences"))
     if args.jvp:
-        add_bulk_jvp(check, model_inputs, args.jvp, args.seed)
+        with progress_while("torch.func.jvp"):
+            add_bulk_jvp(check, model_inputs, args.jvp, args.seed)
     print(bulk_json(check) if args.json else render_bulk(check, exercise.title, args.format))
     return OK if check.ok else DISAGREE
 
@@ -250,7 +257,8 @@ def self_test(exercise, args, tolerance: Tolerance) -> int:
     backward pass accepted."""
     from compare.selftest import run_self_test
     batch = load_exercise(BATCH_PATH)
-    results = run_self_test(exercise, args.dtype, tolerance, batch=batch, bundled=True)
+    with progress_while("self-test"):
+        results = run_self_test(exercise, args.dtype, tolerance, batch=batch, bundled=True)
     failed = sum(not r.passed for r in results)
     if args.json:
         print(json.dumps({"checks": [r.as_json() for r in results],
@@ -274,7 +282,9 @@ def train(exercise, args, tolerance: Tolerance) -> int:
         training = run_training(exercise, settings, show_progress=True)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    print(render_training_json(training) if args.json else render_training_text(training, args.format))
+    with progress_while("report"):
+        text = render_training_json(training) if args.json else render_training_text(training, args.format)
+    print(text)
     return OK if training.ok else DISAGREE
 
 
@@ -282,7 +292,8 @@ def plot(exercise, args, tolerance: Tolerance) -> int:
     """Draw ``compare.plot``'s picture to ``args.plot``; 2 for a bad file name."""
     from compare.plot import PlotError, write_plot  # matplotlib loads only when drawing
     try:
-        write_plot(exercise, args.plot)
+        with progress_while("picture"):
+            write_plot(exercise, args.plot)
     except PlotError as error:
         raise UsageError(f"--plot: {error}") from None
     print(f"wrote {args.plot}")

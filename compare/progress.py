@@ -1,4 +1,5 @@
-"""Progress on stderr for checks that take a while.
+"""Progress on stderr for checks that take a while: ``progress_bar`` for a loop,
+``progress_while`` for a step that has none.
 
 On a terminal a tqdm bar, shown once the loop has run longer than ``SHOW_AFTER_SECONDS``.
 Anywhere else (a pipe, a CI log, a file) the same information as a line of its own: the
@@ -7,7 +8,9 @@ when a loop that printed any ends, so a log shows that a long run is alive and h
 got, without the carriage returns of a bar.
 """
 import sys
+import threading
 import time
+from contextlib import contextmanager
 
 SHOW_AFTER_SECONDS = 1.0
 LINE_EVERY_SECONDS = 10.0
@@ -55,3 +58,42 @@ def progress_lines(iterable, description: str, stream=None, clock=time.monotonic
             next_line = now + LINE_EVERY_SECONDS
     if shown is not None and shown != done:
         line(clock())
+
+
+@contextmanager
+def progress_while(description: str, enabled: bool = True, stream=None):
+    """For a step without a loop to count (an exact comparison entry by entry, a report
+    of thousands of rows): once the block has run longer than ``SHOW_AFTER_SECONDS``,
+    its elapsed time on stderr, kept up to date by a background thread: a tqdm bar on a
+    terminal, otherwise a line every ``LINE_EVERY_SECONDS`` and one when it ends."""
+    if not enabled:
+        yield
+        return
+    stream = stream or sys.stderr
+    done = threading.Event()
+    start = time.monotonic()
+
+    def show():
+        if done.wait(SHOW_AFTER_SECONDS):
+            return
+        if stream.isatty():
+            from tqdm import tqdm
+            bar = tqdm(desc=description, file=stream, leave=False, bar_format="{desc}: {elapsed} elapsed")
+            while not done.wait(0.5):
+                bar.refresh()
+            bar.close()
+            return
+        from tqdm import tqdm
+        while True:
+            print(f"{description}: {tqdm.format_interval(time.monotonic() - start)} elapsed", file=stream, flush=True)
+            if done.wait(LINE_EVERY_SECONDS):
+                break
+        print(f"{description}: done in {tqdm.format_interval(time.monotonic() - start)}", file=stream, flush=True)
+
+    thread = threading.Thread(target=show, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

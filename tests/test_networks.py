@@ -145,6 +145,19 @@ def test_progress_off_a_terminal_is_periodic_lines(monkeypatch, capsys):
         "slow: 5/5 (100%), 00:24 elapsed"]
 
 
+def test_a_step_without_a_loop_shows_its_elapsed_time_off_a_terminal(monkeypatch):
+    import time
+    from compare import progress
+    lines = io.StringIO()
+    with progress.progress_while("quick", stream=lines):
+        pass
+    assert lines.getvalue() == ""  # under a second: nothing
+    monkeypatch.setattr(progress, "SHOW_AFTER_SECONDS", 0.0)
+    with progress.progress_while("slow", stream=lines):
+        time.sleep(0.3)
+    assert lines.getvalue().splitlines() == ["slow: 00:00 elapsed", "slow: done in 00:00"]
+
+
 def test_sample_without_fd_is_bad_usage(capsys):
     assert main(["--sample", "3"]) == 2
     assert "--sample: goes with --fd" in capsys.readouterr().err

@@ -46,7 +46,7 @@ FLOAT64_STEP = 6e-6
 # multiply-add of its passes, per row it compares and reports, per operation of a
 # finite difference; a 50-digit (mpmath) operation costs MP_FACTOR integer ones.
 UNITS_PER_PASS_MAC = 10  # the passes of a comparison (exact, kink sides, alive table) or a training step
-UNITS_PER_ROW = 800  # a row: exact conversion, reasons, verdict, its line of the report
+UNITS_PER_ROW = 1200  # a row: exact conversion, reasons, verdict, its line of the report
 MP_FACTOR = 40
 # Above this estimate the per-tensor check of compare.bulk is used (about 30 s of exact
 # arithmetic on the reference machine: every exercise below it checks in at most 60 s).

@@ -27,7 +27,7 @@ from compare.reasons import Reasons, neuron_name
 from compare.usage import Parser, UsageError, atomic_output, load_selected
 from reference import quantities
 from reference import losses
-from reference.backprop import Pass, run_pass
+from reference.backprop import Pass, check_finite, run_pass
 from reference.numbers import as_fraction
 from reference.exercise import CHAPTER7_PATH, Exercise, ExerciseError, answer_shape, printable
 
@@ -178,9 +178,9 @@ class _ZeroReasons:
             return ""
         if name.startswith(("dL/dW", "dL/db")):
             return self.gradients.for_entry(name[4:], index)
-        j = index[-1]
         if name == "L":
             return "every output equals its target"
+        j = index[-1]
         if name == "dL/dy_hat":
             return f"output {j} equals its target"
         if name == "y_hat":
@@ -349,6 +349,7 @@ def main(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
         exercise = load_selected(args.exercise, args.example)
+        check_finite(exercise, "float64")  # where the floats overflow, the exact pass divides by 0 or takes log(0)
         entries = entry_count(exercise)
         if entries > MAX_ENTRIES and not args.allow_large:
             raise UsageError(f"the key would have {entries:,} entries, more than {MAX_ENTRIES:,}; "

@@ -128,14 +128,15 @@ def add_sampled_finite_differences(check: BulkCheck, exercise: Exercise, sample:
     results = fdm.finite_differences(exercise, "float64", entries, progress, arithmetic="float64")
     check.finite_differences = {"step": fdm.FLOAT64_STEP, "arithmetic": "float64", "sampled_per_tensor": sample,
                                 "seed": seed, "entries": len(results),
-                                "crossing_kinks": sum(bool(fd.crossed) for fd in results),
+                                "crossing_kinks": sum(bool(fd.crossed) for fd in results if fd.finite),
+                                "overflowing": sum(not fd.finite for fd in results),
                                 "rtol": FD_TOLERANCE.rtol, "atol": FD_TOLERANCE.atol}
     by_name = {t.parameter: t for t in check.tensors}
     for fd in results:
         tensor = by_name[fd.parameter]
         tensor.fd_checked += 1
         hand = float(check.hand_gradients[fd.parameter][fd.index])
-        if not fd.crossed and not FD_TOLERANCE.close(hand, fd.central):
+        if fd.finite and not fd.crossed and not FD_TOLERANCE.close(hand, fd.central):
             tensor.fd_problems.append(f"{fd.parameter}{list(fd.index)}: finite difference {fd.central:.6g}, "
                                       f"hand {hand:.6g}")
 

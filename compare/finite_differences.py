@@ -31,7 +31,7 @@ from compare.kinks import Neuron
 from reference import activations, quantities
 from reference.exercise import Exercise, answer_shape
 from reference.network import Network, snap_rounded_zeros
-from reference.numbers import EXACT, MP, convert, matmul
+from reference.numbers import EXACT, MP, MP_EXPONENT_LIMIT, convert, matmul, mp_exponent
 
 # Step per float dtype under test: about sqrt(machine epsilon), so a neuron within the
 # reach of that dtype's rounding of its kink is crossed and flagged, while the
@@ -64,6 +64,23 @@ class FiniteDifference:
     right: object
     left: object
     crossed: list[str]
+
+    @property
+    def finite(self) -> bool:
+        """Whether the perturbed losses stayed finite: a step of h can push a huge input
+        over the edge (x = 1e300 times h through a sigmoid, then log(0))."""
+        return all(_finite(v) for v in (self.central, self.right, self.left))
+
+
+def _finite(value) -> bool:
+    """A Fraction, a finite float, or an mpf that is finite and within the range that
+    ``reference.numbers.as_fraction`` converts."""
+    if isinstance(value, Fraction):
+        return True
+    if hasattr(value, "_mpf_"):
+        sign, man, exp, _ = value._mpf_
+        return (man != 0 or exp == 0) and abs(mp_exponent(value)) <= 4 * MP_EXPONENT_LIMIT
+    return math.isfinite(value)
 
 
 def forward_cost(exercise: Exercise) -> int:

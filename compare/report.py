@@ -31,7 +31,7 @@ def _cells(row: Row) -> list[str]:
 
 def _fd_cell(row: Row) -> str:
     if row.fd_note:
-        return "crosses kink"
+        return "crosses kink" if row.finite_difference is not None else "overflows"
     return "—" if row.finite_difference is None else float_text(row.finite_difference)
 
 
@@ -106,6 +106,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
         lines.append(f"Finite differences: {f['entries']} entries, central, step h = {f['step']:g} "
                      f"(for {s['dtype']}), forward pass in {f['arithmetic']}"
                      + (f"; {f['crossing_kinks']} cross a kink (one-sided differences shown)" if f["crossing_kinks"] else "")
+                     + (f"; {f['overflowing']} overflow at θ ± h (no finite difference)" if f.get("overflowing") else "")
                      + ".")
     if s["jvp"]:
         j = s["jvp"]
@@ -277,7 +278,9 @@ def render_bulk(check, title: str, fmt: str = "github") -> str:
         lines.append(f"Finite differences: {f['sampled_per_tensor']} random entries per tensor (seed {f['seed']}), "
                      f"central, step h = {f['step']:g}, forward pass in float64 (too large for 50 digits), "
                      f"tolerance rtol {f['rtol']:g}, atol {f['atol']:g}"
-                     + (f"; {f['crossing_kinks']} cross a kink and are not judged" if f["crossing_kinks"] else "") + ".")
+                     + (f"; {f['crossing_kinks']} cross a kink and are not judged" if f["crossing_kinks"] else "")
+                     + (f"; {f['overflowing']} overflow at θ ± h and are not judged" if f.get("overflowing") else "")
+                     + ".")
     if check.jvp:
         lines.append(f"Forward mode: {sum(a for _, _, a in check.jvp)} of {len(check.jvp)} random directions agree "
                      f"(seed {check.jvp_seed}).")

@@ -32,6 +32,9 @@ def add_finite_differences(comparison: Comparison, sample: int | None = None, se
     tol = comparison.tolerance
     for fd in results:
         row = rows[quantities.entry_label(fd.parameter, fd.index)]
+        if not fd.finite:
+            row.fd_note = "the loss at θ ± h is not finite (it overflows), so there is no finite difference"
+            continue
         row.finite_difference = as_fraction(fd.central)
         if fd.crossed:
             # one-sided differences carry an O(h) error: 6 significant digits are meaningful
@@ -46,7 +49,8 @@ def add_finite_differences(comparison: Comparison, sample: int | None = None, se
         "entries": len(results),
         "sampled_per_tensor": sample,
         "seed": seed,
-        "crossing_kinks": sum(bool(fd.crossed) for fd in results),
+        "crossing_kinks": sum(bool(fd.crossed) for fd in results if fd.finite),
+        "overflowing": sum(not fd.finite for fd in results),
     }
 
 

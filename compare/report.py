@@ -12,6 +12,8 @@ from compare.alive import alive_json, alive_parts, applies as alive_applies
 from compare.comparison import Comparison, Row, summarize
 from compare.diagnosis import answers_table, check_answers, summary_line as answers_summary_line
 from compare.formatting import diff_text, exact_text, float_text, latex_escape
+from reference.backprop import underflows
+from reference.numbers import MP_EXPONENT_LIMIT
 
 GRADIENT_HEADERS = ["parameter", "hand (NumPy)", "autograd (torch)", "|diff|", "exact",
                     "printed", "verdict", "kink", "why"]
@@ -69,6 +71,17 @@ def check_cost(comparison: Comparison) -> "fdm.Cost":
     return fdm.estimate(comparison.exercise, fd is not None, fd["sampled_per_tensor"] if fd else None)
 
 
+def underflow_lines(comparison: Comparison) -> list[str]:
+    """A line when the 50-digit ground truth underflowed somewhere: its exact column then
+    shows 0 where the true value is tinier than any float."""
+    count = underflows(comparison.exercise)
+    if not count:
+        return []
+    return [f"Underflow: {count} value(s) of the 50-digit pass fell below 2^-{MP_EXPONENT_LIMIT} (about 1e-4932, "
+            "an exp of a hugely negative number: the softmax of a logit of 1e300, say) and count as 0, as in any "
+            "floating point; float64 has them as 0 too."]
+
+
 def cost_json(cost: "fdm.Cost") -> dict:
     """The estimate as JSON: which check, the estimated operations, the budget and why."""
     return {"check": "per tensor" if cost.large else "entry by entry", "estimated_operations": cost.total,
@@ -85,6 +98,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
     lines.append(f"Gradients: {s['gradients_computed_agree']} of {s['gradients']} agree "
                  f"(hand vs autograd vs exact, {s['dtype']}, rtol {s['rtol']:g}, atol {s['atol']:g}).")
     lines.append(f"Ground truth: {s['ground_truth']}.")
+    lines += underflow_lines(comparison)
     lines.append(check_cost(comparison).explain())
     lines.append(f"Intermediates: {s['intermediates_computed_agree']} of {s['intermediates']} agree.")
     if s["printed_checked"]:
@@ -246,6 +260,7 @@ def render_json(comparison: Comparison) -> str:
             "answers": [c.as_json() for c in check_answers(comparison.exercise)],
             **({"alive": alive_json(comparison.exercise)} if alive_applies(comparison.exercise) else {}),
             "check": cost_json(check_cost(comparison)),
+            "underflows": underflows(comparison.exercise),
             "summary": summarize(comparison)}
     if comparison.jvp is not None:
         data["jvp"] = [{"direction": j.direction, "jvp": j.jvp, "hand": j.hand, "exact": float(j.exact),

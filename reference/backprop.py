@@ -16,7 +16,7 @@ import numpy as np
 from reference import activations, losses, quantities
 from reference.exercise import Exercise, ExerciseError
 from reference.network import Network
-from reference.numbers import EXACT, MP, convert, matmul
+from reference.numbers import EXACT, MP, convert, counting_underflows, matmul
 
 
 class Backprop:
@@ -154,3 +154,13 @@ def check_finite(exercise: Exercise, number_type: str) -> Pass:
                                                    f"stays finite; {quantities.entry_label(name, index)} "
                                                    f"overflows to {value[index]} in it")
     return result
+
+
+def underflows(exercise: Exercise) -> int:
+    """How many values of the ground-truth pass of ``exercise`` underflow to 0 (only a
+    50-digit pass can: ``reference.numbers.flush_underflow``); 0 for an exact one."""
+    if exercise.architecture.ground_truth != MP:
+        return 0
+    with counting_underflows() as counter:
+        run_pass(exercise, MP)
+    return counter[0]

@@ -7,6 +7,8 @@ for networks that stay in the rationals), ``mpmath.mpf`` arrays at 50 significan
 arrays, each float made straight from the decimal (correctly rounded to float64; float32
 is rounded from that), never through float32 on the way to float64.
 """
+import contextlib
+import contextvars
 import math
 from decimal import Decimal
 from fractions import Fraction
@@ -151,16 +153,35 @@ def mp_exponent(value) -> int:
     return exp + bits if man else 0
 
 
+_UNDERFLOWS = contextvars.ContextVar("underflows", default=None)
+
+
 def flush_underflow(values: np.ndarray) -> np.ndarray:
     """An object array of ``mpmath.mpf`` with every value below 2**-MP_EXPONENT_LIMIT in
-    magnitude set to 0 (the 50-digit track's underflow); other arrays unchanged."""
+    magnitude set to 0 (the 50-digit track's underflow); other arrays unchanged. Within
+    ``counting_underflows`` the values set to 0 are counted."""
     if values.dtype != object:
         return values
     flat = values.reshape(-1)
     for i, v in enumerate(flat):
         if hasattr(v, "_mpf_") and mp_exponent(v) < -MP_EXPONENT_LIMIT:
             flat[i] = 0 * v
+            counter = _UNDERFLOWS.get()
+            if counter is not None:
+                counter[0] += 1
     return values
+
+
+@contextlib.contextmanager
+def counting_underflows():
+    """Count the values ``flush_underflow`` sets to 0 in the block: yields a one-item
+    list whose item is the count so far."""
+    counter = [0]
+    token = _UNDERFLOWS.set(counter)
+    try:
+        yield counter
+    finally:
+        _UNDERFLOWS.reset(token)
 
 
 def as_fraction(value) -> Fraction:

@@ -207,7 +207,7 @@ def chosen_mode(args, parser: argparse.ArgumentParser) -> str:
 def comparison(exercise, args, tolerance: Tolerance) -> int:
     """The gradient comparison, with the finite-difference and JVP witnesses asked for;
     large networks get the per-tensor report."""
-    cost = estimate(exercise, args.fd, args.sample)
+    cost = estimate(exercise, args.fd, args.sample, args.jvp)
     if cost.large:
         return large(exercise, args, tolerance, cost)
     with progress_while("exact check, entry by entry"):

@@ -47,6 +47,7 @@ FLOAT64_STEP = 6e-6
 # finite difference; a 50-digit (mpmath) operation costs MP_FACTOR integer ones.
 UNITS_PER_PASS_MAC = 10  # the passes of a comparison (exact, kink sides, alive table) or a training step
 UNITS_PER_ROW = 1200  # a row: exact conversion, reasons, verdict, its line of the report
+UNITS_PER_JVP_ENTRY = 100  # a parameter entry of one --jvp direction: exact products and sums
 MP_FACTOR = 40
 # Above this estimate the per-tensor check of compare.bulk is used (about 30 s of exact
 # arithmetic on the reference machine: every exercise below it checks in at most 60 s).
@@ -117,24 +118,30 @@ def fd_entry_counts(exercise: Exercise, sample: int | None) -> dict[str, int]:
 @dataclass(frozen=True)
 class Cost:
     """The estimated cost of the exact run, in integer multiply-adds (``estimate``)."""
-    passes: int
-    rows: int
-    finite_differences: int
+    passes: int  # multiply-adds of one forward pass
+    rows: int  # entries compared and reported one by one
+    finite_differences: int  # operations of the finite differences asked for
     ground_truth: str
+    jvp_entries: int = 0  # parameter entries times --jvp directions
 
     @property
     def total(self) -> int:
+        """The estimate in integer multiply-adds: the passes and finite differences (40
+        times as much in 50 digits), the rows, the directional derivatives."""
         factor = MP_FACTOR if self.ground_truth == MP else 1
-        return factor * (UNITS_PER_PASS_MAC * self.passes + self.finite_differences) + UNITS_PER_ROW * self.rows
+        return (factor * (UNITS_PER_PASS_MAC * self.passes + self.finite_differences) + UNITS_PER_ROW * self.rows
+                + UNITS_PER_JVP_ENTRY * self.jvp_entries)
 
     @property
     def large(self) -> bool:
+        """Above ``EXACT_BUDGET``: the per-tensor check of ``compare.bulk`` instead."""
         return self.total > EXACT_BUDGET
 
     def explain(self) -> str:
         """One sentence: which check, and why."""
         parts = f"{self.passes:,} multiply-adds a forward pass, {self.rows:,} rows" + (
-            f", {self.finite_differences:,} operations of finite differences" if self.finite_differences else "")
+            f", {self.finite_differences:,} operations of finite differences" if self.finite_differences else "") + (
+            f", {self.jvp_entries:,} entries of directional derivatives" if self.jvp_entries else "")
         arithmetic = "50-digit" if self.ground_truth == MP else "exact"
         if self.large:
             return (f"Check: per tensor (compare.bulk), not entry by entry: the {arithmetic} run would cost an "
@@ -143,16 +150,19 @@ class Cost:
                 f"({parts}), within the budget of {EXACT_BUDGET:.2g}.")
 
 
-def estimate(exercise: Exercise, fd: bool = False, sample: int | None = None) -> Cost:
+def estimate(exercise: Exercise, fd: bool = False, sample: int | None = None, jvp: int | None = None) -> Cost:
     """The cost of the exact per-entry run of ``exercise``, with ``--fd`` (on ``sample``
-    entries per tensor, or all) if asked: forward multiply-adds (each pass costs a few
-    of them), rows compared, and the operations of the incremental finite differences
-    (``perturbation_cost`` per entry)."""
+    entries per tensor, or all) and ``--jvp`` directions if asked: forward multiply-adds
+    (each pass costs a few of them), rows compared, the operations of the incremental
+    finite differences (``perturbation_cost`` per entry) and the exact dot products of
+    the directional derivatives (one per parameter entry and direction)."""
     fd_ops = 0
     if fd:
         for name, count in fd_entry_counts(exercise, sample).items():
             fd_ops += count * perturbation_cost(exercise, int(name[1:]))
-    return Cost(forward_cost(exercise), row_count(exercise), fd_ops, exercise.architecture.ground_truth)
+    parameters = sum(math.prod(shape) for shape in exercise.architecture.parameter_shapes().values())
+    return Cost(forward_cost(exercise), row_count(exercise), fd_ops, exercise.architecture.ground_truth,
+                parameters * (jvp or 0))
 
 
 def step_cost(exercise: Exercise) -> int:

@@ -66,9 +66,11 @@ def intermediate_table(comparison: Comparison, fmt: str = "github") -> str:
 
 def check_cost(comparison: Comparison) -> "fdm.Cost":
     """The estimate that chose the exact per-entry check for this comparison, with the
-    finite differences it was asked for (``compare.finite_differences.estimate``)."""
+    finite differences and directional derivatives it was asked for
+    (``compare.finite_differences.estimate``)."""
     fd = comparison.finite_differences
-    return fdm.estimate(comparison.exercise, fd is not None, fd["sampled_per_tensor"] if fd else None)
+    return fdm.estimate(comparison.exercise, fd is not None, fd["sampled_per_tensor"] if fd else None,
+                        len(comparison.jvp) if comparison.jvp is not None else None)
 
 
 def underflow_lines(comparison: Comparison) -> list[str]:
@@ -86,7 +88,8 @@ def cost_json(cost: "fdm.Cost") -> dict:
     """The estimate as JSON: which check, the estimated operations, the budget and why."""
     return {"check": "per tensor" if cost.large else "entry by entry", "estimated_operations": cost.total,
             "budget": fdm.EXACT_BUDGET, "forward_multiply_adds": cost.passes, "rows": cost.rows,
-            "finite_difference_operations": cost.finite_differences, "reason": cost.explain()}
+            "finite_difference_operations": cost.finite_differences, "jvp_entries": cost.jvp_entries,
+            "reason": cost.explain()}
 
 
 def summary_lines(comparison: Comparison) -> list[str]:

@@ -80,6 +80,7 @@ def test_the_estimate_counts_rows_passes_and_the_finite_differences_asked_for():
     assert with_fd.finite_differences == 15 * 2 * (1 + 4 + 2 * 4) + 16 * 2 * (1 + 4)
     assert fdm.estimate(chapter, fd=True, sample=2).finite_differences == 4 * 2 * (1 + 4 + 2 * 4) + 4 * 2 * (1 + 4)
     assert with_fd.total == cost.total + with_fd.finite_differences and not with_fd.large
+    assert fdm.estimate(chapter, jvp=3).jvp_entries == 3 * 31  # an exact product per entry and direction
     assert "entry by entry against the exact values" in with_fd.explain()
 
 

@@ -33,7 +33,7 @@ DEFAULT_LARGE_SAMPLE = 5  # finite differences per tensor of a large network wit
 # unless --allow-large is given (README, Options).
 MAX_STEPS = 10_000  # --steps: each step runs three tracks and adds a row to the report
 MAX_JVP = 1_000  # --jvp directions
-MAX_TIMEOUT = 86_400.0  # --timeout, seconds (a day; beyond it the OS timers overflow)
+MAX_TIMEOUT = 86_400.0  # --timeout, seconds: a day (1e300 s overflowed the OS timers: a traceback)
 
 
 def _number(text: str, convert, accept, expected: str):

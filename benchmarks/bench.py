@@ -174,6 +174,8 @@ BUDGET_KINDS = [("exact finite differences", (64, 64, 64, 10), None),
 
 
 def within_budget() -> list[dict]:
+    """(e): for each of ``BUDGET_KINDS`` the largest batch still checked entry by entry with
+    ``--fd``, and the wall time of ``python -m compare FILE --fd`` on it (target 60 s)."""
     from benchmarks.exercises import largest_batch_within_budget
     from compare.finite_differences import estimate
     from reference.exercise import load_exercise

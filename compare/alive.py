@@ -12,6 +12,7 @@ import numpy as np
 from tabulate import tabulate
 
 from compare.formatting import exact_text
+from reference import quantities
 from reference.activations import KINKED
 from reference.backprop import run_pass
 from reference.numbers import as_fraction
@@ -21,38 +22,56 @@ from reference.exercise import Exercise
 @dataclass
 class ExampleSignal:
     """One example: its hidden pre-activations per layer (exact), and which parameter
-    entries get a nonzero gradient from it alone (``"W1[0][2]"``, ...)."""
+    entries get a nonzero gradient from it alone: per weight layer k, which inputs
+    a_{k-1} of the example are nonzero and which dL/dz_k are (W_k[i][j] gets one where
+    both are, b_k[j] where dL/dz_k[j] is: a product of exact numbers is 0 only when a
+    factor is)."""
     example: int
     x: list
     y: list
     pre_activations: list[list]
-    nonzero: list[str]
+    signal: list[tuple[np.ndarray, np.ndarray]]  # per layer: (a_{k-1} != 0, dL/dz_k != 0), bool
 
     def states(self) -> list[str]:
         """``alive``/``dead``/``kink`` for each hidden neuron, layer by layer."""
         return ["alive" if z > 0 else "kink (z = 0)" if z == 0 else "dead"
                 for layer in self.pre_activations for z in layer]
 
+    @property
+    def count(self) -> int:
+        """How many parameter entries get a nonzero gradient from this example alone."""
+        return sum(int(a.sum()) * int(d.sum()) + int(d.sum()) for a, d in self.signal)
 
-def _nonzero(exercise: Exercise, values: dict) -> list[str]:
-    labels = []
-    for parameter in exercise.architecture.parameter_shapes():
-        gradient = values[f"dL/d{parameter}"]
-        labels += [parameter + "".join(f"[{i}]" for i in index)
-                   for index in np.ndindex(gradient.shape) if gradient[index] != 0]
-    return labels
+    @property
+    def nonzero(self) -> list[str]:
+        """Those entries by name (``"W1[0][2]"``, ...), in the order of the parameters."""
+        labels = []
+        for k, (a, d) in enumerate(self.signal, start=1):
+            labels += [f"W{k}[{i}][{j}]" for i, j in np.argwhere(np.outer(a, d))]
+            labels += [f"b{k}[{j}]" for j in np.flatnonzero(d)]
+        return labels
 
 
 def example_signals(exercise: Exercise) -> list[ExampleSignal]:
-    """One ``ExampleSignal`` per example of ``exercise`` (hidden layers only)."""
+    """One ``ExampleSignal`` per example of ``exercise`` (hidden layers only), all from
+    one exact pass of the whole batch: each example's rows of it are the values of that
+    example alone (the batch's dL/dz is each example's own, divided by B for a mean)."""
     n = exercise.architecture.n_layers
+    exact = run_pass(exercise, exercise.architecture.ground_truth)
+    batch = exercise.batch_size
+
+    def rows(values):
+        values = np.asarray(values)
+        return values.reshape(batch, -1)
+
+    inputs = [rows(exercise.x)] + [rows(exact.values[quantities.hidden_name(k, n)]) for k in range(1, n)]
+    upstream = [rows(exact.values[f"dL/dz{k}"]) for k in range(1, n + 1)]
     signals = []
-    for b in range(exercise.batch_size):
-        single = exercise.example(b)
-        exact = run_pass(single, single.architecture.ground_truth)
-        zs = [[as_fraction(z) for z in exact.pre_activations[k][0]] for k in range(n - 1)]
+    for b in range(batch):
+        zs = [[as_fraction(z) for z in exact.pre_activations[k][b]] for k in range(n - 1)]
+        signal = [(inputs[k][b] != 0, upstream[k][b] != 0) for k in range(n)]
         signals.append(ExampleSignal(b, [str(v) for v in exercise.x[b]], [str(v) for v in exercise.y[b]],
-                                     zs, _nonzero(exercise, exact.values)))
+                                     zs, signal))
     return signals
 
 
@@ -81,25 +100,38 @@ def alive_parts(exercise: Exercise, fmt: str = "github") -> tuple[str, list[str]
     total = sum(int(np.prod(shape)) for shape in exercise.architecture.parameter_shapes().values())
     rows = [[s.example, "[" + ", ".join(s.x) + "]", "[" + ", ".join(s.y) + "]",
              "; ".join("[" + ", ".join(exact_text(z) for z in layer) + "]" for layer in s.pre_activations)]
-            + s.states() + [f"{len(s.nonzero)} of {total}"] for s in signals]
+            + s.states() + [f"{s.count} of {total}"] for s in signals]
     table = tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
     lines = []
+    states = [s.states() for s in signals]
     for column, header in enumerate(neuron_headers(exercise)):
-        alive = [str(s.example) for s in signals if s.states()[column] == "alive"]
+        alive = [str(s.example) for s, state in zip(signals, states) if state[column] == "alive"]
         lines.append(f"Hidden {header} is alive in " + (f"example{'s' if len(alive) > 1 else ''} "
                                                         + ", ".join(alive) if alive else "no example") + ".")
-    union = {label for s in signals for label in s.nonzero}
-    only_one = [label for label in sorted(union) if sum(label in s.nonzero for s in signals) == 1]
-    lines.append(f"{len(union)} of {total} parameters get a nonzero gradient from at least one example "
-                  f"(at most {max(len(s.nonzero) for s in signals)} from any one alone); "
+    union, only_one = _shared_signal(signals)
+    lines.append(f"{union} of {total} parameters get a nonzero gradient from at least one example "
+                  f"(at most {max(s.count for s in signals)} from any one alone); "
                   f"{len(only_one)} from exactly one example"
-                  + (": " + ", ".join(f"{label} (example {_sole(label, signals)})" for label in only_one)
+                  + (": " + ", ".join(f"{label} (example {example})" for label, example in only_one)
                      if 0 < len(only_one) <= 8 else "") + ".")
     return table, lines
 
 
-def _sole(label: str, signals: list[ExampleSignal]) -> int:
-    return next(s.example for s in signals if label in s.nonzero)
+def _shared_signal(signals: list[ExampleSignal]) -> tuple[int, list[tuple[str, int]]]:
+    """How many parameter entries get a nonzero gradient from at least one example, and
+    ``(label, example)`` of those that get one from exactly one example, sorted by label;
+    counted with matrix products of the examples' masks, without a label per entry."""
+    union, only_one = 0, []
+    for k in range(1, len(signals[0].signal) + 1):
+        inputs = np.array([s.signal[k - 1][0] for s in signals], dtype=np.int64)  # (B, in)
+        upstream = np.array([s.signal[k - 1][1] for s in signals], dtype=np.int64)  # (B, out)
+        weights, biases = inputs.T @ upstream, upstream.sum(axis=0)  # examples per entry
+        union += int(np.count_nonzero(weights)) + int(np.count_nonzero(biases))
+        for i, j in np.argwhere(weights == 1):
+            only_one.append((f"W{k}[{i}][{j}]", int(np.argmax(inputs[:, i] * upstream[:, j]))))
+        for j in np.flatnonzero(biases == 1):
+            only_one.append((f"b{k}[{j}]", int(np.argmax(upstream[:, j]))))
+    return union, sorted(only_one)
 
 
 def alive_json(exercise: Exercise) -> list[dict]:

@@ -12,6 +12,7 @@ Exit status 0, or 2 with one line on stderr for bad usage or a bad exercise file
 """
 import argparse
 import html
+import math
 import sys
 from dataclasses import dataclass
 from fractions import Fraction
@@ -21,16 +22,20 @@ from tabulate import tabulate
 
 from compare.formatting import (array_text, exact_text, latex_escape, short_decimal, significant_decimal,
                                 terminating_places)
+from compare.progress import progress_while
 from compare.reasons import Reasons, neuron_name
 from compare.usage import Parser, UsageError, atomic_output, load_selected
 from reference import quantities
 from reference.quantities import step_groups, step_title  # noqa: F401 (the key's step titles)
 from reference import losses
-from reference.backprop import Pass, run_pass
+from reference.backprop import Pass, check_finite, run_pass
 from reference.numbers import as_fraction
-from reference.exercise import CHAPTER7_PATH, Exercise, ExerciseError
+from reference.exercise import CHAPTER7_PATH, Exercise, ExerciseError, answer_shape, printable
 
 FORMATS = ("markdown", "latex", "html")
+# Entries above which a key is refused without --allow-large: about 6 MB of markdown; the
+# key of a 1000-1000-4 network would have a million entries (124 MB).
+MAX_ENTRIES = 50_000
 SHORT_DECIMAL_PLACES = 4  # exact values with more decimals (or none finite) are shown as fractions
 HEADERS = ["entry", "exact", "decimal", "why zero"]
 
@@ -50,7 +55,8 @@ class Entry:
         ground truth to 20 significant digits, marked ≈."""
         if self.approximate:
             short = short_decimal(self.exact)
-            return f"{short:f}" if short is not None else "≈" + decimal_text(self.exact, 20).removesuffix("...")
+            return f"{short:f}" if short is not None else "≈" + decimal_text(self.exact, 20).removesuffix(
+                "...").removeprefix("≈")
         return exact_text(self.exact) if _is_short(self.exact) else _fraction_text(self.exact)
 
     @property
@@ -142,9 +148,9 @@ class _ZeroReasons:
             return ""
         if name.startswith(("dL/dW", "dL/db")):
             return self.gradients.for_entry(name[4:], index)
-        j = index[-1]
         if name == "L":
             return "every output equals its target"
+        j = index[-1]
         if name == "dL/dy_hat":
             return f"output {j} equals its target"
         if name == "y_hat":
@@ -293,8 +299,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="markdown (default, reads as plain text), latex (a complete document) or html")
     parser.add_argument("--example", type=int, metavar="N", help="only example N (0-based) of a file with several")
     parser.add_argument("--output", "-o", metavar="FILE",
-                        help="write to FILE (atomically: a temporary file renamed) instead of stdout")
+                        help="write to FILE (atomically: a temporary file renamed; a symbolic link is written "
+                             "through) instead of stdout")
+    parser.add_argument("--allow-large", action="store_true",
+                        help=f"write a key of more than {MAX_ENTRIES:,} entries (a large network's key is huge)")
     return parser
+
+
+def entry_count(exercise: Exercise) -> int:
+    """How many entries (rows) the key of ``exercise`` has, from its shapes alone."""
+    arch = exercise.architecture
+    return sum(math.prod(answer_shape(name, arch, exercise.batch_size))
+               for _, names in step_groups(arch.n_layers, list(arch.activations)) for name in names)
 
 
 def main(argv: list[str]) -> int:
@@ -303,7 +319,13 @@ def main(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
         exercise = load_selected(args.exercise, args.example)
-        text = render(build_answer_key(exercise), args.format)
+        check_finite(exercise, "float64")  # where the floats overflow, the exact pass divides by 0 or takes log(0)
+        entries = entry_count(exercise)
+        if entries > MAX_ENTRIES and not args.allow_large:
+            raise UsageError(f"the key would have {entries:,} entries, more than {MAX_ENTRIES:,}; "
+                             "--allow-large writes it anyway")
+        with progress_while("answer key"):
+            text = render(build_answer_key(exercise), args.format)
         if args.output:
             try:
                 with atomic_output(args.output) as stream:
@@ -313,7 +335,7 @@ def main(argv: list[str]) -> int:
         else:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
     except UsageError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {printable(str(error))}", file=sys.stderr)
         return 2
     except ExerciseError as error:
         print(f"{prog}: {error}", file=sys.stderr)

@@ -14,19 +14,25 @@ from tabulate import tabulate_formats
 from compare.comparison import compare_exercise
 from compare.grading.key import DEFAULT_TIMEOUT
 from compare.grading.probes import DEFAULT_PROBES
-from compare.finite_differences import is_large
-from compare.progress import progress_bar
+from compare.finite_differences import EXACT_BUDGET, estimate
+from compare.progress import progress_bar, progress_while
 from compare.witnesses import add_finite_differences, add_jvp
 from compare.report import bulk_json, render_bulk, render_json, render_text
 from compare.tolerance import Tolerance
 from compare.usage import Parser, UsageError, load_selected
 from compare.training import KINK_SIDES, TrainingSettings, run_training
 from compare.training_report import render_training_json, render_training_text
-from reference.exercise import CHAPTER7_PATH, ExerciseError, load_exercise
+from reference.backprop import check_finite
+from reference.exercise import CHAPTER7_PATH, ExerciseError, load_exercise, printable
 
 BATCH_PATH = CHAPTER7_PATH.parent / "diagonal_flip_batch.toml"
 OK, DISAGREE, BAD_INPUT = 0, 1, 2
 DEFAULT_LARGE_SAMPLE = 5  # finite differences per tensor of a large network without --sample
+# Caps on what one command line may ask for; above them a run is refused in one line
+# unless --allow-large is given (README, Options).
+MAX_STEPS = 10_000  # --steps: each step runs three tracks and adds a row to the report
+MAX_JVP = 1_000  # --jvp directions
+MAX_TIMEOUT = 86_400.0  # --timeout, seconds: a day (1e300 s overflowed the OS timers: a traceback)
 
 
 def _number(text: str, convert, accept, expected: str):
@@ -53,7 +59,7 @@ def positive_int(text: str) -> int:
 
 
 def timeout_value(text: str) -> float:
-    return _number(text, float, lambda v: 0 < v < float("inf"), "a number of seconds > 0")
+    return _number(text, float, lambda v: 0 < v <= MAX_TIMEOUT, f"a number of seconds > 0 and at most {MAX_TIMEOUT:g}")
 
 
 def decimal(text: str) -> Decimal:
@@ -77,15 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "as torch.testing.assert_close: 1e-7 float64, 1.3e-6 float32)")
     parser.add_argument("--atol", type=tolerance_value, help="absolute tolerance (default per dtype: "
                         "1e-7 float64, 1e-5 float32)")
-    parser.add_argument("--format", default="github", metavar="FORMAT",
-                        help="table format, any of tabulate's: " + ", ".join(tabulate_formats))
+    parser.add_argument("--format", metavar="FORMAT",
+                        help="table format, any of tabulate's (default github): " + ", ".join(tabulate_formats))
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--example", type=int, metavar="N",
                         help="run only example N (0-based) of a file with several")
     parser.add_argument("--fd", action="store_true",
                         help="add central finite differences of the high-precision forward pass as a third witness")
     parser.add_argument("--jvp", type=positive_int, nargs="?", const=4, metavar="K",
-                        help="check K random directional derivatives with torch.func.jvp (default K = 4)")
+                        help=f"check K random directional derivatives with torch.func.jvp (default K = 4, "
+                             f"at most {MAX_JVP:,})")
     parser.add_argument("--sample", type=positive_int, metavar="K",
                         help="finite differences on K random entries per parameter tensor instead of all")
     parser.add_argument("--seed", type=non_negative_int, default=0,
@@ -105,8 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr", type=decimal, metavar="LR",
                         help="take gradient-descent steps with this learning rate (exact, as written; "
                              "default 0.1 when --steps is given)")
-    parser.add_argument("--steps", type=int, metavar="N",
-                        help="number of SGD steps, exact vs NumPy vs torch.optim.SGD (default 1 with --lr)")
+    parser.add_argument("--steps", type=non_negative_int, metavar="N",
+                        help=f"number of SGD steps, exact vs NumPy vs torch.optim.SGD (default 1 with --lr, "
+                             f"at most {MAX_STEPS:,})")
     parser.add_argument("--momentum", type=decimal, default=Decimal(0), metavar="M",
                         help="SGD momentum, PyTorch's convention v = M*v + g, p -= lr*v (default 0)")
     parser.add_argument("--kink-side", choices=KINK_SIDES, default="torch",
@@ -114,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "each its own (text: ReLU'(0) = 0)")
     parser.add_argument("--plot", metavar="FILE",
                         help="draw the network and its gradients to FILE (.svg or .png)")
+    parser.add_argument("--allow-large", action="store_true",
+                        help=f"lift the caps on --steps ({MAX_STEPS:,}) and --jvp ({MAX_JVP:,}): "
+                             "a run that long is asked for explicitly")
     return parser
 
 
@@ -127,17 +138,37 @@ def main(argv: list[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         mode = chosen_mode(args, parser)
-        exercise = load_selected(args.exercise, args.example)
+        exercise = load_selected(args.exercise, args.example, args.dtype)
+        check_finite(exercise, args.dtype)
         tolerance = Tolerance.for_dtype(args.dtype, args.rtol, args.atol)
-        if mode in ("self_test", "backward") and is_large(exercise):
-            raise UsageError(f"{MODE_NAMES[mode]}: compares entry by entry with exact values, too slow for a "
-                             "network this large (more than 200,000 multiply-adds a forward pass); use a smaller one")
+        if mode in ("self_test", "backward"):
+            refuse_if_large(exercise, mode)
         return MODES[mode](exercise, args, tolerance)
     except UsageError as error:
-        print(f"python -m compare: error: {error}", file=sys.stderr)
+        print(f"python -m compare: error: {printable(str(error))}", file=sys.stderr)
     except ExerciseError as error:
         print(f"python -m compare: {error}", file=sys.stderr)
     return BAD_INPUT
+
+
+def comparisons(exercise, mode: str) -> int:
+    """Exact passes entry by entry that --self-test (one per catalogued mistake, and the
+    correct pass twice) and --backward (the student's values, their diagnosis, the
+    catalogue's whole passes that name a mistake, the probes) run."""
+    from compare.catalogue import catalogue
+    return len(catalogue(exercise.architecture, exercise.batch_size)) + 2 + (DEFAULT_PROBES + 1) * (mode == "backward")
+
+
+def refuse_if_large(exercise, mode: str) -> None:
+    """``UsageError`` when ``mode``'s exact comparisons together would cost more than the
+    budget of ``compare.finite_differences.estimate``: it has no per-tensor fallback."""
+    cost = estimate(exercise)
+    count = comparisons(exercise, mode)
+    total = count * cost.total
+    if total > EXACT_BUDGET:
+        raise UsageError(f"{MODE_NAMES[mode]}: compares entry by entry with exact values, too slow for a network "
+                         f"this large (an estimated {total:.2g} operations for its {count} comparisons, "
+                         f"above the budget of {EXACT_BUDGET:.2g}); use a smaller one")
 
 
 MODE_NAMES = {"compare": "the gradient comparison", "self_test": "--self-test", "plot": "--plot",
@@ -150,13 +181,13 @@ ONLY_FOR = {"fd": ("compare",), "jvp": ("compare",), "sample": ("compare",), "se
             "dtype": ("compare", "self_test", "train", "backward"),
             "rtol": ("compare", "self_test", "train", "backward"),
             "atol": ("compare", "self_test", "train", "backward"),
-            "format": ("compare", "train", "backward")}
+            "format": ("compare", "train", "backward"), "allow_large": ("compare", "train")}
 
 
 def chosen_mode(args, parser: argparse.ArgumentParser) -> str:
     """Which job the arguments ask for; raises ``UsageError`` for options that do not go
     together or that the job would not use."""
-    if args.format not in tabulate_formats:
+    if args.format is not None and args.format not in tabulate_formats:
         raise UsageError(f"--format: expected one of {', '.join(tabulate_formats)}; got {args.format!r}")
     modes = {"self_test": args.self_test, "plot": args.plot is not None,
              "train": args.lr is not None or args.steps is not None, "backward": args.backward is not None}
@@ -171,20 +202,32 @@ def chosen_mode(args, parser: argparse.ArgumentParser) -> str:
                              + " or ".join(MODE_NAMES[m] for m in modes_using))
     if args.sample is not None and not args.fd:
         raise UsageError("--sample: goes with --fd")
+    if args.json and args.format is not None:
+        raise UsageError("--format: does not go with --json (JSON has no table format)")
+    if args.seed != parser.get_default("seed") and not args.jvp and args.sample is None:
+        raise UsageError("--seed: goes with --jvp or --sample (the random directions and entries it seeds)")
+    for option, value, cap in (("--steps", args.steps, MAX_STEPS), ("--jvp", args.jvp, MAX_JVP)):
+        if value is not None and value > cap and not args.allow_large:
+            raise UsageError(f"{option}: at most {cap:,} without --allow-large (asked for {value:,})")
+    args.format = args.format or "github"
     return mode
 
 
 def comparison(exercise, args, tolerance: Tolerance) -> int:
     """The gradient comparison, with the finite-difference and JVP witnesses asked for;
     large networks get the per-tensor report."""
-    if is_large(exercise):
-        return large(exercise, args, tolerance)
-    result = compare_exercise(exercise, args.dtype, tolerance)
+    cost = estimate(exercise, args.fd, args.sample, args.jvp)
+    if cost.large:
+        return large(exercise, args, tolerance, cost)
+    with progress_while("exact check, entry by entry"):
+        result = compare_exercise(exercise, args.dtype, tolerance)
     if args.fd:
-        add_finite_differences(result, args.sample, args.seed, progress_bar("finite differences", not args.json))
+        add_finite_differences(result, args.sample, args.seed, progress_bar("finite differences"))
     if args.jvp:
-        add_jvp(result, args.jvp, args.seed, progress_bar("torch.func.jvp", not args.json))
-    print(render_json(result) if args.json else render_text(result, args.format))
+        add_jvp(result, args.jvp, args.seed, progress_bar("torch.func.jvp"))
+    with progress_while("report"):
+        text = render_json(result) if args.json else render_text(result, args.format)
+    print(text)
     return OK if result.ok else DISAGREE
 
 
@@ -196,21 +239,27 @@ def backward(exercise, args, tolerance: Tolerance) -> int:
         student_path, function = parse_target(args.backward)
     except ValueError as error:
         raise UsageError(f"--backward: {error}") from None
-    check = check_student(student_path, function, exercise, args.dtype, tolerance, args.timeout,
-                          args.probes, args.seed, args.sandbox)
-    print(student_json(check) if args.json else student_text(check, args.format))
+    with progress_while("student's backward function and its check"):
+        check = check_student(student_path, function, exercise, args.dtype, tolerance, args.timeout,
+                              args.probes, args.seed, args.sandbox)
+        text = student_json(check) if args.json else student_text(check, args.format)
+    print(text)
     return OK if check.ok else DISAGREE
 
 
-def large(exercise, args, tolerance: Tolerance) -> int:
-    """A network too large for per-entry rows: every entry checked per tensor."""
+def large(exercise, args, tolerance: Tolerance, cost) -> int:
+    """A network too costly for per-entry rows (``cost``, the estimate): every entry
+    checked per tensor."""
     from compare.bulk import add_bulk_jvp, add_sampled_finite_differences, check_exercise
-    check, model_inputs = check_exercise(exercise, args.dtype, tolerance)
+    with progress_while("check per tensor"):
+        check, model_inputs = check_exercise(exercise, args.dtype, tolerance)
+    check.cost = cost
     if args.fd:
         add_sampled_finite_differences(check, exercise, args.sample or DEFAULT_LARGE_SAMPLE, args.seed,
-                                       progress_bar("finite differences", not args.json))
+                                       progress_bar("finite differences"))
     if args.jvp:
-        add_bulk_jvp(check, model_inputs, args.jvp, args.seed)
+        with progress_while("torch.func.jvp"):
+            add_bulk_jvp(check, model_inputs, args.jvp, args.seed)
     print(bulk_json(check) if args.json else render_bulk(check, exercise.title, args.format))
     return OK if check.ok else DISAGREE
 
@@ -220,7 +269,8 @@ def self_test(exercise, args, tolerance: Tolerance) -> int:
     backward pass accepted."""
     from compare.selftest import run_self_test
     batch = load_exercise(BATCH_PATH)
-    results = run_self_test(exercise, args.dtype, tolerance, batch=batch, bundled=True)
+    with progress_while("self-test"):
+        results = run_self_test(exercise, args.dtype, tolerance, batch=batch, bundled=True)
     failed = sum(not r.passed for r in results)
     if args.json:
         print(json.dumps({"checks": [r.as_json() for r in results],
@@ -240,10 +290,12 @@ def train(exercise, args, tolerance: Tolerance) -> int:
                                 steps=1 if args.steps is None else args.steps, momentum=args.momentum,
                                 dtype=args.dtype, tolerance=tolerance, kink_side=args.kink_side)
     try:
-        training = run_training(exercise, settings, show_progress=not args.json)
+        training = run_training(exercise, settings, show_progress=True)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    print(render_training_json(training) if args.json else render_training_text(training, args.format))
+    with progress_while("report"):
+        text = render_training_json(training) if args.json else render_training_text(training, args.format)
+    print(text)
     return OK if training.ok else DISAGREE
 
 
@@ -251,7 +303,8 @@ def plot(exercise, args, tolerance: Tolerance) -> int:
     """Draw ``compare.plot``'s picture to ``args.plot``; 2 for a bad file name."""
     from compare.plot import PlotError, write_plot  # matplotlib loads only when drawing
     try:
-        write_plot(exercise, args.plot)
+        with progress_while("picture"):
+            write_plot(exercise, args.plot)
     except PlotError as error:
         raise UsageError(f"--plot: {error}") from None
     print(f"wrote {args.plot}")

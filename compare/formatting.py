@@ -1,4 +1,5 @@
 """How numbers are shown: exact fractions as decimals where finite, floats briefly."""
+import math
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
@@ -41,6 +42,9 @@ def exact_text(value: Fraction) -> str:
     places = max(twos, fives)
     if places > MAX_DIGITS and (rest != 1 or value.denominator.bit_length() > 64):
         return approximate_text(value)
+    if abs(value) >= 10 ** MAX_DIGITS:  # a long integer part: 1e+300, or ≈ and 12 digits
+        rounded = significant_decimal(value, MAX_DIGITS)
+        return f"{rounded.normalize():e}" if rounded == value else approximate_text(value)
     if rest != 1:
         return f"{value.numerator}/{value.denominator}"
     scaled = abs(value.numerator) * (10 ** places // value.denominator)
@@ -52,18 +56,30 @@ def exact_text(value: Fraction) -> str:
 def short_decimal(value: Fraction, significant: int = 40, max_places: int = 12) -> Decimal | None:
     """The short decimal a high-precision value stands for, if any: a 50-digit mpmath
     value of -0.1 is the binary number nearest -0.1, whose first 40 significant digits
-    round to -0.1000...; None when those digits need more than ``max_places`` places."""
+    round to -0.1000...; None when those digits need more than ``max_places`` places or
+    ``MAX_DIGITS`` digits (6e+299 and 1.67e+299 are no short decimals)."""
     rounded = significant_decimal(value, significant).normalize()
     if rounded == 0:
         return Decimal(0)
-    return rounded if -rounded.as_tuple().exponent <= max_places else None
+    digits, exponent = rounded.as_tuple()[1:]
+    short = -exponent <= max_places and len(digits) <= MAX_DIGITS and rounded.adjusted() < MAX_DIGITS
+    return rounded if short else None
 
 
 def approximate_text(value: Fraction, digits: int = 12) -> str:
     """A value of a 50-digit ground truth: its short decimal where it is one (``-0.1``),
-    else ``≈`` and ``digits`` significant digits."""
+    else ``≈`` and ``digits`` significant digits (``≈1.66666666667e+299``, also beyond
+    float64's range)."""
     short = short_decimal(value)
-    return f"{short:f}" if short is not None else f"≈{float(value):.{digits}g}"
+    if short is not None:
+        return f"{short:f}"
+    try:
+        approximate = float(value)
+    except OverflowError:
+        approximate = math.inf
+    if math.isinf(approximate) or (approximate == 0 and value != 0):
+        return f"≈{significant_decimal(value, digits).normalize():e}"
+    return f"≈{approximate:.{digits}g}"
 
 
 def array_text(values, cell=str) -> str:

@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 
 from tabulate import tabulate
 
+from compare import finite_differences as fdm
 from compare.alive import alive_json, alive_parts, applies as alive_applies
 from compare.comparison import Comparison, Row, summarize
 from compare.diagnosis import answers_table, summary_line as answers_summary_line
 from compare.formatting import diff_text, exact_text, float_text, latex_escape
+from reference.backprop import underflows
+from reference.numbers import MP_EXPONENT_LIMIT
 
 GRADIENT_HEADERS = ["parameter", "hand (NumPy)", "autograd (torch)", "|diff|", "exact",
                     "printed", "verdict", "kink", "why"]
@@ -30,7 +33,7 @@ def _cells(row: Row) -> list[str]:
 
 def _fd_cell(row: Row) -> str:
     if row.fd_note:
-        return "crosses kink"
+        return "crosses kink" if row.finite_difference is not None else "overflows"
     return "—" if row.finite_difference is None else float_text(row.finite_difference)
 
 
@@ -61,6 +64,34 @@ def intermediate_table(comparison: Comparison, fmt: str = "github") -> str:
     return tabulate(rows, headers=INTERMEDIATE_HEADERS, tablefmt=fmt, disable_numparse=True)
 
 
+def check_cost(comparison: Comparison) -> "fdm.Cost":
+    """The estimate that chose the exact per-entry check for this comparison, with the
+    finite differences and directional derivatives it was asked for
+    (``compare.finite_differences.estimate``)."""
+    fd = comparison.finite_differences
+    return fdm.estimate(comparison.exercise, fd is not None, fd["sampled_per_tensor"] if fd else None,
+                        len(comparison.jvp) if comparison.jvp is not None else None)
+
+
+def underflow_lines(comparison: Comparison) -> list[str]:
+    """A line when the 50-digit ground truth underflowed somewhere: its exact column then
+    shows 0 where the true value is tinier than any float."""
+    count = underflows(comparison.exercise)
+    if not count:
+        return []
+    return [f"Underflow: {count} value(s) of the 50-digit pass fell below 2^-{MP_EXPONENT_LIMIT} (about 1e-4932, "
+            "an exp of a hugely negative number: the softmax of a logit of 1e300, say) and count as 0, as in any "
+            "floating point; float64 has them as 0 too."]
+
+
+def cost_json(cost: "fdm.Cost") -> dict:
+    """The estimate as JSON: which check, the estimated operations, the budget and why."""
+    return {"check": "per tensor" if cost.large else "entry by entry", "estimated_operations": cost.total,
+            "budget": fdm.EXACT_BUDGET, "forward_multiply_adds": cost.passes, "rows": cost.rows,
+            "finite_difference_operations": cost.finite_differences, "jvp_entries": cost.jvp_entries,
+            "reason": cost.explain()}
+
+
 def summary_lines(comparison: Comparison) -> list[str]:
     """The closing summary, a line each."""
     s = summarize(comparison)
@@ -70,6 +101,8 @@ def summary_lines(comparison: Comparison) -> list[str]:
     lines.append(f"Gradients: {s['gradients_computed_agree']} of {s['gradients']} agree "
                  f"(hand vs autograd vs exact, {s['dtype']}, rtol {s['rtol']:g}, atol {s['atol']:g}).")
     lines.append(f"Ground truth: {s['ground_truth']}.")
+    lines += underflow_lines(comparison)
+    lines.append(check_cost(comparison).explain())
     given = s["intermediates"] - s["intermediates_not_returned"]
     if s["intermediates_not_returned"] == s["intermediates"] and not s["hand_error"]:
         lines.append(f"Intermediates: none returned (the {s['intermediates']} are checked autograd vs exact only).")
@@ -100,6 +133,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
         lines.append(f"Finite differences: {f['entries']} entries, central, step h = {f['step']:g} "
                      f"(for {s['dtype']}), forward pass in {f['arithmetic']}"
                      + (f"; {f['crossing_kinks']} cross a kink (one-sided differences shown)" if f["crossing_kinks"] else "")
+                     + (f"; {f['overflowing']} overflow at θ ± h (no finite difference)" if f.get("overflowing") else "")
                      + ".")
     if s["jvp"]:
         j = s["jvp"]
@@ -238,6 +272,8 @@ def render_json(comparison: Comparison) -> str:
             "intermediates": [_row_json(r, rational) for r in comparison.intermediates],
             "answers": [c.as_json() for c in comparison.answers],
             **({"alive": alive_json(comparison.exercise)} if alive_applies(comparison.exercise) else {}),
+            "check": cost_json(check_cost(comparison)),
+            "underflows": underflows(comparison.exercise),
             "summary": summarize(comparison)}
     if comparison.jvp is not None:
         data["jvp"] = [{"direction": j.direction, "jvp": j.jvp, "hand": j.hand, "exact": float(j.exact),
@@ -261,7 +297,7 @@ def render_bulk(check, title: str, fmt: str = "github") -> str:
     total = sum(math.prod(t.shape) for t in check.tensors)
     lines = [title, "", f"Every gradient entry, hand (NumPy) vs autograd (torch), {check.dtype}, "
              f"rtol {check.tolerance.rtol:g}, atol {check.tolerance.atol:g}; too large for an exact ground truth.",
-             "", bulk_table(check, fmt), ""]
+             *([check.cost.explain()] if check.cost else []), "", bulk_table(check, fmt), ""]
     for i, (jvp, hand, agree) in enumerate(check.jvp):
         lines.append(f"Direction {i}: torch.func.jvp {jvp:.12g}, ⟨hand ∇L, v⟩ {hand:.12g}: "
                      + ("agree" if agree else "DISAGREE"))
@@ -270,7 +306,9 @@ def render_bulk(check, title: str, fmt: str = "github") -> str:
         lines.append(f"Finite differences: {f['sampled_per_tensor']} random entries per tensor (seed {f['seed']}), "
                      f"central, step h = {f['step']:g}, forward pass in float64 (too large for 50 digits), "
                      f"tolerance rtol {f['rtol']:g}, atol {f['atol']:g}"
-                     + (f"; {f['crossing_kinks']} cross a kink and are not judged" if f["crossing_kinks"] else "") + ".")
+                     + (f"; {f['crossing_kinks']} cross a kink and are not judged" if f["crossing_kinks"] else "")
+                     + (f"; {f['overflowing']} overflow at θ ± h and are not judged" if f.get("overflowing") else "")
+                     + ".")
     if check.jvp:
         lines.append(f"Forward mode: {sum(a for _, _, a in check.jvp)} of {len(check.jvp)} random directions agree "
                      f"(seed {check.jvp_seed}).")
@@ -289,6 +327,7 @@ def bulk_json(check) -> str:
         "jvp": [{"jvp": j, "hand": h, "agree": a} for j, h, a in check.jvp],
         "jvp_seed": check.jvp_seed,
         "finite_differences": check.finite_differences,
+        **({"check": cost_json(check.cost)} if check.cost else {}),
         "summary": {"dtype": check.dtype, "rtol": check.tolerance.rtol, "atol": check.tolerance.atol,
                     "entries": sum(math.prod(t.shape) for t in check.tensors),
                     "disagreeing": sum(t.disagreeing for t in check.tensors), "ok": check.ok},

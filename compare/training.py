@@ -8,7 +8,8 @@ loss drop". Three tracks take the same N steps from the file's parameters:
   the command line, so lr 0.1 is exactly 1/10.
   Where the network leaves the rationals (sigmoid, tanh, softmax, log) this track runs in
   the exercise's ground truth, mpmath at 50 digits, and is named "50-digit"; on a network
-  ``compare.finite_differences.is_large`` calls large it is left out (NumPy vs torch only).
+  which one exact step would cost more than ``compare.finite_differences.EXACT_BUDGET`` it is
+  left out (NumPy vs torch only), and it stops before its steps together pass that budget.
 - NumPy: the same hand pass and update in float64 or float32.
 - torch: ``nn.Sequential`` with ``torch.optim.SGD(lr, momentum)`` and ``loss.backward()``.
 
@@ -40,14 +41,14 @@ import re
 import numpy as np
 import torch
 
-from compare.finite_differences import is_large
+from compare.finite_differences import EXACT_BUDGET, step_cost
 from compare.kinks import Neuron, SideMatched
 from compare.progress import progress_bar
 from compare.reasons import Reasons
 from compare.tolerance import Tolerance
 from reference import activations, quantities
 from reference.backprop import Backprop, Pass, run_network_pass
-from reference.exercise import Exercise
+from reference.exercise import Exercise, in_range, range_text
 from reference.network import Network
 from reference.numbers import MP, MP_DIGITS, as_fraction, convert
 from torch_impl.model import DTYPES, build_loss, build_model, tensor_from_decimals
@@ -109,11 +110,12 @@ class TrainingSettings:
     exact_digit_limit: int = EXACT_DIGIT_LIMIT
 
     def check(self) -> None:
-        """Raise ``ValueError`` (one line) for settings SGD rejects."""
-        if not self.lr.is_finite() or self.lr < 0 or not math.isfinite(float(self.lr)):
-            raise ValueError(f"--lr: expected a finite learning rate >= 0 that fits a float64; got {self.lr}")
-        if not self.momentum.is_finite() or self.momentum < 0 or not math.isfinite(float(self.momentum)):
-            raise ValueError(f"--momentum: expected a finite momentum >= 0 that fits a float64; got {self.momentum}")
+        """Raise ``ValueError`` (one line) for settings SGD rejects, and for a learning
+        rate or momentum outside the float dtype's range (``reference.exercise.in_range``:
+        1e-400 would be 0 in the float tracks and a 400-digit fraction in the exact one)."""
+        for option, value in (("--lr", self.lr), ("--momentum", self.momentum)):
+            if not in_range(value, self.dtype) or value < 0:
+                raise ValueError(f"{option}: expected a number >= 0 {range_text(self.dtype)}; got {value}")
         if self.steps < 0:
             raise ValueError(f"--steps: expected a number of steps >= 0; got {self.steps}")
         if self.kink_side not in KINK_SIDES:
@@ -241,7 +243,7 @@ class StepRecord:
     problems: list[str] = field(default_factory=list)
     kinks: list[KinkStep] = field(default_factory=list)
     max_diff: float = 0.0
-    gradients: dict[str, np.ndarray] | None = None  # exact gradients used for the next step
+    gradients: dict[str, np.ndarray] | None = None  # exact gradients used for the next step (steps 0, 1)
     dead: dict[tuple[int, int], float | None] = field(default_factory=dict)  # (layer, neuron) -> z if one example
 
     @property
@@ -252,12 +254,14 @@ class StepRecord:
 @dataclass
 class Training:
     """A whole run: one ``StepRecord`` per state 0..N, the exact parameters after each
-    exact step (``exact_parameters[t]``), and which entries never moved and why."""
+    exact step (``exact_parameters[t]``: kept for t = 0, 1 and the last state the exact
+    track reached, None in between, so that memory does not grow with the steps), and
+    which entries never moved and why. ``records[t].gradients`` is kept for t = 0 and 1."""
     exercise: Exercise
     settings: TrainingSettings
     tolerance: Tolerance
     records: list[StepRecord]
-    exact_parameters: list[dict[str, np.ndarray]]
+    exact_parameters: list[dict[str, np.ndarray] | None]
     exact_stop: str | None
     unmoved: list[tuple[str, str]]
     n_parameters: int
@@ -352,7 +356,8 @@ def run_training(exercise: Exercise, settings: TrainingSettings, update: Update 
     ``update`` replaces the hand update of the exact and NumPy tracks (a broken variant
     must be caught); torch always uses ``torch.optim.SGD``. The exact track runs in the
     exercise's ground truth (``Fraction``, or mpmath at 50 digits where the network leaves
-    the rationals) and is left out for a network ``compare.finite_differences.is_large`` calls large.
+    the rationals); it is left out where one exact step costs more than
+    ``compare.finite_differences.EXACT_BUDGET`` (``step_cost``) and stops before its steps together do.
     ``show_progress`` draws a tqdm bar on stderr for a long run (``compare.progress``).
     Raises ``ValueError`` for settings ``TrainingSettings.check`` rejects. A float track
     that overflows (a huge learning rate) shows inf or nan in the report, without NumPy's
@@ -367,7 +372,8 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
                   show_progress: bool) -> Training:
     tolerance = settings.tolerance or Tolerance.for_dtype(settings.dtype)
     update = update or Update()
-    large = is_large(exercise)
+    per_step = step_cost(exercise)
+    large = per_step > EXACT_BUDGET
     exact = None if large else HandTrack(exercise, exercise.architecture.ground_truth, settings, update)
     hand = HandTrack(exercise, settings.dtype, settings, update)
     auto = TorchTrack(exercise, settings)
@@ -379,6 +385,11 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
     float_parameters = []  # {"numpy": ..., "torch": ...} after steps 1 and N
     steps = progress_bar("gradient-descent steps", enabled=show_progress)(range(settings.steps + 1))
     for step in steps:
+        if exact_alive and (step + 1) * per_step > EXACT_BUDGET:
+            exact_alive = False
+            exact_stop = (f"its {step + 1} passes would cost an estimated {(step + 1) * per_step:.2g} operations, "
+                          f"above the budget of {EXACT_BUDGET:.2g} (compare.finite_differences.estimate), so the "
+                          f"exact track stops at step {step - 1}; NumPy vs torch go on")
         if exact_alive and step > 0:
             digits = exact.denominator_digits()
             if digits > settings.exact_digit_limit:
@@ -403,6 +414,8 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
             record.loss[EXACT] = as_fraction(exact_pass.values["L"][()])
             record.gradients = {p: exact_pass.gradient(p) for p in exact.parameters()}
             exact_parameters.append({p: v.copy() for p, v in exact.parameters().items()})
+            if step >= 3:  # memory stays bounded: states 0, 1 and the latest are what the report reads
+                exact_parameters[step - 1] = None
         record.dead = _dead_neurons(exact_pass if exact_alive else hand_pass, exercise)
         arch = exercise.architecture
         for layer, example, index in neurons:
@@ -425,6 +438,8 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
             auto.step()
             if exact_alive:
                 exact.step(record.gradients)
+                if step >= 2:  # only the gradients of steps 0 and 1 are reported
+                    record.gradients = None
     if settings.lr == 0:
         unmoved = [(label, "the learning rate is 0") for _, _, label in entries(initial)]
     else:

@@ -1,7 +1,9 @@
 """What the command-line entry points share: one-line usage errors, loading the
 exercise (and one example of it), and writing an output file atomically."""
 import argparse
+import errno
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,10 +22,11 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def load_selected(path: str, example: int | None) -> Exercise:
-    """The exercise at ``path``, or only its example ``example`` (0-based). Raises
-    ``ExerciseError`` for a bad file and ``UsageError`` for an example out of range."""
-    exercise = load_exercise(path)
+def load_selected(path: str, example: int | None, dtype: str = "float64") -> Exercise:
+    """The exercise at ``path`` checked for runs in ``dtype``, or only its example
+    ``example`` (0-based). Raises ``ExerciseError`` for a bad file and ``UsageError`` for
+    an example out of range."""
+    exercise = load_exercise(path, dtype)
     if example is None:
         return exercise
     try:
@@ -41,16 +44,26 @@ def _umask() -> int:
 @contextmanager
 def atomic_output(path, binary: bool = False):
     """A file object to write ``path`` through: a temporary file in the same directory,
-    renamed over ``path`` (with the usual permissions) only when the block succeeds, so a
-    failure never leaves a half-written file. Raises ``OSError`` if the directory cannot
-    be written."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
-                                         prefix=f".{path.name}.", suffix=".tmp")
+    renamed over ``path`` only when the block succeeds, so a failure never leaves a
+    half-written file. A symbolic link is written through (its target gets the text, the
+    link stays a link); an existing file keeps its permissions, a new one gets the usual
+    ones. Raises ``OSError`` if the directory cannot be written or ``path`` exists and is
+    not a regular file (a directory, a device such as /dev/null, a FIFO): refused, never
+    replaced."""
+    path = Path(os.path.realpath(path))  # through symlinks; a dangling link: the file it names
+    try:
+        existing = os.stat(path)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    else:
+        if not stat.S_ISREG(existing.st_mode):
+            raise OSError(errno.EEXIST, "it exists and is not a regular file")
+        mode = stat.S_IMODE(existing.st_mode)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as stream:
             yield stream
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600
+        os.chmod(temporary, mode)  # mkstemp makes 0600
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

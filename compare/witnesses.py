@@ -18,7 +18,7 @@ import numpy as np
 from compare import finite_differences as fdm
 from compare.comparison import AUTOGRAD, HAND, Comparison
 from reference import quantities
-from reference.numbers import GROUND_TRUTH_NAMES, as_fraction
+from reference.numbers import GROUND_TRUTH_NAMES, as_fraction, matmul
 
 
 def add_finite_differences(comparison: Comparison, sample: int | None = None, seed: int = 0,
@@ -32,6 +32,9 @@ def add_finite_differences(comparison: Comparison, sample: int | None = None, se
     tol = comparison.tolerance
     for fd in results:
         row = rows[quantities.entry_label(fd.parameter, fd.index)]
+        if not fd.finite:
+            row.fd_note = "the loss at θ ± h is not finite (it overflows), so there is no finite difference"
+            continue
         row.finite_difference = as_fraction(fd.central)
         if fd.crossed:
             # one-sided differences carry an O(h) error: 6 significant digits are meaningful
@@ -39,14 +42,15 @@ def add_finite_differences(comparison: Comparison, sample: int | None = None, se
                            f"{float(fd.right):.6g} (θ + h) and {float(fd.left):.6g} (θ − h)")
         elif not tol.close(float(row.finite_difference), row.exact):
             row.problems.append("finite difference ≠ exact")
-    arithmetic = fdm.arithmetic(exercise)
+    arithmetic = exercise.architecture.ground_truth
     comparison.finite_differences = {
-        "step": float(fdm.step_for(exercise, comparison.dtype)),
+        "step": float(fdm.step_for(arithmetic, comparison.dtype)),
         "arithmetic": GROUND_TRUTH_NAMES.get(arithmetic, arithmetic),
         "entries": len(results),
         "sampled_per_tensor": sample,
         "seed": seed,
-        "crossing_kinks": sum(bool(fd.crossed) for fd in results),
+        "crossing_kinks": sum(bool(fd.crossed) for fd in results if fd.finite),
+        "overflowing": sum(not fd.finite for fd in results),
     }
 
 
@@ -84,20 +88,31 @@ def random_directions(comparison: Comparison, count: int, seed: int) -> list[dic
 
 
 def add_jvp(comparison: Comparison, count: int = 4, seed: int = 0, progress=None) -> None:
-    """Check ``count`` random directional derivatives; fills ``comparison.jvp``."""
+    """Check ``count`` random directional derivatives; fills ``comparison.jvp``.
+    ``progress`` wraps the loop over directions. The exact dot products run in integers
+    (``reference.numbers.matmul``), one per direction and side of a kink."""
     from torch_impl.forward_mode import directional_derivatives
     directions = random_directions(comparison, count, seed)
-    jvps = directional_derivatives(comparison.exercise, directions, comparison.dtype, progress)
+    jvps = directional_derivatives(comparison.exercise, directions, comparison.dtype)
     tol = comparison.tolerance
+    rows = comparison.gradients
+    where = [(label_parameter(r.label), label_index(r.label)) for r in rows]
+    exact_column = np.array([r.exact for r in rows], dtype=object)[None, :]
+    expected_columns = {run: None if all(r.expected[run] == r.exact for r in rows)
+                        else np.array([r.expected[run] for r in rows], dtype=object)[None, :] for run in (HAND, AUTOGRAD)}
+    exact_floats = np.array([float(r.exact) for r in rows])
+    hands = None if any(r.hand is None for r in rows) else np.array([r.hand for r in rows])
     comparison.jvp, comparison.jvp_seed = [], seed
-    for i, (v, jvp) in enumerate(zip(directions, jvps)):
-        pairs = [(row, Fraction(float(v[label_parameter(row.label)][label_index(row.label)])))
-                 for row in comparison.gradients]
-        exact = sum((row.exact * vi for row, vi in pairs), Fraction(0))
-        expected = {run: sum((row.expected[run] * vi for row, vi in pairs), Fraction(0)) for run in (HAND, AUTOGRAD)}
-        hand = None if any(r.hand is None for r, _ in pairs) else math.fsum(r.hand * float(vi) for r, vi in pairs)
-        scale = math.fsum(abs(float(row.exact * vi)) for row, vi in pairs)
-        limit = tol.atol * math.sqrt(len(pairs)) + tol.rtol * scale
+    steps = list(enumerate(zip(directions, jvps)))
+    for i, (v, jvp) in (progress(steps) if progress else steps):
+        floats = np.array([v[parameter][index] for parameter, index in where], dtype=np.float64)
+        fractions = np.array([Fraction(float(f)) for f in floats], dtype=object)[:, None]
+        exact = _dot(exact_column, fractions)
+        expected = {run: exact if column is None else _dot(column, fractions)
+                    for run, column in expected_columns.items()}
+        hand = None if hands is None else math.fsum((hands * floats).tolist())
+        scale = math.fsum(np.abs(exact_floats * floats).tolist())
+        limit = tol.atol * math.sqrt(len(rows)) + tol.rtol * scale
         row = JvpRow(i, jvp, hand, exact, expected, limit)
         if abs(jvp - float(expected[AUTOGRAD])) > limit:
             row.problems.append("torch.func.jvp ≠ ⟨exact gradient, v⟩")
@@ -109,6 +124,11 @@ def add_jvp(comparison: Comparison, count: int = 4, seed: int = 0, progress=None
             if expected[run] != exact:
                 row.notes.append(f"{run} took the other side of a kink")
         comparison.jvp.append(row)
+
+
+def _dot(row: np.ndarray, column: np.ndarray) -> Fraction:
+    """⟨row, column⟩ of exact values, (1, N) times (N, 1), as a Fraction."""
+    return Fraction(matmul(row, column)[0, 0]) if row.size else Fraction(0)
 
 
 def label_parameter(label: str) -> str:

@@ -10,7 +10,7 @@ cheapest, and most accurate, from ``a``. Piecewise linear activations take a
 import numpy as np
 
 from reference import intervals
-from reference.numbers import mp
+from reference.numbers import flush_underflow, mp
 
 # Activations that are piecewise linear with a kink at z = 0; exact in the rationals.
 KINKED = ("relu", "leaky_relu")
@@ -23,12 +23,13 @@ def _is_object(z: np.ndarray) -> bool:
 
 
 def elementwise(z: np.ndarray, float_fn, mp_name: str) -> np.ndarray:
-    """``float_fn`` on float arrays, ``mpmath.<mp_name>`` on object arrays of mpf; on
-    intervals the function must be increasing (exp, log, tanh)."""
+    """``float_fn`` on float arrays, ``mpmath.<mp_name>`` on object arrays of mpf (values
+    below the 50-digit track's range underflow to 0: ``reference.numbers.flush_underflow``);
+    on intervals the function must be increasing (exp, log, tanh)."""
     if intervals.is_interval_array(z):
         return intervals.monotone(z, mp_name)
     if _is_object(z):
-        return np.frompyfunc(getattr(mp(), mp_name), 1, 1)(z).astype(object)
+        return flush_underflow(np.frompyfunc(getattr(mp(), mp_name), 1, 1)(z).astype(object))
     return float_fn(z)
 
 
@@ -60,7 +61,7 @@ def piecewise_linear_derivative(z: np.ndarray, negative_slope) -> np.ndarray:
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-z)), elementwise."""
     if _is_object(z):
-        return 1 / (1 + elementwise(-z, np.exp, "exp"))
+        return flush_underflow(1 / (1 + elementwise(-z, np.exp, "exp")))
     with np.errstate(over="ignore"):
         return 1 / (1 + np.exp(-z))
 

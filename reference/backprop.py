@@ -3,7 +3,8 @@
 One code path for every number type: the same methods run on float32, float64 and
 exact ``Fraction`` object arrays. Arrays carry a leading batch axis B (B = 1 for the
 text's single example), so the text's ``np.outer(h, dL_dy)`` is ``h.T @ dL_dy`` here and
-its ``W2 @ dL_dy`` is ``dL_dy @ W2.T``: the same numbers.
+its ``W2 @ dL_dy`` is ``dL_dy @ W2.T``: the same numbers (``reference.numbers.matmul``, which
+multiplies exact arrays in integers).
 
 Each step is a method, so a deliberately broken variant (``compare.selftest``) can
 replace exactly one step and the comparison has to catch it.
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from reference import activations, losses, quantities
-from reference.exercise import Exercise
+from reference.exercise import Exercise, ExerciseError
 from reference.network import Network
-from reference.numbers import EXACT, MP, convert
+from reference.numbers import EXACT, MP, convert, counting_underflows, matmul
 
 
 class Backprop:
@@ -28,7 +29,7 @@ class Backprop:
     def weight_gradient(self, inputs: np.ndarray, upstream: np.ndarray) -> np.ndarray:
         """Steps 2 and 6: dL/dW[i][j] = sum over the batch of inputs[i] * upstream[j].
         ``inputs`` (B, in), ``upstream`` = dL/dz (B, out); returns (in, out)."""
-        return inputs.T @ upstream
+        return matmul(inputs.T, upstream)
 
     def bias_gradient(self, upstream: np.ndarray) -> np.ndarray:
         """Steps 3 and 7: dL/db[j] = dL/dz[j] (times 1), summed over the batch."""
@@ -40,7 +41,7 @@ class Backprop:
         ``weights`` (in, out), ``upstream`` (B, out); returns (B, in). ``weight_gradient``
         (dL/dW of the same layer, computed just before) is not used here: broken variants
         that go back through it instead of W need it."""
-        return upstream @ weights.T
+        return matmul(upstream, weights.T)
 
     def activation_derivative(self, activation: str, z: np.ndarray, a: np.ndarray, layer: int,
                               negative_slope=0) -> np.ndarray:
@@ -133,3 +134,36 @@ def _per_example_shape(name: str, value: np.ndarray, batch_size: int) -> np.ndar
     if batch_size == 1 and not name.startswith(("dL/dW", "dL/db")) and name != "L":
         return value.reshape(value.shape[1:]) if value.ndim == 2 and value.shape[0] == 1 else value
     return value
+
+
+def check_finite(exercise: Exercise, number_type: str) -> Pass:
+    """The forward and backward pass of ``exercise`` in the float type ``number_type``
+    (``"float64"`` or ``"float32"``), checked to be finite everywhere.
+
+    Every number of a loaded file lies in the dtype's range, but products and exponentials
+    of them may not (W = 1e300 times x = 1e300). Raises ``ExerciseError`` naming the first
+    quantity, in the order of the text's steps, that overflows to inf or becomes NaN;
+    NumPy's overflow warnings are silenced.
+    """
+    with np.errstate(all="ignore"):
+        result = run_pass(exercise, number_type)
+    arch = exercise.architecture
+    for name in quantities.all_names(arch.n_layers, list(arch.activations)):
+        value = np.asarray(result.values[name])
+        bad = np.argwhere(~np.isfinite(value))
+        if len(bad):
+            index = tuple(int(i) for i in bad[0])
+            raise ExerciseError(exercise.path, "", f"numbers whose {number_type} forward and backward pass "
+                                                   f"stays finite; {quantities.entry_label(name, index)} "
+                                                   f"overflows to {value[index]} in it")
+    return result
+
+
+def underflows(exercise: Exercise) -> int:
+    """How many values of the ground-truth pass of ``exercise`` underflow to 0 (only a
+    50-digit pass can: ``reference.numbers.flush_underflow``); 0 for an exact one."""
+    if exercise.architecture.ground_truth != MP:
+        return 0
+    with counting_underflows() as counter:
+        run_pass(exercise, MP)
+    return counter[0]

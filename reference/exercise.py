@@ -24,6 +24,8 @@ The format is TOML, read with ``tomllib`` and every float parsed as ``Decimal``:
 Anything wrong raises ``ExerciseError`` with one line naming the file, the key and what
 was expected.
 """
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -50,19 +52,31 @@ GRADING_KEYS = {"rtol": "a relative tolerance between 0 and 1 (0.01 = 1%)",
 MAX_POINTS = Decimal(10) ** 6
 FLOAT64_MAX = Decimal("1.7976931348623157e308")
 FLOAT64_MIN = Decimal("2.2250738585072014e-308")  # smallest normal float64
+# The range every number of a file must lie in (0, or a normal magnitude of the dtype the
+# float runs use), so that no value becomes inf or a subnormal on the way in.
+RANGES = {"float64": (FLOAT64_MIN, FLOAT64_MAX),
+          "float32": (Decimal("1.1754943508222875e-38"), Decimal("3.4028234663852886e38"))}
 # Claims the prose makes about the numbers, checked and reported beside them; each may
 # be narrowed to one parameter tensor: "nonzero_gradients.W1".
 CLAIMS = {"nonzero_gradients": "how many parameters receive a nonzero gradient",
           "zero_gradients": "how many parameters receive no gradient"}
 
 
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (a newline, a tab, an escape
+    character, a byte of a file name that is not UTF-8) written as its Python escape
+    (``\\n``, ``\\x1b``, ``\\udcff``), so that a message naming it stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class ExerciseError(ValueError):
-    """A bad exercise file. ``str(error)`` is one line: ``FILE: KEY: expected ...``."""
+    """A bad exercise file. ``str(error)`` is one line: ``FILE: KEY: expected ...``, the
+    file name and key escaped by ``printable``."""
 
     def __init__(self, path, key: str, expected: str):
         self.path, self.key, self.expected = str(path), key, expected
         where = f"{self.path}: {key}: " if key else f"{self.path}: "
-        super().__init__(f"{where}expected {expected}")
+        super().__init__(printable(f"{where}expected {expected}"))
 
 
 @dataclass(frozen=True)
@@ -167,53 +181,101 @@ class Exercise:
                        title=f"{self.title} (example {i})")
 
 
-def load_exercise(path) -> Exercise:
-    """Read and validate an exercise file.
+def load_exercise(path, dtype: str = "float64") -> Exercise:
+    """Read and validate an exercise file for runs in ``dtype`` (``"float64"`` or
+    ``"float32"``: every number must be 0 or a normal magnitude of that dtype, see
+    ``RANGES``).
 
-    Raises ``ExerciseError`` for a missing or empty file, invalid TOML, unknown or
-    missing keys, wrong shapes, non-numeric, NaN or infinite values, and answers for
-    quantities the network does not have.
+    Raises ``ExerciseError`` for a missing or empty file, anything but a regular file (a
+    directory, a FIFO, a device such as ``/dev/zero``), invalid TOML, unknown or missing
+    keys, wrong shapes, non-numeric, NaN, infinite or out-of-range values, options the
+    network does not use (``negative_slope`` without a leaky ReLU layer), and answers for
+    quantities the network does not have. Raises ``KeyError`` for an unknown ``dtype``.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ExerciseError(path, "", "an existing exercise file; there is none") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ExerciseError(path, "", f"a readable UTF-8 text file ({error})") from None
+    RANGES[dtype]  # KeyError for an unknown dtype, before the file is read
+    text = _read_regular_file(path)
     if not text.strip():
         raise ExerciseError(path, "", "an exercise, but the file is empty")
     try:
-        data = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as error:
+        data = tomllib.loads(text, parse_float=_decimal)
+    except ValueError as error:  # TOMLDecodeError, or an integer of more than 4300 digits
+        if not isinstance(error, tomllib.TOMLDecodeError):
+            raise ExerciseError(path, "", "valid TOML numbers; an integer has more than 4300 digits") from None
         raise ExerciseError(path, "", f"valid TOML ({error})") from None
     except RecursionError:  # tomllib recurses once per level of [ or {
         raise ExerciseError(path, "", "valid TOML (arrays or tables nested too deeply)") from None
-    return _parse(path, data)
+    return _parse(path, data, dtype)
 
 
-def _parse(path: Path, data: dict) -> Exercise:
+class _Unreadable(Decimal):
+    """A TOML float whose exponent is beyond even ``Decimal``'s range (``1e-99999999999999999999``):
+    kept as a NaN that the range check rejects, showing the number as written."""
+
+    def __new__(cls, written: str):
+        value = super().__new__(cls, "NaN")
+        value.written = written
+        return value
+
+    def __str__(self) -> str:
+        return self.written
+
+    def __format__(self, spec: str) -> str:
+        return self.written
+
+
+def _decimal(text: str) -> Decimal:
+    """``parse_float`` for tomllib: the float as written, as a ``Decimal``."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond Decimal's
+        return _Unreadable(text)
+
+
+def _read_regular_file(path: Path) -> str:
+    """The text of ``path``, opened without blocking and read only if it is a regular
+    file: a FIFO would block, ``/dev/zero`` never ends."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise ExerciseError(path, "", "an existing exercise file; there is none") from None
+    except (OSError, ValueError) as error:  # ValueError: a NUL byte in the name
+        raise ExerciseError(path, "", f"a readable file ({getattr(error, 'strerror', None) or error})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket")
+        raise ExerciseError(path, "", f"a regular file; this is {kind}")
+    with os.fdopen(fd, "rb") as stream:
+        try:
+            return stream.read().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ExerciseError(path, "", f"a readable UTF-8 text file ({error})") from None
+
+
+def _parse(path: Path, data: dict, dtype: str) -> Exercise:
     unknown = sorted(set(data) - TOP_LEVEL_KEYS)
     if unknown:
         raise ExerciseError(path, unknown[0], "one of " + ", ".join(sorted(TOP_LEVEL_KEYS)))
     for key in ("parameters", "examples"):
         if key not in data:
             raise ExerciseError(path, key, "this section; it is missing")
-    architecture = _architecture(path, data.get("network", DEFAULT_NETWORK))
-    parameters = _parameters(path, data["parameters"], architecture)
-    x, y = _examples(path, data["examples"], architecture)
-    answers = _answers(path, data.get("answers", {}), architecture, x.shape[0])
+    architecture = _architecture(path, data.get("network", {}), dtype)
+    parameters = _parameters(path, data["parameters"], architecture, dtype)
+    x, y = _examples(path, data["examples"], architecture, dtype)
+    answers = _answers(path, data.get("answers", {}), architecture, x.shape[0], dtype)
     return Exercise(path=str(path), title=_text(path, data, "title", path.stem),
                     source=_text(path, data, "source", ""), architecture=architecture,
                     parameters=parameters, x=x, y=y, answers=answers,
-                    claims=(claims := _claims(path, data.get("claims", {}), architecture)),
+                    claims=(claims := _claims(path, data.get("claims", {}), architecture, dtype)),
                     errata=_errata(path, data.get("errata", {}), claims),
                     grading=_grading(path, data.get("grading", {}), architecture),
                     class_indices=architecture.loss == "cross_entropy" and all(
                         isinstance(e.get("y"), int) for e in data["examples"]))
 
 
-def _claims(path, table, architecture: Architecture) -> dict[str, int]:
+def _claims(path, table, architecture: Architecture, dtype: str) -> dict[str, int]:
     allowed = list(CLAIMS) + [f"{claim}.{p}" for claim in CLAIMS for p in architecture.parameter_shapes()]
     if not isinstance(table, dict):
         raise ExerciseError(path, "claims", "a table of " + ", ".join(CLAIMS))
@@ -222,6 +284,7 @@ def _claims(path, table, architecture: Architecture) -> dict[str, int]:
             raise ExerciseError(path, f"claims.{key}", "one of " + ", ".join(allowed))
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ExerciseError(path, f"claims.{key}", f"a non-negative integer: {CLAIMS[key.split('.')[0]]}")
+        _check_range(path, f"claims.{key}", [Decimal(value)], dtype)
     return dict(table)
 
 
@@ -286,7 +349,7 @@ def _text(path, data, key, default) -> str:
     return value
 
 
-def _architecture(path, network) -> Architecture:
+def _architecture(path, network, dtype: str) -> Architecture:
     if not isinstance(network, dict):
         raise ExerciseError(path, "network", "a table")
     unknown = sorted(set(network) - set(DEFAULT_NETWORK))
@@ -315,13 +378,18 @@ def _architecture(path, network) -> Architecture:
         raise ExerciseError(path, f"network.activations[{len(activations) - 1}]",
                             f"{needed!r} for loss {loss!r}" + (" (it takes logits)" if needed == "identity" else ""))
     slope = network.get("negative_slope", DEFAULT_NETWORK["negative_slope"])
-    if isinstance(slope, bool) or not isinstance(slope, (Decimal, int)) or not Decimal(slope).is_finite():
+    if isinstance(slope, bool) or not isinstance(slope, (Decimal, int)):
         raise ExerciseError(path, "network.negative_slope", "a finite number (leaky ReLU's slope for z < 0)")
+    _check_range(path, "network.negative_slope", [slope if isinstance(slope, Decimal) else Decimal(slope)], dtype)
+    if "negative_slope" in network and "leaky_relu" not in activations:
+        raise ExerciseError(path, "network.negative_slope", "only with a \"leaky_relu\" layer in network.activations "
+                                                            "(it is leaky ReLU's slope); this network has none")
     return Architecture(tuple(sizes), tuple(activations), loss, reduction, Decimal(slope))
 
 
-def _numbers(path, key: str, value, shape: tuple[int, ...] | None) -> np.ndarray:
-    """``value`` as a Decimal array of ``shape`` (any shape if None), all finite numbers."""
+def _numbers(path, key: str, value, shape: tuple[int, ...] | None, dtype: str) -> np.ndarray:
+    """``value`` as a Decimal array of ``shape`` (any shape if None), all finite numbers
+    within the range of ``dtype`` (``in_range``)."""
     try:
         arr = decimal_array(value)
     except (ValueError, TypeError, RecursionError):
@@ -330,22 +398,33 @@ def _numbers(path, key: str, value, shape: tuple[int, ...] | None) -> np.ndarray
         want = ("a number" if shape == () else f"numbers of shape {shape}") if shape is not None \
             else "a number or an array of numbers"
         raise ExerciseError(path, key, want)
-    bad = next((v for v in arr.reshape(-1) if not _in_float64_range(v)), None)
-    if bad is not None:
-        raise ExerciseError(path, key, f"finite numbers within float64 range (0 or {FLOAT64_MIN:.3g} to "
-                                       f"{FLOAT64_MAX:.3g} in magnitude), got {bad}")
+    _check_range(path, key, arr.reshape(-1), dtype)
     if shape is not None and arr.shape != shape:
         raise ExerciseError(path, key, f"shape {shape}, got {arr.shape}")
     return arr
 
 
-def _in_float64_range(value: Decimal) -> bool:
-    """Finite, and 0 or a normal float64 magnitude: 1e999 would become inf in the float
-    runs, and 1e-999999999 a fraction with a billion-digit denominator in the exact run."""
-    return value.is_finite() and (value == 0 or FLOAT64_MIN <= value.copy_abs() <= FLOAT64_MAX)
+def in_range(value: Decimal, dtype: str = "float64") -> bool:
+    """Finite, and 0 or a normal magnitude of ``dtype`` (``RANGES``): 1e999 would become
+    inf in the float runs, and 1e-999999999 a fraction with a billion-digit denominator in
+    the exact run."""
+    smallest, largest = RANGES[dtype]
+    return value.is_finite() and (value == 0 or smallest <= value.copy_abs() <= largest)
 
 
-def _parameters(path, table, architecture: Architecture) -> dict[str, np.ndarray]:
+def range_text(dtype: str = "float64") -> str:
+    """``"within float64 range (0 or 2.23e-308 to 1.8e+308 in magnitude)"``."""
+    smallest, largest = RANGES[dtype]
+    return f"within {dtype} range (0 or {smallest:.3g} to {largest:.3g} in magnitude)"
+
+
+def _check_range(path, key: str, values, dtype: str) -> None:
+    bad = next((v for v in values if not in_range(v, dtype)), None)
+    if bad is not None:
+        raise ExerciseError(path, key, f"finite numbers {range_text(dtype)}, got {bad}")
+
+
+def _parameters(path, table, architecture: Architecture, dtype: str) -> dict[str, np.ndarray]:
     if not isinstance(table, dict):
         raise ExerciseError(path, "parameters", "a table of W1, b1, ...")
     shapes = architecture.parameter_shapes()
@@ -357,11 +436,11 @@ def _parameters(path, table, architecture: Architecture) -> dict[str, np.ndarray
     for name, shape in shapes.items():
         if name not in table:
             raise ExerciseError(path, f"parameters.{name}", f"an array of shape {shape}; it is missing")
-        params[name] = _numbers(path, f"parameters.{name}", table[name], shape)
+        params[name] = _numbers(path, f"parameters.{name}", table[name], shape, dtype)
     return params
 
 
-def _examples(path, examples, architecture: Architecture) -> tuple[np.ndarray, np.ndarray]:
+def _examples(path, examples, architecture: Architecture, dtype: str) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(examples, list) or not examples or not all(isinstance(e, dict) for e in examples):
         raise ExerciseError(path, "examples", "one or more [[examples]] tables with x and y")
     xs, ys = [], []
@@ -373,12 +452,12 @@ def _examples(path, examples, architecture: Architecture) -> tuple[np.ndarray, n
         for key in ("x", "y"):
             if key not in example:
                 raise ExerciseError(path, f"examples[{i}].{key}", "this key; it is missing")
-        xs.append(_numbers(path, f"examples[{i}].x", example["x"], (n_in,)))
-        ys.append(_target(path, f"examples[{i}].y", example["y"], architecture))
+        xs.append(_numbers(path, f"examples[{i}].x", example["x"], (n_in,), dtype))
+        ys.append(_target(path, f"examples[{i}].y", example["y"], architecture, dtype))
     return np.stack(xs), np.stack(ys)
 
 
-def _target(path, key: str, value, architecture: Architecture) -> np.ndarray:
+def _target(path, key: str, value, architecture: Architecture, dtype: str) -> np.ndarray:
     """A target as a Decimal array of shape (n_out,). For ``cross_entropy`` a class index
     (an integer) becomes its one-hot vector; one-hot or probability rows must be
     non-negative and sum to 1. Targets of the bce losses must lie in [0, 1]."""
@@ -387,7 +466,7 @@ def _target(path, key: str, value, architecture: Architecture) -> np.ndarray:
         if not 0 <= value < n_out:
             raise ExerciseError(path, key, f"a class index from 0 to {n_out - 1}")
         return decimal_array([1 if c == value else 0 for c in range(n_out)])
-    y = _numbers(path, key, value, (n_out,))
+    y = _numbers(path, key, value, (n_out,), dtype)
     if architecture.loss == "cross_entropy" and (any(v < 0 for v in y) or sum(y) != 1):
         raise ExerciseError(path, key, "a class index, or class probabilities (one-hot) that are >= 0 and sum to 1")
     if architecture.loss in ("bce", "bce_with_logits") and any(not 0 <= v <= 1 for v in y):
@@ -415,7 +494,7 @@ def _layer_of(name: str, architecture: Architecture) -> int:
     return int(digits) if digits else 1
 
 
-def _answers(path, table, architecture: Architecture, batch_size: int) -> tuple[Answer, ...]:
+def _answers(path, table, architecture: Architecture, batch_size: int, dtype: str) -> tuple[Answer, ...]:
     if not isinstance(table, dict):
         raise ExerciseError(path, "answers", "a table of quantity = value")
     known = quantities.all_names(architecture.n_layers, list(architecture.activations))
@@ -429,9 +508,9 @@ def _answers(path, table, architecture: Architecture, batch_size: int) -> tuple[
         if index:
             if len(index) != len(shape) or any(i >= s for i, s in zip(index, shape)):
                 raise ExerciseError(path, f"answers.{key}", f"an index into shape {shape}")
-            arr = _numbers(path, f"answers.{key}", value, ())
+            arr = _numbers(path, f"answers.{key}", value, (), dtype)
         else:
-            arr = _numbers(path, f"answers.{key}", value, shape)
+            arr = _numbers(path, f"answers.{key}", value, shape, dtype)
         for entry in ([index] if index else list(np.ndindex(shape))):
             if (name, entry) in given_by:
                 raise ExerciseError(path, f"answers.{key}",

@@ -10,7 +10,7 @@ import numpy as np
 
 from reference import activations, losses
 from reference.exercise import Architecture, Exercise
-from reference.numbers import MP_ZERO, convert
+from reference.numbers import MP_ZERO, convert, matmul
 
 
 def snap_rounded_zeros(z: np.ndarray) -> np.ndarray:
@@ -49,7 +49,7 @@ class Network:
         ``x`` of shape (B, in). ``a[0]`` is x itself, ``a[K]`` is y_hat; ``z[k-1]`` is z_k."""
         zs, acts = [], [x]
         for W, b, name in zip(self.weights, self.biases, self.architecture.activations):
-            z = snap_rounded_zeros(acts[-1] @ W + b)
+            z = snap_rounded_zeros(matmul(acts[-1], W) + b)
             zs.append(z)
             acts.append(activations.forward(name, z, self.negative_slope))
         return zs, acts

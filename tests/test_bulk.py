@@ -53,7 +53,8 @@ def test_cli_switches_to_the_per_tensor_report(large_file, capsys):
     assert is_large(load_exercise(large_file))
     assert main([str(large_file), "--fd", "--sample", "3", "--jvp", "2", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["summary"]["entries"] == 20 * 30 + 30 + 30 * 5 + 5 and data["summary"]["ok"]
+    assert data["summary"]["entries"] == 8 * 1000 + 1000 + 1000 * 4 + 4 and data["summary"]["ok"]
+    assert data["check"]["check"] == "per tensor" and data["check"]["estimated_operations"] > data["check"]["budget"]
     assert [t["fd_checked"] for t in data["tensors"]] == [3, 3, 3, 3]
     assert len(data["jvp"]) == 2
 

@@ -3,6 +3,8 @@ import json
 from decimal import Decimal
 from fractions import Fraction
 
+import io
+
 import pytest
 
 from compare import compare_exercise, summarize
@@ -122,11 +124,33 @@ def test_jvp_is_seeded_and_catches_a_broken_backward(chapter7):
     assert "⟨hand gradient, v⟩ ≠ ⟨exact gradient, v⟩" in broken.jvp[0].verdict
 
 
-def test_progress_bar_is_silent_off_a_terminal():
-    wrap = progress_bar("x", enabled=True)  # pytest's stderr is not a terminal
-    items = [1, 2]
-    assert wrap(items) is items
+def test_progress_off_a_terminal_is_periodic_lines(monkeypatch, capsys):
+    from compare import progress
+    items = [1, 2, 3, 4, 5]
     assert progress_bar("x", enabled=False)(items) is items
+    assert list(progress_bar("quick")(items)) == items  # pytest's stderr is not a terminal
+    assert capsys.readouterr().err == ""  # a loop shorter than a second prints nothing
+    ticks = iter(range(0, 1000, 4))  # a clock that moves 4 s per reading
+    monkeypatch.setattr(progress, "LINE_EVERY_SECONDS", 10.0)
+    lines = io.StringIO()
+    assert list(progress.progress_lines(items, "slow", lines, clock=lambda: next(ticks))) == items
+    assert lines.getvalue().splitlines() == [
+        "slow: 1/5 (20%), 00:04 elapsed, about 00:16 left",
+        "slow: 4/5 (80%), 00:16 elapsed, about 00:04 left",
+        "slow: 5/5 (100%), 00:24 elapsed"]
+
+
+def test_a_step_without_a_loop_shows_its_elapsed_time_off_a_terminal(monkeypatch):
+    import time
+    from compare import progress
+    lines = io.StringIO()
+    with progress.progress_while("quick", stream=lines):
+        pass
+    assert lines.getvalue() == ""  # under a second: nothing
+    monkeypatch.setattr(progress, "SHOW_AFTER_SECONDS", 0.0)
+    with progress.progress_while("slow", stream=lines):
+        time.sleep(0.3)
+    assert lines.getvalue().splitlines() == ["slow: 00:00 elapsed", "slow: done in 00:00"]
 
 
 def test_sample_without_fd_is_bad_usage(capsys):

@@ -134,6 +134,22 @@ def run_autograd(exercise: Exercise, dtype: str = "float64") -> AutogradPass:
                          tensor_from_decimals(exercise.y, torch_dtype), exercise.class_indices)
 
 
+def parameter_gradients(model: nn.Sequential, arch: Architecture, x: torch.Tensor, y: torch.Tensor,
+                        class_indices: bool = False) -> dict[str, np.ndarray]:
+    """Only the parameter gradients, by one forward pass and ``loss.backward()``, with no
+    intermediate kept: ``{"W1": weight.grad.T (in, out), "b1": (out,), ...}`` as NumPy
+    views of torch's gradients (a model built with ``share_memory`` has its weight as a
+    transposed view, so ``weight.grad.T`` is C-contiguous, as the text's W)."""
+    model.zero_grad(set_to_none=True)
+    loss_value(arch, model(x), y, class_indices).backward()
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    grads = {}
+    for k, linear in enumerate(linears, start=1):
+        grads[f"W{k}"] = linear.weight.grad.T.numpy()
+        grads[f"b{k}"] = linear.bias.grad.numpy()
+    return grads
+
+
 def autograd_pass(model: nn.Sequential, arch: Architecture, x: torch.Tensor, y: torch.Tensor,
                   class_indices: bool = False) -> AutogradPass:
     """``run_autograd`` for a model and a batch already in torch: x (B, in), y (B, out)

@@ -289,8 +289,8 @@ def render(key: AnswerKey, fmt: str = "markdown") -> str:
     return RENDERERS[fmt](key)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="python -m compare answer-key",
+def build_parser(prog: str = "python -m compare answer-key") -> argparse.ArgumentParser:
+    parser = Parser(prog=prog,
                      description="Print the complete worked answer key of an exercise, step by step, "
                                  "exact and as decimals, with the reason for each zero.")
     parser.add_argument("exercise", nargs="?", default=str(CHAPTER7_PATH),
@@ -313,11 +313,10 @@ def entry_count(exercise: Exercise) -> int:
                for _, names in step_groups(arch.n_layers, list(arch.activations)) for name in names)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], prog: str = "python -m compare answer-key") -> int:
     """``python -m compare answer-key ...``; returns the exit status (0, or 2 on bad input)."""
-    prog = "python -m compare answer-key"
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(prog).parse_args(argv)
         exercise = load_selected(args.exercise, args.example)
         check_finite(exercise, "float64")  # where the floats overflow, the exact pass divides by 0 or takes log(0)
         entries = entry_count(exercise)

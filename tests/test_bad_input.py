@@ -111,7 +111,7 @@ def test_a_file_name_containing_a_newline_is_escaped_on_one_line(tmp_path):
 
 
 def test_steps_1000000000_is_refused_above_the_cap():
-    line = assert_one_line_exit_2(run_cli("--steps", "1000000000"))
+    line = assert_one_line_exit_2(run_cli("train", "--steps", "1000000000"))
     assert line == "python -m compare: error: --steps: at most 10,000 without --allow-large (asked for 1,000,000,000)"
 
 

@@ -103,8 +103,8 @@ def test_fd_on_a_network_just_below_the_budget_switches_to_the_per_tensor_check(
     assert "Finite differences: 5 random entries per tensor" in out
 
 
-@pytest.mark.parametrize("mode, message", [("--self-test", "--self-test: compares entry by entry"),
-                                           ("--backward", "--backward: compares entry by entry")])
+@pytest.mark.parametrize("mode, message", [("self-test", "self-test: compares entry by entry"),
+                                           ("grade", "grade: compares entry by entry")])
 def test_entry_by_entry_jobs_count_their_comparisons(mode, message, monkeypatch, capsys):
     from compare.cli import comparisons
     chapter7 = load_exercise(CHAPTER7_PATH)
@@ -112,8 +112,8 @@ def test_entry_by_entry_jobs_count_their_comparisons(mode, message, monkeypatch,
     # grading of a student also the probes: a budget for the first refuses the second
     assert comparisons(chapter7, "backward") > comparisons(chapter7, "self_test") > 10
     monkeypatch.setattr("compare.cli.EXACT_BUDGET", comparisons(chapter7, "self_test") * fdm.estimate(chapter7).total)
-    args = [mode] + (["examples/students/correct.py:backward"] if mode == "--backward" else [])
+    args = [mode] + (["examples/students/correct.py:backward"] if mode == "grade" else [])
     monkeypatch.chdir(CHAPTER7_PATH.parent.parent.parent)
-    assert main(args) == (0 if mode == "--self-test" else 2)
+    assert main(args) == (0 if mode == "self-test" else 2)
     err = capsys.readouterr().err
-    assert (message in err) == (mode == "--backward")
+    assert (message in err) == (mode == "grade")

@@ -18,8 +18,13 @@ CASES = Path(__file__).resolve().parent / "cases" / "grading"
 DATA = ROOT / "reference" / "data"
 
 
+def _exercise(args: tuple) -> list[str]:
+    """An exercise file given positionally, as the cases' README writes it, is grade's --exercise."""
+    return [f"--exercise={a}" if a.endswith(".toml") else a for a in args]
+
+
 def grade(capsys, case: str, *args: str) -> tuple[int, str]:
-    status = main(["--backward", f"{CASES / case}:backward", *args])
+    status = main(["grade", f"{CASES / case}:backward", *_exercise(args)])
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
     return status, captured.out
@@ -121,7 +126,7 @@ def test_a_forged_result_is_no_result(capsys):
     assert status == 1 and out.rstrip().endswith("Student result: FAIL.")
     assert "IndexError" in out
     # the same attack aimed at the real channel (a pipe among its descriptors): no result
-    status = main(["--backward", f"{ROOT / 'tests' / 'submissions' / 'grading' / 'forged_channel.py'}:backward"])
+    status = main(["grade", f"{ROOT / 'tests' / 'submissions' / 'grading' / 'forged_channel.py'}:backward"])
     captured = capsys.readouterr()
     assert status == 1 and "Traceback" not in captured.out + captured.err
     assert "sent back no usable result" in captured.out and captured.out.rstrip().endswith("Student result: FAIL.")
@@ -132,8 +137,8 @@ def test_a_shadow_module_cannot_reach_the_grader(tmp_path):
     grader's folder, and a later wrong submission graded from there must still fail."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     xor = str(DATA / "xor_2_2_1_sigmoid.toml")
-    first = subprocess.run([sys.executable, "-m", "compare", "--backward", f"{CASES / 'shadow_module.py'}:backward",
-                            xor], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+    first = subprocess.run([sys.executable, "-m", "compare", "grade", f"{CASES / 'shadow_module.py'}:backward",
+                            "--exercise", xor], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
     assert first.returncode == 1 and "Traceback" not in first.stderr
     assert not (tmp_path / "gmpy2.py").exists()
     zeros = tmp_path / "zeros.py"
@@ -141,7 +146,7 @@ def test_a_shadow_module_cannot_reach_the_grader(tmp_path):
                      "    return {f'dL/d{k}': np.zeros_like(v) for k, v in params.items()}\n")
     (tmp_path / "gmpy2.py").write_text((CASES / "shadow_module.py").read_text().split("PAYLOAD = '''")[1]
                                        .split("'''")[0])  # even a planted gmpy2.py in the cwd is not imported
-    second = subprocess.run([sys.executable, "-m", "compare", "--backward", f"{zeros}:backward", xor],
+    second = subprocess.run([sys.executable, "-m", "compare", "grade", f"{zeros}:backward", "--exercise", xor],
                             cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
     assert second.returncode == 1, second.stdout[-2000:]
     assert "Student result: FAIL." in second.stdout

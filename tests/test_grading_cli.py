@@ -1,4 +1,4 @@
-"""``python -m compare --backward`` from a scratch folder: a module the student's code
+"""``python -m compare grade`` from a scratch folder: a module the student's code
 drops (or that lies there) is never imported by the grader."""
 import importlib.util
 import subprocess
@@ -15,7 +15,7 @@ ZEROS = "import numpy as np\ndef backward(params, x, y):\n    return {f'dL/d{k}'
 
 
 def grade(folder: Path, target: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "compare", "--backward", target, str(XOR)], cwd=folder,
+    return subprocess.run([sys.executable, "-m", "compare", "grade", target, "--exercise", str(XOR)], cwd=folder,
                           capture_output=True, text=True, timeout=120)
 
 

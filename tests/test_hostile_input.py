@@ -139,9 +139,9 @@ def command_line(draw, exercise: str) -> tuple[list[str], str | None]:
     args, output = [exercise], None
     if job == "plot":
         output = draw(st.sampled_from(["net.png", "net.svg", "net.pdf", "missing-dir/net.png"]))
-        args += ["--plot", output]
+        args = ["plot", exercise, "-o", output]
     elif job == "train":
-        args += ["--steps", rarely(draw, GOOD["steps"], BAD["steps"])]
+        args = ["train", exercise, "--steps", rarely(draw, GOOD["steps"], BAD["steps"])]
     pool = JOBS[job] + (draw(st.lists(st.sampled_from(sorted({o for j in JOBS.values() for o in j} | {"timeout"})),
                                       max_size=1)) if draw(st.integers(0, 4)) == 0 else [])
     options = draw(st.lists(st.sampled_from(pool), max_size=3, unique=True))

@@ -148,14 +148,14 @@ def test_failed_write_leaves_no_half_written_file(chapter7, tmp_path, monkeypatc
 
 
 def test_cli_plot(tmp_path, capsys):
-    assert main(["--plot", str(tmp_path / "c.SVG")]) == 0
+    assert main(["plot", "-o", str(tmp_path / "c.SVG")]) == 0
     assert (tmp_path / "c.SVG").exists() and "wrote" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--plot", "picture.jpg"], "--plot: expected a file name ending in .svg or .png"),
-    (["--plot", "/no/such/dir/c.png"], "expected an existing directory"),
-    (["--plot", "c.png", "--steps", "2"], "use only one of"),
+    (["plot", "-o", "picture.jpg"], "--output: expected a file name ending in .svg or .png"),
+    (["plot", "-o", "/no/such/dir/c.png"], "expected an existing directory"),
+    (["plot", "-o", "c.png", "--steps", "2"], "unrecognized arguments: --steps"),
 ])
 def test_cli_plot_bad_usage_exits_2(args, expected, capsys):
     assert main(args) == 2

@@ -1,4 +1,4 @@
-"""``python -m compare --backward FILE.py:FUNCTION``: a student's code, run in a child
+"""``python -m compare grade FILE.py:FUNCTION``: a student's code, run in a child
 process, graded against autograd and the exact values; every failure is a verdict."""
 import json
 from pathlib import Path
@@ -126,25 +126,25 @@ def test_non_numeric_values_are_named(tmp_path, chapter7):
 
 
 def test_cli_exit_codes_and_report(capsys):
-    assert main(["--backward", student("correct")]) == 0
+    assert main(["grade", student("correct")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Student code: ") and "Student result: PASS" in out
-    assert main(["--backward", student("raises"), "--timeout", "5"]) == 1
+    assert main(["grade", student("raises"), "--timeout", "5"]) == 1
     out = capsys.readouterr().out
     assert "FAILED: student code raised an exception: ValueError" in out and "Student result: FAIL." in out
 
 
 def test_cli_json_has_the_student_object(capsys):
-    assert main(["--backward", student("missing_key"), "--json"]) == 1
+    assert main(["grade", student("missing_key"), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["student"]["status"] == "ok" and data["student"]["ok"] is False
     assert data["student"]["unknown_keys"] == ["dW2"] and data["summary"]["ok"] is False
 
 
 @pytest.mark.parametrize("args, text", [
-    (["--backward", "examples/students/correct.py"], "expected PATH.py:FUNCTION"),
-    (["--backward", "nowhere/student.py:backward"], "nowhere/student.py: no such file"),
-    (["--backward", "x.py:backward", "--timeout", "0"], "--timeout"),
+    (["grade", "README.md"], "README.md: expected a .py or .ipynb file, or a folder"),
+    (["grade", "nowhere/student.py:backward"], "nowhere/student.py:backward: no such file or folder"),
+    (["grade", "x.py:backward", "--timeout", "0"], "--timeout"),
 ])
 def test_cli_bad_backward_usage_exits_2(capsys, args, text):
     assert main(args) == 2
@@ -160,7 +160,7 @@ def test_parse_target_keeps_colons_in_the_path(tmp_path):
 
 def test_bad_exercise_with_backward_exits_2_before_running_the_student(chapter7_variant, capsys):
     path = chapter7_variant("b1 = [ 0.1, -0.1,  0.0]", "b1 = [0.1, -0.1, inf]")
-    assert main([str(path), "--backward", student("infinite_loop")]) == 2
+    assert main(["grade", student("infinite_loop"), "--exercise", str(path)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1
     assert "parameters.b1: expected finite numbers within float64 range" in captured.err

@@ -131,7 +131,7 @@ def test_loss_text():
 
 
 def test_cli_table_and_exit_status(capsys):
-    assert main(["--lr", "0.1", "--steps", "3"]) == 0
+    assert main(["train", "--lr", "0.1", "--steps", "3"]) == 0
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert [row.split("|")[1].strip() for row in rows] == ["0", "1", "2", "3"]
@@ -141,28 +141,28 @@ def test_cli_table_and_exit_status(capsys):
 
 
 def test_cli_json_and_formats(capsys):
-    assert main(["--steps", "2", "--json", str(BATCH_PATH)]) == 0
+    assert main(["train", "--steps", "2", "--json", str(BATCH_PATH)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["settings"]["lr"] == "0.1" and len(data["steps"]) == 3 and data["ok"] is True
     assert data["steps"][0]["loss_exact"] == pytest.approx(data["steps"][0]["loss_torch"])
     assert data["steps"][0]["dead_neurons"] == ["hidden neuron 1"]
     assert {u["parameter"] for u in data["unmoved"]} >= {"b1[1]", "W2[1][3]"}
-    assert main(["--steps", "1", "--format", "latex"]) == 0
+    assert main(["train", "--steps", "1", "--format", "latex"]) == 0
     assert "\\begin{tabular}" in capsys.readouterr().out
 
 
 def test_cli_disagreement_exits_1(capsys):
-    assert main(["--steps", "2", "--kink-side", "text"]) == 1
+    assert main(["train", "--steps", "2", "--kink-side", "text"]) == 1
     assert "DISAGREEMENT at step(s) 1, 2" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--lr", "abc"], "argument --lr: expected a finite decimal number, got 'abc'"),
-    (["--lr", "-0.1"], "--lr: expected a number >= 0 within float64 range"),
-    (["--lr", "nan"], "argument --lr: expected a finite decimal number, got 'nan'"),
-    (["--steps", "-2"], "argument --steps: expected a whole number >= 0, got '-2'"),
-    (["--steps", "1", "--momentum", "-1"], "--momentum: expected a number >= 0 within float64 range"),
-    (["--steps", "1", "--self-test"], "use only one of"),
+    (["train", "--lr", "abc"], "argument --lr: expected a finite decimal number, got 'abc'"),
+    (["train", "--lr", "-0.1"], "--lr: expected a number >= 0 within float64 range"),
+    (["train", "--lr", "nan"], "argument --lr: expected a finite decimal number, got 'nan'"),
+    (["train", "--steps", "-2"], "argument --steps: expected a whole number >= 0, got '-2'"),
+    (["train", "--steps", "1", "--momentum", "-1"], "--momentum: expected a number >= 0 within float64 range"),
+    (["train", "--steps", "1", "--self-test"], "unrecognized arguments: --self-test"),
 ])
 def test_cli_bad_training_options_exit_2(args, expected, capsys):
     assert main(args) == 2
@@ -227,7 +227,7 @@ def test_mazur_step_reproduces_his_published_updated_weights(capsys):
     assert isinstance(after["W2"][0, 0], mpf)
     assert round(float(after["W2"][0, 0]), 8) == 0.35891648
     assert round(float(after["W1"][0, 0]), 9) == 0.149780716
-    assert main(["--lr", "0.5", "--steps", "1", str(MAZUR)]) == 0
+    assert main(["train", "--lr", "0.5", "--steps", "1", str(MAZUR)]) == 0
     out = capsys.readouterr().out
     assert "loss (50-digit)" in out and "loss (exact)" not in out
     assert "50-digit track (mpmath): all 1 step(s)" in out and "exact fractions" not in out
@@ -243,7 +243,7 @@ def test_mazur_step_reproduces_his_published_updated_weights(capsys):
 
 def test_parameter_table_after_step_1(chapter7, capsys):
     """All 31 parameters, before, the gradient, W - lr g exact and both float tracks."""
-    assert main(["--lr", "0.1", "--steps", "2"]) == 0
+    assert main(["train", "--lr", "0.1", "--steps", "2"]) == 0
     out = capsys.readouterr().out
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
             for line in out.splitlines() if line.startswith("| W") or line.startswith("| b")}
@@ -265,7 +265,7 @@ def test_parameter_table_catches_a_wrong_update(chapter7):
 
 
 def test_json_has_step1_rows_and_final_parameters(capsys):
-    assert main(["--steps", "3", "--json"]) == 0
+    assert main(["train", "--steps", "3", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     rows = {r["parameter"]: r for r in data["step1_parameters"]}
     assert len(rows) == 31 and rows["W1[0][0]"]["after_exact"] == "0.20975"
@@ -279,7 +279,7 @@ def test_json_has_step1_rows_and_final_parameters(capsys):
 
 
 def test_json_final_parameters_of_a_50_digit_network(capsys):
-    assert main(["--lr", "0.5", "--steps", "1", "--json", str(MAZUR)]) == 0
+    assert main(["train", "--lr", "0.5", "--steps", "1", "--json", str(MAZUR)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["ground_truth"] == "mpmath at 50 significant digits"
     w5 = data["parameters"]["W2"]
@@ -305,7 +305,7 @@ def test_large_network_leaves_the_exact_track_out(large_file, monkeypatch, capsy
             in text)
     assert "Parameter table left out: 13004 parameters" in text
     assert "Result: every step agrees (NumPy vs torch)." in text
-    assert main(["--steps", "1", "--json", str(large_file)]) == 0
+    assert main(["train", "--steps", "1", "--json", str(large_file)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["exact_steps"] is None and data["step1_parameters"] is None
     assert data["parameters"]["b2"]["exact"] is None and len(data["parameters"]["b2"]["torch"]) == 4
@@ -327,15 +327,15 @@ def test_progress_bar_wraps_the_step_loop(chapter7, monkeypatch):
     run_training(chapter7, TrainingSettings(LR, 2), show_progress=True)
     assert calls == [("gradient-descent steps", True), "iterated"]
     calls.clear()
-    assert main(["--steps", "1", "--json"]) == 0  # on stderr: the JSON on stdout stays as it is
+    assert main(["train", "--steps", "1", "--json"]) == 0  # on stderr: the JSON on stdout stays as it is
     assert calls == [("gradient-descent steps", True), "iterated"]
     calls.clear()
-    assert main(["--steps", "1"]) == 0
+    assert main(["train", "--steps", "1"]) == 0
     assert calls[0] == ("gradient-descent steps", True)
 
 
 def test_zero_learning_rate_says_so_once(chapter7, capsys):
-    assert main(["--lr", "0", "--steps", "2"]) == 0
+    assert main(["train", "--lr", "0", "--steps", "2"]) == 0
     out = capsys.readouterr().out
     assert "The learning rate is 0, so no parameter moves." in out
     assert "Did not move" not in out and "will increase" not in out and "dead neuron 1" not in out
@@ -345,13 +345,13 @@ def test_zero_learning_rate_says_so_once(chapter7, capsys):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--lr", "1e400", "--steps", "1"],
+    (["train", "--lr", "1e400", "--steps", "1"],
      "--lr: expected a number >= 0 within float64 range (0 or 2.23e-308 to 1.80e+308 in magnitude); got 1E+400"),
-    (["--steps", "1", "--momentum", "1e400"],
+    (["train", "--steps", "1", "--momentum", "1e400"],
      "--momentum: expected a number >= 0 within float64 range (0 or 2.23e-308 to 1.80e+308 in magnitude); got 1E+400"),
-    (["--lr", "1e-400", "--steps", "1"],
+    (["train", "--lr", "1e-400", "--steps", "1"],
      "--lr: expected a number >= 0 within float64 range (0 or 2.23e-308 to 1.80e+308 in magnitude); got 1E-400"),
-    (["--lr", "1e39", "--steps", "1", "--dtype", "float32"],
+    (["train", "--lr", "1e39", "--steps", "1", "--dtype", "float32"],
      "--lr: expected a number >= 0 within float32 range (0 or 1.18e-38 to 3.40e+38 in magnitude); got 1E+39"),
 ])
 def test_learning_rate_beyond_the_dtype_range_exits_2(args, expected, capsys):

@@ -1,0 +1,97 @@
+"""``python -m compare grade SUBMISSION...``: one student's report, or a class's gradebook."""
+import os
+import sys
+from pathlib import Path
+
+from tabulate import tabulate
+
+from compare.cli.options import (add_numbers, add_output_format, non_negative_int, positive_int, table_format,
+                                 timeout_value)
+from compare.grading.key import DEFAULT_TIMEOUT
+from compare.grading.probes import DEFAULT_PROBES
+from compare.usage import UsageError
+from reference.exercise import CHAPTER7_PATH
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "grade", help="grade students' backward functions: one report, or a gradebook for a class",
+        description="Grade each SUBMISSION (a .py or .ipynb file, FILE.py:FUNCTION, a student's folder, or a "
+                    "folder of such) against the exercise and random probes, each in a NumPy-only child "
+                    "process under bubblewrap where it works. One submission prints its report; several print "
+                    "a summary table. --out DIR writes gradebook.csv, gradebook.json and feedback files.")
+    parser.add_argument("submissions", nargs="+", metavar="SUBMISSION")
+    parser.add_argument("--exercise", default=str(CHAPTER7_PATH), metavar="EXERCISE.toml",
+                        help="the exercise (default: the Chapter 7 network)")
+    parser.add_argument("--example", type=int, metavar="N", help="only example N (0-based) of a file with several")
+    parser.add_argument("--function", default="backward", help="the function to call (default backward)")
+    parser.add_argument("--out", metavar="DIR", help="write the gradebook and one feedback file per student here")
+    parser.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1, metavar="N",
+                        help="students graded at once (default: the number of cores)")
+    parser.add_argument("--probes", type=non_negative_int, default=DEFAULT_PROBES, metavar="N",
+                        help=f"random probes beside the exercise (default {DEFAULT_PROBES}; 0: the exercise alone)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the probes (default 0)")
+    parser.add_argument("--timeout", type=timeout_value, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"time limit per student (default {DEFAULT_TIMEOUT:g} s)")
+    parser.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto",
+                        help="run students' code under bubblewrap (auto: when it works, else resource limits "
+                             "alone, said in the report)")
+    parser.add_argument("--gradescope", metavar="RESULTS.json",
+                        help="also write Gradescope's results.json for the (first) submission")
+    add_numbers(parser)
+    add_output_format(parser)
+    parser.set_defaults(handler=run, needs_exercise=True, exercise_option="exercise",
+                        exact_comparisons="backward")
+
+
+def run(exercise, args, tolerance) -> int:
+    """Grade every submission; 0 when every student passes, 1 otherwise."""
+    from compare.grading.feedback import render_json, render_text
+    from compare.grading.grade import grade_all
+    from compare.grading.gradebook import row, write_feedback, write_gradebook
+    from compare.grading.key import GradingKey
+    from compare.grading.sandbox import SandboxError
+    from compare.grading.submissions import SubmissionError, discover
+    fmt = table_format(args)
+    try:
+        submissions = discover(args.submissions, args.function)
+    except SubmissionError as error:
+        raise UsageError(str(error)) from None
+    if not submissions:
+        raise UsageError("no submissions found")
+    key = GradingKey.build(exercise, args.dtype, tolerance, args.probes, args.seed, args.timeout, args.sandbox)
+    try:
+        graded = grade_all(submissions, key, args.jobs)
+    except SandboxError as error:
+        raise UsageError(f"--sandbox: {error}") from None
+    rows = [row(g.submission.student, g.submission.path, g.check, g.score, g.problem) for g in graded]
+    if args.out:
+        out = Path(args.out)
+        write_gradebook(out, rows)
+        for g in graded:
+            write_feedback(out, g.submission.student, g.check, g.score, g.problem)
+    if args.gradescope:
+        from compare.grading.gradescope import write_results
+        write_results(Path(args.gradescope), graded)
+    if len(graded) == 1 and graded[0].check is not None:
+        check = graded[0].check
+        print(render_json(check) if args.json else render_text(check, fmt))
+    elif args.json:
+        import json
+        from dataclasses import asdict
+        print(json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False))
+    else:
+        print(summary_table(rows, fmt))
+        if args.out:
+            print(f"wrote {Path(args.out) / 'gradebook.csv'}, gradebook.json and {len(rows)} feedback file(s)")
+    return 0 if all(r.status == "pass" for r in rows) else 1
+
+
+def summary_table(rows, fmt: str) -> str:
+    """One line per student: status, points, the first own mistake, probes failed."""
+    table = [[r.student, r.status.upper(), f"{r.points}/{r.max_points}" if r.max_points else "",
+              (r.first_mistake + ": " if r.first_mistake else "") + r.cause[:90], r.probes_failed] for r in rows]
+    passed = sum(r.status == "pass" for r in rows)
+    return (tabulate(table, headers=["student", "status", "points", "first mistake", "probes failed"],
+                     tablefmt=fmt, disable_numparse=True)
+            + f"\n\n{passed} of {len(rows)} submissions pass.")

@@ -1,0 +1,77 @@
+"""Option types and option groups that several subcommands share."""
+import argparse
+from decimal import Decimal, InvalidOperation
+
+from tabulate import tabulate_formats
+
+from compare.usage import UsageError
+from reference.exercise import CHAPTER7_PATH
+
+MAX_TIMEOUT = 86_400.0  # --timeout, seconds: a day (1e300 s overflowed the OS timers: a traceback)
+
+
+def _number(text: str, convert, accept, expected: str):
+    """``convert(text)`` if it passes ``accept``; else argparse's one-line error."""
+    try:
+        value = convert(text)
+    except (ValueError, InvalidOperation):
+        value = None
+    if value is None or not accept(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def tolerance_value(text: str) -> float:
+    return _number(text, float, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
+
+
+def non_negative_int(text: str) -> int:
+    return _number(text, int, lambda v: v >= 0, "a whole number >= 0")
+
+
+def positive_int(text: str) -> int:
+    return _number(text, int, lambda v: v >= 1, "a whole number >= 1")
+
+
+def timeout_value(text: str) -> float:
+    return _number(text, float, lambda v: 0 < v <= MAX_TIMEOUT, f"a number of seconds > 0 and at most {MAX_TIMEOUT:g}")
+
+
+def decimal(text: str) -> Decimal:
+    """A command-line number kept exactly as written (0.1 stays 1/10)."""
+    return _number(text, Decimal, lambda v: v.is_finite(), "a finite decimal number")
+
+
+def add_exercise(parser: argparse.ArgumentParser, example: bool = True) -> None:
+    parser.add_argument("exercise", nargs="?", default=str(CHAPTER7_PATH),
+                        help="exercise TOML file (default: the Chapter 7 network)")
+    if example:
+        parser.add_argument("--example", type=int, metavar="N",
+                            help="only example N (0-based) of a file with several")
+
+
+def add_numbers(parser: argparse.ArgumentParser) -> None:
+    """--dtype, --rtol, --atol."""
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                        help="float dtype of the NumPy and torch runs (default float64)")
+    parser.add_argument("--rtol", type=tolerance_value, help="relative tolerance (default per dtype, "
+                        "as torch.testing.assert_close: 1e-7 float64, 1.3e-6 float32)")
+    parser.add_argument("--atol", type=tolerance_value, help="absolute tolerance (default per dtype: "
+                        "1e-7 float64, 1e-5 float32)")
+
+
+def add_output_format(parser: argparse.ArgumentParser) -> None:
+    """--format and --json, which do not go together."""
+    parser.add_argument("--format", metavar="FORMAT",
+                        help="table format, any of tabulate's (default github): " + ", ".join(tabulate_formats))
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+
+def table_format(args) -> str:
+    """The checked ``--format`` (github by default); ``UsageError`` for an unknown one or
+    one given with ``--json``."""
+    if args.format is not None and args.format not in tabulate_formats:
+        raise UsageError(f"--format: expected one of {', '.join(tabulate_formats)}; got {args.format!r}")
+    if getattr(args, "json", False) and args.format is not None:
+        raise UsageError("--format: does not go with --json (JSON has no table format)")
+    return args.format or "github"

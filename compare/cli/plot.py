@@ -1,0 +1,25 @@
+"""``python -m compare plot``: the network and its gradients as a picture."""
+from compare.cli.options import add_exercise
+from compare.progress import progress_while
+from compare.usage import UsageError
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("plot", help="draw the network and its gradients (.png or .svg)",
+                                   description="Draw the network, its activations and gradients, dead neurons "
+                                               "and kinks, to a PNG or SVG file.")
+    add_exercise(parser)
+    parser.add_argument("--output", "-o", required=True, metavar="FILE", help="the picture to write (.svg or .png)")
+    parser.set_defaults(handler=run, needs_exercise=True, plain_numbers=True)
+
+
+def run(exercise, args, tolerance) -> int:
+    """Draw ``compare.plot``'s picture to ``args.output``; 2 for a bad file name."""
+    from compare.plot import PlotError, write_plot  # matplotlib loads only when drawing
+    try:
+        with progress_while("picture"):
+            write_plot(exercise, args.output)
+    except PlotError as error:
+        raise UsageError(f"--output: {error}") from None
+    print(f"wrote {args.output}")
+    return 0

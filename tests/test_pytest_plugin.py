@@ -78,3 +78,13 @@ def test_bad_exercise_file_fails_one_item_with_one_line(pytester):
     result.stdout.fnmatch_lines(["*bad.exercise.toml::load*",
                                  "*bad.exercise.toml: parameters.b1: expected shape (3,), got (2,)"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_the_plugin_runs_under_pytest_xdist(pytester):
+    """``pytest -n 2``: the exercise files are collected and run by two xdist workers,
+    with the same outcomes as in one process."""
+    copy_exercises(pytester)
+    result = pytester.runpytest_subprocess("-n", "2", *PLUGIN, "-p", "xdist", timeout=300)
+    result.assert_outcomes(passed=19, failed=4)
+    result.stdout.fnmatch_lines(["*2 workers*"])
+    assert "Traceback" not in result.stdout.str()

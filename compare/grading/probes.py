@@ -352,7 +352,7 @@ def shrink(failure: ProbeResult, runner: Runner, tolerance: Tolerance,
 def shrunk_file(result: ProbeResult) -> str:
     """The shrunk probe as a ready-to-run exercise file, the wrong entries in a comment."""
     lines = ["The smallest probe found on which your function fails; run it with",
-             "python -m compare --backward FILE.py:FUNCTION this_file.toml"]
+             "python -m compare grade YOUR_FILE.py --exercise this_file.toml"]
     if result.outcome.error is not None:
         lines.append(f"Your function raised: {result.outcome.error}")
     for label, given, exact in result.wrong[:8]:

@@ -1,6 +1,6 @@
 """A correct backward pass, written like the book's 10-line NumPy code (one example).
 
-Signature checked by ``python -m compare --backward examples/students/correct.py:backward``:
+Signature checked by ``python -m compare grade examples/students/correct.py``:
 ``params`` {"W1": (4, 3), "b1": (3,), "W2": (3, 4), "b2": (4,)} in the text's layout
 (z = x @ W + b), ``x`` and ``y`` 1-D of shape (4,); returns the gradients by the text's names.
 """

@@ -33,12 +33,12 @@ def call(x=(0.0, 0.0), y=(0.0, 0.0), **params) -> Call:
                 np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
 
 
-def processes_with(token: bytes, started_here: bool = False) -> list[int]:
+def processes_with(token: bytes, started_here: bool = False, grader: int | None = None) -> list[int]:
     """Pids of the processes whose command line contains ``token``; with
     ``started_here``, only those whose environment carries this test process's
     ``BACKPROP_GRADER_PID`` (processes started by the code of a run of ours: other
-    sessions on the machine may run the same submissions)."""
-    marker = f"\x00BACKPROP_GRADER_PID={os.getpid()}\x00".encode()
+    sessions on the machine may run the same submissions), or ``grader``'s pid."""
+    marker = f"\x00BACKPROP_GRADER_PID={grader or os.getpid()}\x00".encode()
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit() and int(entry) != os.getpid():

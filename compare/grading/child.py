@@ -1,5 +1,5 @@
-"""The child side of grading: imports a student's file and calls its function once per
-call, in a process of its own. Standard library and NumPy only.
+"""The child side of grading: imports a student's file once and calls its function once
+per call, batch after batch, in a process of its own. Standard library and NumPy only.
 
 ``compare.grading.runner`` starts this file as a script, ``python -I -S child.py
 --grader-pid PID`` (the argument only shows in ``ps`` whose child it is; it is not read):
@@ -7,11 +7,13 @@ isolated mode, so neither this folder nor any site-packages is on
 ``sys.path`` and the ``compare`` package (and torch, and mpmath) cannot be imported.
 The parent also imports this file as a module, for the caps and the array format below.
 
-Input, on stdin: one JSON object, the *request*::
+Input, on stdin: a file holding one JSON object, the *request*::
 
     {"submission": "/submission/student.py", "function": "backward",
      "numpy_path": "/grader/site",          # the folder holding the numpy package
-     "result_fd": 5,                          # an inherited fd: where the result goes
+     "result_fd": 5,                          # an inherited file: where each result goes
+     "go_fd": 6,                              # an inherited pipe: a byte per batch, EOF to stop
+     "notify_fd": 7,                          # an inherited pipe: a byte per result written
      "run_as": [uid, gid] | null,             # drop to this uid before the student's code
      "parent_pid": int | null,                # checked after PR_SET_PDEATHSIG (none mode)
      "limits": {"cpu_seconds": int, "memory_bytes": int, "file_size_bytes": int,
@@ -19,20 +21,22 @@ Input, on stdin: one JSON object, the *request*::
      "calls": [{"params": {"W1": ARRAY, ...}, "x": ARRAY, "y": ARRAY}, ...]}
 
 where ``ARRAY`` is ``{"dtype": "float64", "shape": [4, 3], "data": BASE64}``, the
-array's little-endian bytes (dtypes in ``INPUT_DTYPES``).
+array's little-endian bytes (dtypes in ``INPUT_DTYPES``). The parent rewrites the file
+with the next batch's ``calls`` before each byte it sends on ``go_fd``.
 
 Two processes. The *supervisor* (the process the parent started) makes itself a child
-subreaper, drops to ``run_as``, forks the *worker* and reads the worker's payload from a
-pipe. The worker sets the resource limits, imports the student's file and calls the
-function; it writes the payload and leaves with ``os._exit`` (no atexit hooks of the
-student's, no waiting for threads it started). The supervisor then kills and reaps
-every process left behind (a background job, a double-forked ``setsid`` daemon: all are
-re-parented to it), and writes to ``result_fd`` one line of JSON, the *header*::
+subreaper, drops to ``run_as`` and forks the *worker*. The worker sets the resource
+limits; for each byte read from ``go_fd`` it reads the request again, gives the batch a
+CPU limit of its own, makes the calls (importing the student's file at the first) and
+writes the batch's *payload*, one line of ASCII JSON, to a pipe. At EOF on ``go_fd`` it
+leaves with ``os._exit`` (no atexit hooks of the student's, no waiting for threads it
+started). For each line the supervisor writes to ``result_fd``, if the parent has emptied
+it since the last time (see ``_report``), one line of JSON, the *header*::
 
     {"worker_exit": int | null, "worker_signal": int | null, "payload_bytes": int,
      "payload_truncated": bool, "terminated": bool, "leftovers_killed": int}
 
-followed by the worker's payload: one JSON object::
+(both null: the worker still runs and serves the next batch) followed by the payload::
 
     {"status": "ok" | "import_error" | "missing_function" | "memory_limit" | "crashed",
      "message": str, "line": int | null, "source": str | null,
@@ -41,20 +45,27 @@ followed by the worker's payload: one JSON object::
                 "values": {key: {"shape": [...], "data": BASE64 of float64}},
                 "bad_values": {key: "why it is not read"}, "seconds": float}, ...]}
 
-``calls`` has one entry per requested call when ``status`` is ``"ok"`` and none
-otherwise. A SIGTERM to the supervisor (the parent's time limit, or the parent's death
-through PR_SET_PDEATHSIG) kills the worker and every leftover, then writes the header
-with ``"terminated": true``.
+and then one byte to ``notify_fd``. ``calls`` has one entry per requested call when
+``status`` is ``"ok"`` and none otherwise. When the worker has exited, the supervisor
+kills and reaps every process left behind (a background job, a double-forked ``setsid``
+daemon: all are re-parented to it) and writes the last header, with the worker's exit
+status and whatever it wrote after its last full line as the payload. A SIGTERM to the
+supervisor (the parent's time limit or the end of the session, or the parent's death
+through PR_SET_PDEATHSIG), or the end of ``go_fd`` while a batch runs (the parent closed
+it, or died), kills the worker and every leftover, then writes the header with
+``"terminated": true``.
 
 Nothing here trusts the student: the returned dict is read with ``dict``'s own methods,
 values are converted only from a whitelist of types (``__array__``, ``__float__``,
 ``__len__`` or ``__getitem__`` of the student's classes are never called), and every
 text is capped. The parent still validates everything it reads (``compare.grading.decode``):
-the student's code runs in this process and could write anything to the channel.
+the student's code runs in the worker and could write anything to the pipe, read the
+request file and the ``go_fd`` pipe, in this batch and later ones.
 """
 import base64
 import itertools
 import json
+import math
 import os
 import select
 import signal
@@ -82,7 +93,8 @@ _CUSHION_BYTES = 4 << 20           # freed on MemoryError so the worker can stil
 
 # Bound before any student code runs: the student can rebind os._exit or json.dumps in
 # the modules, not these names.
-_exit, _write, _dumps, _monotonic = os._exit, os.write, json.dumps, time.perf_counter
+_exit, _read, _write, _pread, _dumps, _loads, _monotonic = (os._exit, os.read, os.write, os.pread, json.dumps,
+                                                          json.loads, time.perf_counter)
 
 
 # ---------------------------------------------------------------- arrays on the wire
@@ -356,14 +368,26 @@ def _is_memory_error(error: BaseException) -> bool:
 
 
 def _set_limits(limits: dict) -> None:
+    """The limits of the worker's whole life (CPU time is limited per batch: ``_limit_cpu``)."""
     import resource
-    cpu = int(limits["cpu_seconds"])
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits["memory_bytes"],) * 2)
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_size_bytes"],) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file in the student's folder
     if limits.get("processes") is not None:
         resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"],) * 2)
+
+
+def _limit_cpu(seconds: int) -> None:
+    """RLIMIT_CPU for the next batch: ``seconds`` more than this process has used so far
+    (SIGXCPU when reached). Only the soft limit moves: the hard one could not be raised
+    again for the next batch, so it stays as inherited (the wall-clock limit still holds)."""
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = math.ceil(usage.ru_utime + usage.ru_stime) + int(seconds)
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 def _load_module(path: str):
@@ -447,41 +471,70 @@ def read_source_lines(path: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def run_calls(request: dict) -> dict:
-    """Import the student's file and make every call; the payload described above.
-    Raises only for the grader's own failures (the worker then exits with status 70)."""
-    student_file = request["submission"]
-    budget = Budget()
-    payload = {"status": "ok", "message": "", "line": None, "source": None, "calls": []}
-    source_lines = read_source_lines(student_file)
-    cushion = bytearray(_CUSHION_BYTES)
-    try:
-        module = _load_module(student_file)
-    except BaseException as error:  # SyntaxError, ImportError, SystemExit at import, ...
-        del cushion
-        status = "memory_limit" if _is_memory_error(error) else "import_error"
-        return {**payload, "status": status, **describe_exception(error, student_file, source_lines)}
-    target, missing = _find_function(module, request["function"], os.path.basename(student_file))
-    if target is None:
-        return {**payload, "status": "missing_function", "message": missing}
-    try:
-        for call in request["calls"]:
-            payload["calls"].append(make_call(target, request["function"], call, student_file, source_lines, budget))
-    except BaseException as error:
-        if not _is_memory_error(error):
-            raise
-        del cushion
-        payload["calls"] = []
-        return {**payload, "status": "memory_limit", **describe_exception(error, student_file, source_lines)}
-    return payload
+def payload_of(status: str, message: str = "", line: int | None = None, source: str | None = None,
+               calls: list | None = None) -> dict:
+    """A payload as documented above."""
+    return {"status": status, "message": message, "line": line, "source": source, "calls": calls or []}
 
 
-def _prepare_worker(request: dict) -> None:
-    """Everything before the student's code: stdin on /dev/null, NumPy imported, the
-    import path reduced to the private folder and the standard library, the limits."""
+class Submission:
+    """The student's file, imported once in the worker, and its function, called batch
+    after batch: the module's state carries over from one batch to the next."""
+
+    def __init__(self, request: dict):
+        """Import ``request["submission"]`` and look up ``request["function"]``; when that
+        fails, ``failure`` is the payload every batch gets. Raises only for the grader's
+        own failures."""
+        self.file, self.function = request["submission"], request["function"]
+        self.source_lines = read_source_lines(self.file)
+        self.cushion = bytearray(_CUSHION_BYTES)  # freed on MemoryError, to report it
+        self.target, self.failure = None, None
+        try:
+            module = _load_module(self.file)
+        except BaseException as error:  # SyntaxError, ImportError, SystemExit at import, ...
+            self.cushion = None
+            status = "memory_limit" if _is_memory_error(error) else "import_error"
+            self.failure = payload_of(status, **describe_exception(error, self.file, self.source_lines))
+            return
+        self.target, missing = _find_function(module, self.function, os.path.basename(self.file))
+        if self.target is None:
+            self.failure = payload_of("missing_function", missing)
+
+    def run_batch(self, calls: list) -> dict:
+        """Every call of one batch, each on fresh inputs: the batch's payload (a batch has
+        the caps of ``Budget`` of its own). Raises only for the grader's own failures."""
+        if self.failure is not None:
+            return self.failure
+        budget, results = Budget(), []
+        try:
+            for call in calls:
+                results.append(make_call(self.target, self.function, call, self.file, self.source_lines, budget))
+        except BaseException as error:
+            if not _is_memory_error(error):
+                raise
+            self.cushion = results = None
+            return payload_of("memory_limit", **describe_exception(error, self.file, self.source_lines))
+        return payload_of("ok", calls=results)
+
+
+def read_request(fd: int) -> dict:
+    """The request in the file ``fd``, read from its start."""
+    chunks, offset = [], 0
+    while chunk := _pread(fd, 1 << 20, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return _loads(b"".join(chunks))
+
+
+def _prepare_worker(request: dict) -> int:
+    """Everything before the student's code: stdin on /dev/null (the request file kept on
+    the fd returned), NumPy imported, the import path reduced to the private folder and
+    the standard library, the limits."""
+    requests = os.dup(0)  # not inherited by what the student's code executes
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
+    os.set_inheritable(request["go_fd"], False)
     sys.path.insert(0, request["numpy_path"])
     import numpy  # noqa: F401 - imported once, by the grader, before any student code
     sys.path.remove(request["numpy_path"])
@@ -494,28 +547,49 @@ def _prepare_worker(request: dict) -> None:
     import site
     site.setquit()  # exit() and quit(), which -S leaves out
     _set_limits(request["limits"])
+    return requests
 
 
-def worker(request: dict, write_fd: int) -> None:
-    """The worker process: never returns."""
-    try:
-        _prepare_worker(request)
-    except BaseException as error:  # noqa: BLE001 - the grader's own setup failed
-        payload = {"status": "crashed", "message": f"the grading child could not start: {type_name(error)}: "
-                   f"{_short(str(error), 500)}", "line": None, "source": None, "calls": []}
-    else:
-        try:
-            payload = run_calls(request)
-        except BaseException:  # noqa: BLE001
-            _exit(_EXIT_INTERNAL)
+def _send(write_fd: int, payload: dict) -> None:
+    """The batch's printed output flushed, then its payload and a newline on ``write_fd``."""
     for stream in (sys.__stdout__, sys.__stderr__):
         try:
             stream.flush()
         except BaseException:  # noqa: BLE001
             pass
-    view = memoryview(encode_payload(payload))
+    view = memoryview(encode_payload(payload) + b"\n")
     while view:
         view = view[_write(write_fd, view):]
+
+
+def _next_batch(go_fd: int) -> bool:
+    """Wait for the parent's byte on ``go_fd``: False at EOF, or when the student's code
+    closed or broke the pipe (the worker then leaves as at the end of the session)."""
+    try:
+        return bool(_read(go_fd, 1))
+    except OSError:
+        return False
+
+
+def worker(request: dict, write_fd: int) -> None:
+    """The worker process: answers each byte on ``go_fd`` with a batch's payload on
+    ``write_fd``, until EOF on ``go_fd``; never returns."""
+    submission, failure = None, None
+    try:
+        requests = _prepare_worker(request)
+    except BaseException as error:  # noqa: BLE001 - the grader's own setup failed
+        failure = payload_of("crashed", f"the grading child could not start: {type_name(error)}: "
+                             f"{_short(str(error), 500)}")
+    while _next_batch(request["go_fd"]):
+        try:
+            if failure is None:
+                _limit_cpu(request["limits"]["cpu_seconds"])
+                if submission is None:  # the import counts in the first batch's time
+                    submission = Submission(request)
+                calls = read_request(requests)["calls"]
+            _send(write_fd, failure or submission.run_batch(calls))
+        except BaseException:  # noqa: BLE001
+            _exit(_EXIT_INTERNAL)
     _exit(0)
 
 
@@ -579,43 +653,95 @@ def kill_descendants(seconds: float = 5.0) -> dict[int, int]:
     return reaped
 
 
-def _collect(read_fd: int, worker_pid: int) -> tuple[bytes, bool, int]:
-    """The worker's payload (at most ``MAX_PAYLOAD_BYTES``), whether more was cut, and
-    the worker's wait status. Reads until the worker has exited, not until EOF: a
-    process the student left behind may hold the pipe open."""
-    os.set_blocking(read_fd, False)
-    data, truncated = bytearray(), False
-    try:
-        exit_fd = os.pidfd_open(worker_pid)
-    except (AttributeError, OSError):
-        exit_fd = None
-    poller = select.poll()
-    poller.register(read_fd, select.POLLIN)
-    if exit_fd is not None:
-        poller.register(exit_fd, select.POLLIN)
+class _Lines:
+    """The worker's payloads from the pipe ``read_fd``, one a batch, each ended by a newline
+    (a payload is ASCII JSON: it holds none). Reads until a newline or the worker's exit,
+    never until EOF: a process the student left behind may hold the pipe open. Raises
+    ``_Terminate`` when ``go_fd`` hangs up: the parent, which holds its only write end,
+    closed the session or died (a signal could not say so: the parent-death signal is
+    cleared by the change of uid, and bwrap, without capabilities, could not send it)."""
 
-    def drain() -> bool:
-        nonlocal truncated
+    def __init__(self, read_fd: int, worker_pid: int, go_fd: int):
+        os.set_blocking(read_fd, False)
+        self.read_fd, self.worker_pid, self.go_fd = read_fd, worker_pid, go_fd
+        self.pending, self.status, self.eof, self.drained = bytearray(), None, False, False
+        try:
+            self.exit_fd = os.pidfd_open(worker_pid)
+        except (AttributeError, OSError):
+            self.exit_fd = None
+        self.poller = select.poll()
+        self.poller.register(read_fd, select.POLLIN)
+        if self.exit_fd is not None:
+            self.poller.register(self.exit_fd, select.POLLIN)
+        self.poller.register(go_fd, 0)  # POLLHUP only: the worker reads it, not this process
+
+    def next(self) -> tuple[bytes, bool, int | None]:
+        """``(payload, cut, None)`` for the next line (at most ``MAX_PAYLOAD_BYTES`` of it
+        kept, ``cut`` when more came), or, once the worker has exited and no newline is
+        left, ``(what came after the last newline, cut, the worker's wait status)``."""
+        data, cut = bytearray(), False
         while True:
-            try:
-                chunk = os.read(read_fd, 1 << 20)
-            except BlockingIOError:
-                return False
-            if not chunk:
-                return True
-            if len(data) + len(chunk) > MAX_PAYLOAD_BYTES:
-                truncated = True
+            end = self.pending.find(b"\n")
+            piece = self.pending[:end] if end >= 0 else bytes(self.pending)
+            del self.pending[:len(piece) + (end >= 0)]
+            if len(data) + len(piece) > MAX_PAYLOAD_BYTES:
+                cut = True
             else:
-                data.extend(chunk)
+                data += piece
+            if end >= 0:
+                return bytes(data), cut, None
+            if self.drained:
+                return bytes(data), cut, self.status
+            self._read()
 
-    while True:
-        events = dict(poller.poll(None if exit_fd is not None else 10))
-        if events.get(read_fd) and drain():
-            poller.unregister(read_fd)
-        pid, status = os.waitpid(worker_pid, os.WNOHANG)
-        if pid:
-            drain()
-            return bytes(data), truncated, status
+    def _read(self) -> None:
+        """Wait for more of the pipe or for the worker's exit; after the exit, read what is
+        left in the pipe, a piece per call."""
+        if self.status is None:
+            if dict(self.poller.poll(None if self.exit_fd is not None else 10)).get(self.go_fd):
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                raise _Terminate
+            pid, status = os.waitpid(self.worker_pid, os.WNOHANG)
+            if pid:
+                self.status = status
+        chunk = b""
+        if not self.eof:
+            try:
+                chunk = os.read(self.read_fd, 1 << 20)
+            except BlockingIOError:
+                chunk = None
+            if chunk == b"":  # every writer closed it: poll would report that again and again
+                self.eof = True
+                self.poller.unregister(self.read_fd)
+        self.pending += chunk or b""
+        self.drained = self.status is not None and not chunk
+
+
+def _report(result_fd: int, notify_fd: int, header: dict, payload: bytes) -> None:
+    """Write the header line and ``payload`` into the result file, then a byte to
+    ``notify_fd``, on which the parent waits; but only into an empty file. The parent
+    empties it as it starts a batch, so the batch's result is the first line the worker
+    wrote after that: a line the student's code wrote before the worker's own cannot be
+    replaced by it, and what comes after a batch's result is dropped."""
+    data = _dumps(header).encode("ascii") + b"\n" + payload
+    try:
+        if os.fstat(result_fd).st_size:
+            return
+        written = 0
+        while written < len(data):
+            written += os.pwrite(result_fd, data[written:], written)
+        _write(notify_fd, b".")
+    except OSError:  # the parent is gone
+        pass
+
+
+def _header(status: int | None, payload: bytes, cut: bool, terminated: bool = False, leftovers: int = 0) -> dict:
+    """The header line for ``payload``; ``status``: the worker's wait status, None while it runs."""
+    exited, signalled = status is not None and os.WIFEXITED(status), status is not None and os.WIFSIGNALED(status)
+    return {"worker_exit": os.waitstatus_to_exitcode(status) if exited else None,
+            "worker_signal": os.WTERMSIG(status) if signalled else None,
+            "payload_bytes": len(payload), "payload_truncated": cut, "terminated": terminated,
+            "leftovers_killed": leftovers}
 
 
 def _drop_privileges(run_as) -> None:
@@ -628,7 +754,7 @@ def _drop_privileges(run_as) -> None:
 
 def supervise(request: dict) -> None:
     """The supervisor process (see the module docstring): never returns."""
-    result_fd = request["result_fd"]
+    result_fd, notify_fd = request["result_fd"], request["notify_fd"]
     _drop_privileges(request.get("run_as"))  # first: a change of uid clears PR_SET_PDEATHSIG
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
@@ -640,7 +766,7 @@ def supervise(request: dict) -> None:
     def terminate(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # at most once
         raise _Terminate
-    payload, truncated, status, terminated, worker_pid = b"", False, None, False, None
+    rest, cut, status, terminated, worker_pid = b"", False, None, False, None
     try:
         signal.signal(signal.SIGTERM, terminate)
         read_fd, write_fd = os.pipe()
@@ -648,38 +774,31 @@ def supervise(request: dict) -> None:
         if worker_pid == 0:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                os.close(read_fd)
-                os.close(result_fd)
+                for fd in (read_fd, result_fd, notify_fd):
+                    os.close(fd)
                 worker(request, write_fd)
             finally:
                 _exit(_EXIT_INTERNAL)
         os.close(write_fd)
-        payload, truncated, status = _collect(read_fd, worker_pid)
+        lines = _Lines(read_fd, worker_pid, request["go_fd"])
+        while status is None:
+            rest, cut, status = lines.next()
+            if status is None:  # a batch's payload; the worker runs on
+                _report(result_fd, notify_fd, _header(None, rest, cut), rest)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     except _Terminate:
-        terminated = True
+        rest, cut, terminated = b"", False, True
     reaped = kill_descendants()
     if status is None:
         status = reaped.get(worker_pid)
-    header = {"worker_exit": os.waitstatus_to_exitcode(status) if status is not None and os.WIFEXITED(status) else None,
-              "worker_signal": os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status) else None,
-              "payload_bytes": len(payload), "payload_truncated": truncated, "terminated": terminated,
-              "leftovers_killed": len([pid for pid in reaped if pid != worker_pid])}
-    data = memoryview(_dumps(header).encode("ascii") + b"\n" + payload)
-    try:
-        while data:
-            data = data[_write(result_fd, data):]
-    except OSError:
-        pass
+    leftovers = len([pid for pid in reaped if pid != worker_pid])
+    _report(result_fd, notify_fd, _header(status, rest, cut, terminated, leftovers), rest)
     _exit(0)
 
 
 def main() -> None:
     """Read the request from stdin and supervise the worker."""
-    chunks = []
-    while chunk := os.read(0, 1 << 20):
-        chunks.append(chunk)
-    supervise(json.loads(b"".join(chunks)))
+    supervise(read_request(0))
 
 
 if __name__ == "__main__":

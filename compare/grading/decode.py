@@ -1,7 +1,7 @@
 """Reading the child's result strictly (parent side).
 
-The result file holds the supervisor's header line and the worker's payload (formats in
-``compare.grading.child``). The student's code runs in the worker's process and can
+The result file holds the supervisor's header line and the worker's payload for one
+batch (formats in ``compare.grading.child``). The student's code runs in the worker's process and can
 write anything to the channel, so everything is checked: valid ASCII JSON without NaN
 constants or repeated keys, exactly the documented keys and types, text within the caps,
 arrays whose base64 data has exactly ``8 * size`` bytes, sizes within the caps, one call
@@ -41,6 +41,11 @@ class Header:
     payload_truncated: bool
     terminated: bool
     leftovers_killed: int
+
+    @property
+    def serving(self) -> bool:
+        """Whether the worker still runs (it sent a batch's payload and waits for the next)."""
+        return self.worker_exit is None and self.worker_signal is None and not self.terminated
 
 
 def split_result(raw: bytes) -> tuple[Header, bytes]:

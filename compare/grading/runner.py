@@ -1,14 +1,17 @@
 """Running a student's function in a child process: the parent side.
 
-``run_submission`` copies the submission into a private temporary folder, starts
-``child.py`` there (under bwrap when it can, see ``compare.grading.sandbox``), sends it
-every call on stdin, waits for the *process* (not for its pipes: the child's output goes
-to a file), kills what is left at the time limit, and reads the result strictly
-(``compare.grading.decode``). One child process makes all calls of one submission.
-Nothing the student's code does raises here; every failure is a status.
+``Session`` copies the submission into a private temporary folder, starts ``child.py``
+there (under bwrap when it can, see ``compare.grading.sandbox``) at its first batch of
+calls, and serves every later batch from the same child: the student's file is imported
+once. For each batch it writes the calls into the child's request file, sends one byte
+on a pipe, and waits for a byte back (the result is written to a file), or for the
+*process* to exit, at most ``timeout`` seconds; it never waits for the end of a pipe
+the student's code could hold open. It reads each result strictly
+(``compare.grading.decode``). ``run_submission`` is a session of one batch. Nothing the
+student's code does raises here; every failure is a status.
 
-Imports the standard library, NumPy and this package; never torch. Safe to call from
-several threads at once (``run_submissions`` does).
+Imports the standard library, NumPy and this package; never torch. Safe to use from
+several threads at once, a session per thread (``run_submissions`` does).
 """
 import json
 import math
@@ -17,17 +20,19 @@ import select
 import signal
 import subprocess
 import tempfile
+import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
 from compare.grading import child, sandbox
-from compare.grading.decode import MAX_HEADER_BYTES, BadResult, decode_payload, split_result
+from compare.grading.decode import MAX_HEADER_BYTES, BadResult, Header, decode_payload, split_result
 from compare.grading.escape import escape_untrusted, split_escaped_lines
 from compare.grading.sandbox import Limits
 
@@ -100,38 +105,123 @@ class SubmissionRun:
         return split_escaped_lines(self.output)
 
 
+class Session:
+    """One child process for several batches of calls of one submission (the rounds of a
+    shrink, say): the student's file is imported once, at the first ``run``.
+
+    ``path``: the submission; ``function``: the name of its function, called as
+    ``function(params, x, y)``; ``timeout``: seconds for each batch (the first one's
+    include starting the child and importing the file), and the CPU limit of each batch
+    (``Limits.cpu_for``); ``sandbox``: ``"auto"``, ``"bwrap"`` or ``"none"``
+    (``compare.grading.sandbox``); ``limits``: resource limits (``Limits()`` by default);
+    ``support_files``: more files copied beside the submission, for it to import (nothing
+    else of its folder is).
+
+    The module's state (globals, caches, threads and processes it started) carries over
+    from batch to batch; each call still gets fresh copies of its inputs. A batch that
+    fails as a whole (any status but ``"ok"``) ends the session: its child is killed, and
+    every later ``run`` returns that status at once, saying so, without starting another
+    child. ``close`` (or the end of a ``with`` block, or the session's garbage collection,
+    or the interpreter's exit) kills and reaps everything the child left. One ``run`` at a
+    time per session (a lock), from any thread; different sessions are independent. If the
+    grading process dies, the child dies with it.
+
+    Raises ``FileNotFoundError`` when ``path`` or a support file is not a file,
+    ``ValueError`` for a bad function name, timeout, sandbox mode or support file name,
+    ``TypeError`` for ``limits`` that are not a ``Limits``, and ``sandbox.SandboxError``
+    (one line) when ``sandbox="bwrap"`` and bwrap cannot run here."""
+
+    def __init__(self, path: Path, function: str, *, timeout: float = 10.0, sandbox: str = "auto",
+                 limits: Limits | None = None, support_files: Sequence[Path] = ()):
+        if not function.isidentifier():
+            raise ValueError(f"function must be a Python identifier, got {function!r}")
+        if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        limits = Limits() if limits is None else limits
+        if not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a Limits, got {type(limits).__name__}")
+        paths = [Path(path), *map(Path, support_files)]
+        for file in paths:
+            if not file.is_file():
+                raise FileNotFoundError(f"{file}: no such file")
+        names = [file.name for file in paths]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two files of the submission have the same name: {', '.join(names)}")
+        self._mode, self._why_none = sandbox_choice(sandbox)
+        self._paths, self._function, self._timeout, self._limits = paths, function, timeout, limits
+        self._lock = threading.Lock()
+        self._child: _Child | None = None
+        self._close_child = None        # the finalizer that closes the child, once
+        self._ended: SubmissionRun | None = None  # what every later run returns
+        self._batches, self._closed = 0, False
+
+    def run(self, calls: Sequence[Call]) -> SubmissionRun:
+        """One batch: ``function(params, x, y)`` once per ``Call``, in the session's child
+        (started now if this is the first batch). Returns the batch's ``SubmissionRun``:
+        its status, call results, the output printed during the batch, its seconds.
+
+        Never raises for anything the student's code does. Raises ``TypeError`` or
+        ``ValueError`` for a ``Call`` whose arrays are not as documented (nothing is run,
+        the session goes on), and ``ValueError`` once the session is closed."""
+        encoded = [_encode_call(call, i) for i, call in enumerate(calls)]
+        with self._lock:
+            if self._closed:
+                raise ValueError("this Session is closed")
+            self._batches += 1
+            if self._ended is not None:
+                return replace(self._ended, calls=[])
+            if self._child is None:
+                files, problem = _read_files(self._paths, self._mode, self._limits)
+                if problem:
+                    return self._end(SubmissionRun("import_error", problem, sandbox=f"{self._mode}: nothing was run"))
+                self._child = _Child(self._mode, self._why_none, files, self._function, self._timeout, self._limits)
+                self._close_child = weakref.finalize(self, self._child.close)
+            run, serving = self._child.batch(encoded)
+            if not serving:
+                self._end(run)
+            return run
+
+    def _end(self, run: SubmissionRun) -> SubmissionRun:
+        """End the session after ``run``, the batch that failed (or after which the child
+        ended): kill the child, and keep what later batches return."""
+        if self._close_child is not None:
+            self._close_child()
+        batch = f"batch {self._batches}"
+        if run.status == "ok":
+            self._ended = SubmissionRun("no_result", f"the child ended after {batch}, which came back; "
+                                        "nothing more is run", sandbox=run.sandbox)
+        else:
+            self._ended = replace(run, message=f"{batch} failed, which ended the session: {run.message}", calls=[],
+                                  output="", output_lines=0, seconds=0.0)
+        return run
+
+    def close(self) -> None:
+        """Kill and reap the child and every process it left, and delete its private
+        folder; idempotent. Waits for a ``run`` in progress in another thread."""
+        with self._lock:
+            self._closed = True
+            if self._close_child is not None:
+                self._close_child()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def run_submission(path: Path, function: str, calls: Sequence[Call], *, timeout: float = 10.0,
                    sandbox: str = "auto", limits: Limits | None = None,
                    support_files: Sequence[Path] = ()) -> SubmissionRun:
     """Import ``path`` in a child process and call ``function(params, x, y)`` once per
-    ``Call``. ``timeout``: seconds for the whole child (start, import and every call);
-    ``sandbox``: ``"auto"``, ``"bwrap"`` or ``"none"`` (``compare.grading.sandbox``);
-    ``limits``: resource limits (``Limits()`` by default); ``support_files``: more files
-    copied beside the submission, for it to import (nothing else of its folder is).
+    ``Call``: a ``Session`` of one batch, closed when it returns (``timeout`` covers the
+    whole child: start, import and every call). The arguments are ``Session``'s.
 
-    Never raises for anything the student's code does. Raises ``FileNotFoundError`` when
-    ``path`` or a support file is not a file, ``ValueError`` for a bad function name,
-    timeout, sandbox mode or support file name, ``TypeError`` for ``limits`` that are not
-    a ``Limits``, ``TypeError``/``ValueError`` for a ``Call``
-    whose arrays are not as documented, and ``sandbox.SandboxError`` (one line) when
-    ``sandbox="bwrap"`` and bwrap cannot run here."""
-    if not function.isidentifier():
-        raise ValueError(f"function must be a Python identifier, got {function!r}")
-    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    limits = Limits() if limits is None else limits
-    if not isinstance(limits, Limits):
-        raise TypeError(f"limits must be a Limits, got {type(limits).__name__}")
-    encoded = [_encode_call(call, i) for i, call in enumerate(calls)]
-    paths = [Path(path), *map(Path, support_files)]
-    for file in paths:
-        if not file.is_file():
-            raise FileNotFoundError(f"{file}: no such file")
-    names = [file.name for file in paths]
-    if len(set(names)) != len(names):
-        raise ValueError(f"two files of the submission have the same name: {', '.join(names)}")
-    mode, why_none = sandbox_choice(sandbox)
-    return _run(mode, why_none, paths, function, encoded, timeout, limits)
+    Never raises for anything the student's code does. Raises what ``Session`` and
+    ``Session.run`` raise for bad arguments."""
+    with Session(path, function, timeout=timeout, sandbox=sandbox, limits=limits,
+                 support_files=support_files) as session:
+        return session.run(calls)
 
 
 def run_submissions(jobs: Iterable[tuple[Path, str, Sequence[Call]]], *, workers: int = 2,
@@ -154,14 +244,17 @@ _PROBE = "def probe(params, x, y):\n    return {'sum': x + y}\n"
 
 def _trial_run() -> str | None:
     """Run a two-line submission under bwrap: None when it came back right, else why not."""
-    with tempfile.TemporaryDirectory(prefix="backprop-grading-trial-") as tmp:
-        probe = Path(tmp) / "probe.py"
-        probe.write_text(_PROBE)
-        call = _encode_call(Call({}, np.array([1.0]), np.array([2.0])), 0)
-        try:
-            run = _run("bwrap", None, [probe], "probe", [call], 20.0, Limits())
-        except OSError as error:
-            return f"bwrap could not be started ({error})"
+    call = _encode_call(Call({}, np.array([1.0]), np.array([2.0])), 0)
+    try:
+        trial = _Child("bwrap", None, {"probe.py": _PROBE.encode()}, "probe", 20.0, Limits())
+    except OSError as error:
+        return f"bwrap could not be started ({error})"
+    try:
+        run, _ = trial.batch([call])
+    except OSError as error:
+        return f"bwrap could not be started ({error})"
+    finally:
+        trial.close()
     if run.status == "ok" and run.calls[0].status == "ok" and run.calls[0].values["sum"].tolist() == [3.0]:
         return None
     last = (run.printed_lines or [run.message])[-1]
@@ -191,9 +284,11 @@ def _input_array(value, where: str, kinds: str) -> dict:
     return child.encode_array(value)
 
 
-# ------------------------------------------------------------------------- one run
+# ------------------------------------------------------------------- one child
 
-def _read_files(paths: list[Path]) -> tuple[dict[str, bytes], str | None]:
+def _read_files(paths: list[Path], mode: str, limits: Limits) -> tuple[dict[str, bytes], str | None]:
+    """``{name: content}`` of the submission's files (the submission first), or why they
+    are not run."""
     files, total = {}, 0
     for file in paths:
         size = file.stat().st_size
@@ -201,42 +296,101 @@ def _read_files(paths: list[Path]) -> tuple[dict[str, bytes], str | None]:
         if total > MAX_SUBMISSION_BYTES:
             return {}, f"the submission is more than {MAX_SUBMISSION_BYTES:,} bytes; it is not graded"
         files[file.name] = file.read_bytes()
+    if mode == "bwrap" and sum(map(len, files.values())) > limits.folder_bytes:
+        return {}, f"the submission does not fit in the private folder of {limits.folder_bytes:,} bytes"
     return files, None
 
 
-def _run(mode: str, why_none: str | None, paths: list[Path], function: str, calls: list[dict],
-         timeout: float, limits: Limits) -> SubmissionRun:
-    start = time.perf_counter()
-    files, problem = _read_files(paths)
-    if problem is None and mode == "bwrap" and sum(map(len, files.values())) > limits.folder_bytes:
-        problem = f"the submission does not fit in the private folder of {limits.folder_bytes:,} bytes"
-    if problem:
-        return SubmissionRun("import_error", problem, seconds=time.perf_counter() - start,
-                             sandbox=f"{mode}: nothing was run")
-    with ExitStack() as stack:
-        private = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="backprop-grading-",
-                                                                        ignore_cleanup_errors=True)))
-        folder = private / "submission"
+class _Child:
+    """The child process of a session, its private folder, channel and uid. ``batch`` runs
+    one batch (starting the process at the first); ``close`` ends everything."""
+
+    def __init__(self, mode: str, why_none: str | None, files: dict[str, bytes], function: str, timeout: float,
+                 limits: Limits):
+        self.mode, self.timeout, self.limits = mode, timeout, limits
+        self.process: subprocess.Popen | None = None
+        self.stack = ExitStack()
+        try:
+            self._prepare(why_none, files, function)
+        except BaseException:
+            self.stack.close()
+            raise
+
+    def _prepare(self, why_none: str | None, files: dict[str, bytes], function: str) -> None:
+        """The private folder with the files, the result and output files, the pipes, the
+        launch and the request (all but the calls)."""
+        stack = self.stack
+        self.private = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="backprop-grading-",
+                                                                             ignore_cleanup_errors=True)))
+        folder = self.private / "submission"
         folder.mkdir()
         for name, data in files.items():
             (folder / name).write_bytes(data)
-        result_fd = _open(stack, private / "result", os.O_RDWR | os.O_CREAT | os.O_EXCL)
-        output_fd = _open(stack, private / "output", os.O_RDWR | os.O_CREAT | os.O_EXCL)
-        launch, extra_fds = _launch(stack, mode, why_none, private, paths[0].name, timeout, limits)
-        request = {"submission": launch.submission, "function": function, "numpy_path": launch.numpy_path,
-                   "result_fd": result_fd, "run_as": launch.run_as,
-                   "parent_pid": os.getpid() if mode == "none" else None,
-                   "limits": {"cpu_seconds": limits.cpu_for(timeout), "memory_bytes": limits.memory_bytes,
-                              "file_size_bytes": limits.file_size_bytes, "processes": launch.processes},
-                   "calls": calls}
-        (private / "request.json").write_text(json.dumps(request))
-        request_fd = _open(stack, private / "request.json", os.O_RDONLY)
-        timed_out = _start_and_wait(launch, request_fd, output_fd, [result_fd, *extra_fds], timeout, mode)
+        self.result_fd = _open(stack, self.private / "result", os.O_RDWR | os.O_CREAT | os.O_EXCL)
+        self.output_fd = _open(stack, self.private / "output", os.O_RDWR | os.O_CREAT | os.O_EXCL)
+        go_fd, self.go_fd = _pipe(stack)            # the parent writes a byte per batch
+        self.notify_fd, notify_fd = _pipe(stack)    # the supervisor writes a byte per result
+        os.set_blocking(self.go_fd, False)
+        os.set_blocking(self.notify_fd, False)
+        self.launch, extra_fds = _launch(stack, self.mode, why_none, self.private, next(iter(files)), self.timeout,
+                                         self.limits)
+        self.pass_fds = [self.result_fd, go_fd, notify_fd, *extra_fds]
+        self.request = {"submission": self.launch.submission, "function": function,
+                        "numpy_path": self.launch.numpy_path, "result_fd": self.result_fd, "go_fd": go_fd,
+                        "notify_fd": notify_fd, "run_as": self.launch.run_as,
+                        "parent_pid": os.getpid() if self.mode == "none" else None,
+                        "limits": {"cpu_seconds": self.limits.cpu_for(self.timeout),
+                                   "memory_bytes": self.limits.memory_bytes,
+                                   "file_size_bytes": self.limits.file_size_bytes,
+                                   "processes": self.launch.processes}}
+
+    def batch(self, calls: list[dict]) -> tuple[SubmissionRun, bool]:
+        """Run one batch of encoded calls; the batch's run, and whether the child still
+        serves (when not, the caller must ``close``)."""
+        if self.process is not None and _exited(self.process):
+            return SubmissionRun("no_result", "the child had ended before this batch began (a thread of the "
+                                 "student's code ended it, or the grader's thread that started it ended)",
+                                 sandbox=self.launch.note), False
+        start = time.perf_counter()
+        (self.private / "request.json").write_text(json.dumps({**self.request, "calls": calls}))
+        os.ftruncate(self.result_fd, 0)  # nothing of the last batch can pass for this one's
+        printed = os.fstat(self.output_fd).st_size
+        try:
+            os.write(self.go_fd, b"g")
+        except (BlockingIOError, BrokenPipeError):  # the child stopped reading: the wait tells how
+            pass
+        if self.process is None:
+            self.process = self._start()
+        came = _wait(self.process, self.timeout, [self.notify_fd])
+        serving = came and not _exited(self.process)
+        if not came:
+            self.end_process()
+        _drain(self.notify_fd)
         seconds = time.perf_counter() - start
-        output, output_lines = _read_output(output_fd)
-        run = _verdict(_read_all(result_fd), timed_out, timeout, limits, len(calls), output)
-    run.output, run.output_lines, run.seconds, run.sandbox = output, output_lines, seconds, launch.note
-    return run
+        output, output_lines = _read_output(self.output_fd, printed)
+        run, header_serving = _verdict(_read_all(self.result_fd), not came, self.timeout, self.limits, len(calls),
+                                       output)
+        run.output, run.output_lines, run.seconds, run.sandbox = output, output_lines, seconds, self.launch.note
+        return run, serving and header_serving
+
+    def _start(self) -> subprocess.Popen:
+        request_fd = _open(self.stack, self.private / "request.json", os.O_RDONLY)
+        return _popen(self.launch.command, stdin=request_fd, stdout=self.output_fd, stderr=self.output_fd,
+                                pass_fds=self.pass_fds, cwd=self.launch.cwd,
+                                env=child_environment(os.path.dirname(self.launch.submission)),
+                                start_new_session=True)
+
+    def end_process(self) -> None:
+        """Stop the process if it has not exited, and reap it (see ``_stop``)."""
+        if self.process is not None and self.process.returncode is None:
+            _stop(self.process, self.mode)
+
+    def close(self) -> None:
+        """End the process, then close the fds, delete the private folder, free the uid."""
+        try:
+            self.end_process()
+        finally:
+            self.stack.close()
 
 
 def _launch(stack: ExitStack, mode: str, why_none: str | None, private: Path, name: str, timeout: float,
@@ -265,30 +419,48 @@ def _open(stack: ExitStack, path: Path, flags: int) -> int:
     return fd
 
 
-def _start_and_wait(launch: sandbox.Launch, stdin_fd: int, output_fd: int, pass_fds: list[int],
-                    timeout: float, mode: str) -> bool:
-    """Start the child and wait for it to exit, at most ``timeout`` seconds; at the limit,
-    stop it: SIGTERM to the supervisor, which kills what the worker left, then SIGKILL to
-    its process group; under bwrap SIGKILL to the PID namespace's init, and wait for bwrap
-    to reap it. Returns whether the time limit was hit. The child is reaped and nothing of
-    it runs when this returns."""
-    process = subprocess.Popen(launch.command, stdin=stdin_fd, stdout=output_fd, stderr=output_fd,
-                               pass_fds=pass_fds, cwd=launch.cwd, env=child_environment(os.path.dirname(launch.submission)),
-                               start_new_session=True)
-    timed_out = True
+_spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backprop-grading-spawner")
+
+
+def _popen(*args, **kwargs) -> subprocess.Popen:
+    """``subprocess.Popen`` in one thread that lives as long as this process: the parent
+    whose death stops a child (PR_SET_PDEATHSIG under ``none``, bwrap's --die-with-parent)
+    is the *thread* that started it, and a session outlives the thread of its first batch."""
+    return _spawner.submit(subprocess.Popen, *args, **kwargs).result()
+
+
+def _pipe(stack: ExitStack) -> tuple[int, int]:
+    read_fd, write_fd = os.pipe()
+    stack.callback(os.close, read_fd)
+    stack.callback(os.close, write_fd)
+    return read_fd, write_fd
+
+
+def _drain(fd: int) -> None:
+    """Read what is in the non-blocking pipe ``fd``."""
     try:
-        timed_out = not _wait(process, timeout)
-        if timed_out and mode == "none":
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _stop(process: subprocess.Popen, mode: str) -> None:
+    """Stop the child unless it has exited: SIGTERM to the supervisor, which kills what the
+    worker left, then SIGKILL to its process group; under bwrap SIGKILL to the PID
+    namespace's init, and wait for bwrap to reap it. The child is reaped and nothing of it
+    runs when this returns."""
+    try:
+        if not _exited(process) and mode == "none":
             _signal(process, signal.SIGTERM)
             _wait(process, TERMINATE_GRACE)
-        elif timed_out:
+        elif not _exited(process):
             _kill_sandbox(process)
     finally:
         # The leader is not reaped yet, so its process group id cannot have been reused:
         # kill whatever is left in the group (the leader too if it still runs), then reap.
         _signal(process, signal.SIGKILL, group=True)
         process.wait()
-    return timed_out
 
 
 def child_environment(folder: str) -> dict[str, str]:
@@ -320,23 +492,34 @@ def _children(pid: int) -> list[int]:
     return [child_pid for child_pid, parent in child.process_parents().items() if parent == pid]
 
 
-def _wait(process: subprocess.Popen, seconds: float) -> bool:
-    """Whether ``process`` exited within ``seconds`` (it is not reaped)."""
+def _wait(process: subprocess.Popen, seconds: float, fds: Sequence[int] = ()) -> bool:
+    """Whether ``process`` exited, or one of the pipes ``fds`` became readable, within
+    ``seconds`` (the process is not reaped)."""
+    deadline = time.monotonic() + seconds
     try:
         pidfd = os.pidfd_open(process.pid)
     except (AttributeError, OSError):  # not Linux 5.3+: poll
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                return True
-            time.sleep(0.005)
-        return False
+        pidfd = None
     try:
         poller = select.poll()
-        poller.register(pidfd, select.POLLIN)
-        return bool(poller.poll(max(0.0, seconds) * 1000))
+        for fd in [*fds, *([pidfd] if pidfd is not None else [])]:
+            poller.register(fd, select.POLLIN)
+        while True:
+            remaining = max(0.0, deadline - time.monotonic())
+            if pidfd is None and _exited(process):
+                return True
+            if poller.poll(1000 * (remaining if pidfd is not None else min(remaining, 0.005))):
+                return True
+            if remaining == 0:
+                return False
     finally:
-        os.close(pidfd)
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _exited(process: subprocess.Popen) -> bool:
+    """Whether ``process`` has exited (it is not reaped)."""
+    return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
 def _signal(process: subprocess.Popen, signum: int, group: bool = False) -> None:
@@ -355,11 +538,11 @@ def _read_all(fd: int) -> bytes:
     return os.pread(fd, min(size, limit), 0) if size <= limit else b""
 
 
-def _read_output(fd: int) -> tuple[str, int]:
-    """The first ``OUTPUT_CHARS`` characters printed, escaped, and the number of lines
-    printed in all (a last line without a newline counts)."""
-    head = os.pread(fd, 4 * OUTPUT_CHARS, 0)
-    lines, offset, last = 0, 0, b""
+def _read_output(fd: int, start: int = 0) -> tuple[str, int]:
+    """The first ``OUTPUT_CHARS`` characters printed from byte ``start`` on, escaped, and the
+    number of lines printed from there (a last line without a newline counts)."""
+    head = os.pread(fd, 4 * OUTPUT_CHARS, start)
+    lines, offset, last = 0, start, b""
     while chunk := os.pread(fd, 1 << 20, offset):
         lines += chunk.count(b"\n")
         offset += len(chunk)
@@ -370,23 +553,33 @@ def _read_output(fd: int) -> tuple[str, int]:
 
 
 def _verdict(raw: bytes, timed_out: bool, timeout: float, limits: Limits, n_calls: int,
-             output: str) -> SubmissionRun:
-    """The run's status from the result file (``raw``) and how the child ended."""
+             output: str) -> tuple[SubmissionRun, bool]:
+    """The batch's run from the result file (``raw``) and how the child ended, and whether
+    the worker still serves (the header says it runs, and the batch is ``ok``)."""
     if timed_out:
-        return SubmissionRun("timeout", f"no result after {timeout:g} s (an infinite loop?); the process was killed")
+        return SubmissionRun("timeout", f"no result after {timeout:g} s (an infinite loop?); "
+                                        "the process was killed"), False
     try:
         header, payload = split_result(raw)
     except BadResult as error:
         last = (split_escaped_lines(output) or [""])[-1][:300]
-        return SubmissionRun("no_result", f"no result came back ({error})" + (f"; it printed: {last}" if last else ""))
+        printed = f"; it printed: {last}" if last else ""
+        return SubmissionRun("no_result", f"no result came back ({error}){printed}"), False
+    run = _read_payload(header, payload, timeout, limits, n_calls)
+    return run, run.status == "ok" and header.serving
+
+
+def _read_payload(header: Header, payload: bytes, timeout: float, limits: Limits, n_calls: int) -> SubmissionRun:
     if header.terminated:
         return SubmissionRun("no_result", "the child was stopped before it finished")
     if header.worker_signal is not None:
         return _killed(header.worker_signal, limits.cpu_for(timeout))
     if header.payload_truncated:
         return SubmissionRun("no_result", f"the result was larger than {child.MAX_PAYLOAD_BYTES:,} bytes")
-    if header.worker_exit != 0:
+    if header.worker_exit not in (0, None):
         return SubmissionRun("crashed", f"the process exited with status {header.worker_exit} without a result")
+    if not payload and header.serving:
+        return SubmissionRun("no_result", "an empty result came back (a newline written to the channel?)")
     if not payload:
         return SubmissionRun("no_result", "the process exited without a result (os._exit in the student's code?)")
     try:

@@ -29,7 +29,7 @@ from compare.diagnosis import CONVENTION, check_returned
 from compare.grading.key import DEFAULT_TIMEOUT, GradingKey
 from compare.grading.matching import matching_mistakes
 from compare.grading.probes import DEFAULT_PROBES, Outcome, ProbeResult, Runner, function_runner, run_probes, shrink
-from compare.grading.runner import Call, SubmissionRun, run_submission
+from compare.grading.runner import Call, Session, SubmissionRun, run_submission
 from reference import quantities
 from reference.exercise import Exercise
 from reference.numbers import convert
@@ -170,17 +170,27 @@ def _outcome(call) -> Outcome:
     return Outcome(call.values)
 
 
-def submission_runner(path: Path, function: str, key: GradingKey, support_files=()) -> Runner:
-    """A probe runner (``compare.grading.probes.Runner``) that runs the student's file,
-    one child process for all the calls of one batch."""
-    def run(calls: list[tuple[Exercise, bool]]) -> list[Outcome]:
-        submission = run_submission(path, function, [student_call(ex, key.dtype, as_batch) for ex, as_batch in calls],
-                                    timeout=key.timeout, sandbox=key.sandbox, limits=key.limits,
-                                    support_files=support_files)
+class SessionRunner:
+    """A probe runner (``compare.grading.probes.Runner``) over one ``Session``: the
+    student's file is imported once and every batch of calls (each round of shrinking)
+    goes to the same child process. A context manager; closing it ends the child."""
+
+    def __init__(self, path: Path, function: str, key: GradingKey, support_files=()):
+        self.session = Session(path, function, timeout=key.timeout, sandbox=key.sandbox, limits=key.limits,
+                               support_files=support_files)
+        self.dtype = key.dtype
+
+    def __call__(self, calls: list[tuple[Exercise, bool]]) -> list[Outcome]:
+        submission = self.session.run([student_call(ex, self.dtype, as_batch) for ex, as_batch in calls])
         if submission.status != "ok":
             return [Outcome(error=f"student code {STATUS_TEXT[submission.status]}")] * len(calls)
         return [_outcome(call) for call in submission.calls]
-    return run
+
+    def __enter__(self) -> "SessionRunner":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.session.close()
 
 
 def student_run(path: Path, function: str, submission: SubmissionRun, where=None, notes=()) -> StudentRun:
@@ -208,7 +218,10 @@ def grade_file(path: Path, function: str, key: GradingKey, support_files=(), sho
                                 limits=key.limits, support_files=support_files)
     run = student_run(shown_as or path, function, submission, where, notes)
     outcomes = [_outcome(call) for call in submission.calls[1:]] if submission.status == "ok" else []
-    return judge(run, key, outcomes, submission_runner(path, function, key, support_files) if shrink_probes else None)
+    if not shrink_probes:
+        return judge(run, key, outcomes, None)
+    with SessionRunner(path, function, key, support_files) as runner:
+        return judge(run, key, outcomes, runner)
 
 
 def check_function(function, key: GradingKey) -> StudentCheck:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from compare.grading.check import StudentCheck, grade_file, submission_runner
+from compare.grading.check import SessionRunner, StudentCheck, grade_file
 from compare.grading.key import GradingKey
 from compare.grading.notebook import NotebookError, read_notebook
 from compare.grading.probes import shrink
@@ -106,7 +106,7 @@ def _shrink_once_per_kind(results: list[Graded], key: GradingKey) -> None:
         leader = members[0]
         failing = next(p for p in leader.check.probes if not p.ok)
         support = _support_files(leader.submission.path) if leader.submission.own_folder else []
-        shrunk = shrink(failing, submission_runner(leader.ran, leader.submission.function, key, support),
-                        key.tolerance)
+        with SessionRunner(leader.ran, leader.submission.function, key, support) as runner:
+            shrunk = shrink(failing, runner, key.tolerance)
         for graded in members:
             graded.check.shrunk = shrunk

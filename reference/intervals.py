@@ -100,8 +100,9 @@ def monotone(values: np.ndarray, mp_name: str) -> np.ndarray:
 
 
 def piecewise_linear(values: np.ndarray, negative_slope) -> np.ndarray:
-    """ReLU (slope 0) or leaky ReLU on each interval: increasing for a slope >= 0, so
-    [f(low), f(high)]."""
+    """ReLU (slope 0) or leaky ReLU on each interval: the smallest interval holding f at
+    both endpoints and, where the interval holds the kink, f(0) = 0 (f is not monotone
+    for a negative slope)."""
     context = iv()
     slope = point(negative_slope)
 
@@ -109,7 +110,11 @@ def piecewise_linear(values: np.ndarray, negative_slope) -> np.ndarray:
         bound = context.mpf(endpoint)
         return bound if endpoint > 0 else bound * slope
 
-    return np.frompyfunc(lambda v: hull(f(v.a), f(v.b)), 1, 1)(values).astype(object)
+    def image(v):
+        parts = [f(v.a), f(v.b)] + ([context.mpf(0)] if v.a < 0 < v.b else [])
+        return context.mpf([min(p.a for p in parts), max(p.b for p in parts)])
+
+    return np.frompyfunc(image, 1, 1)(values).astype(object)
 
 
 def piecewise_linear_derivative(values: np.ndarray, negative_slope) -> np.ndarray:

@@ -43,7 +43,12 @@ LOSSES = losses.NAMES
 REDUCTIONS = ("mean", "sum")
 DEFAULT_NETWORK = {"sizes": [4, 3, 4], "activations": ["relu", "identity"],
                    "loss": "mse", "reduction": "mean", "negative_slope": Decimal("0.01")}
-TOP_LEVEL_KEYS = {"title", "source", "network", "parameters", "examples", "answers", "claims", "errata", "grading"}
+TOP_LEVEL_KEYS = {"title", "source", "network", "parameters", "examples", "answers", "claims", "errata", "grading",
+                  "variants"}
+VARIANT_KEYS = {"kink_margin": "a number >= 0: no pre-activation of a ReLU layer closer than this to 0",
+                "kinks": "0 or 1: how many pre-activations lie exactly at a kink (1: exactly one)",
+                "dead": '"any", "at_least_one" or "none" (every ReLU neuron alive in some example)',
+                "short_answers": "true or false: prefer variants whose answers are short decimals"}
 GRADING_KEYS = {"rtol": "a relative tolerance between 0 and 1 (0.01 = 1%)",
                 "sig_figs": "a number of significant figures from 1 to 15",
                 "points": "a table of points: a quantity (\"dL/dW1\"), a step (\"Step 2\") or \"probes\" = a number >= 0",
@@ -146,6 +151,19 @@ class Grading:
 
 
 @dataclass(frozen=True)
+class VariantRules:
+    """``[variants]``: what a variant of this exercise must satisfy (``compare.variants``):
+    no ReLU pre-activation within ``kink_margin`` of 0, or exactly one exactly at 0
+    (``kinks = 1``); ``dead`` neurons allowed (``any``), required (``at_least_one``) or
+    not (``none``: every ReLU neuron alive in some example); ``short_answers``: prefer
+    exact answers that are short decimals."""
+    kink_margin: Decimal = Decimal("0.05")
+    kinks: int = 0
+    dead: str = "any"
+    short_answers: bool = True
+
+
+@dataclass(frozen=True)
 class Exercise:
     """A loaded exercise. Arrays are object arrays of ``Decimal`` as written.
 
@@ -164,6 +182,7 @@ class Exercise:
     class_indices: bool = False  # cross_entropy targets were written as class indices
     answers_left_out: int = 0  # hand answers of the whole batch, left out by example()
     grading: Grading = Grading()
+    variants: VariantRules = VariantRules()
 
     @property
     def batch_size(self) -> int:
@@ -271,6 +290,7 @@ def _parse(path: Path, data: dict, dtype: str) -> Exercise:
                     claims=(claims := _claims(path, data.get("claims", {}), architecture, dtype)),
                     errata=_errata(path, data.get("errata", {}), claims),
                     grading=_grading(path, data.get("grading", {}), architecture),
+                    variants=_variant_rules(path, data.get("variants", {})),
                     class_indices=architecture.loss == "cross_entropy" and all(
                         isinstance(e.get("y"), int) for e in data["examples"]))
 
@@ -321,6 +341,27 @@ def _grading(path, table, architecture: Architecture) -> Grading:
         raise ExerciseError(path, "grading.carried_errors_lose_points", GRADING_KEYS["carried_errors_lose_points"])
     return Grading(None if rtol is None else Decimal(rtol), sig_figs,
                    _points(path, table.get("points", {}), architecture), carried)
+
+
+def _variant_rules(path, table) -> VariantRules:
+    if not isinstance(table, dict):
+        raise ExerciseError(path, "variants", "a table with " + ", ".join(VARIANT_KEYS))
+    for key in table:
+        if key not in VARIANT_KEYS:
+            raise ExerciseError(path, f"variants.{key}", "one of " + ", ".join(VARIANT_KEYS))
+    margin = table.get("kink_margin", VariantRules.kink_margin)
+    if isinstance(margin, bool) or not isinstance(margin, (Decimal, int)) or not 0 <= margin <= 1000:
+        raise ExerciseError(path, "variants.kink_margin", VARIANT_KEYS["kink_margin"])
+    kinks = table.get("kinks", 0)
+    if isinstance(kinks, bool) or kinks not in (0, 1):
+        raise ExerciseError(path, "variants.kinks", VARIANT_KEYS["kinks"])
+    dead = table.get("dead", "any")
+    if dead not in ("any", "at_least_one", "none"):
+        raise ExerciseError(path, "variants.dead", VARIANT_KEYS["dead"])
+    short = table.get("short_answers", True)
+    if not isinstance(short, bool):
+        raise ExerciseError(path, "variants.short_answers", VARIANT_KEYS["short_answers"])
+    return VariantRules(Decimal(margin), kinks, dead, short)
 
 
 def _points(path, table, architecture: Architecture) -> tuple[tuple[str, Decimal], ...]:

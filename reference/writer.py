@@ -2,13 +2,14 @@
 network, parameters and examples (decimals exactly as held, so 0.1 stays 0.1).
 
 Used for what the tool makes itself: a shrunk probe printed as a ready-to-run exercise,
-a variant of an exercise. Hand answers, claims and errata are not written.
+a variant of an exercise. ``[grading]`` and ``[variants]`` are written where they differ
+from the defaults; hand answers, claims and errata are not written.
 """
 from decimal import Decimal
 
 import numpy as np
 
-from reference.exercise import Exercise
+from reference.exercise import Exercise, Grading, VariantRules
 
 
 def _number(value) -> str:
@@ -52,4 +53,28 @@ def dump_exercise(exercise: Exercise, comment: str = "") -> str:
     for x, y in zip(exercise.x, exercise.y):
         target = str(int(np.argmax([float(v) for v in y]))) if exercise.class_indices else _array(y)
         lines += ["", "[[examples]]", f"x = {_array(x)}", f"y = {target}"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _grading(exercise.grading) + _variants(exercise.variants)) + "\n"
+
+
+def _grading(grading: Grading) -> list[str]:
+    """``[grading]`` and ``[grading.points]`` where they differ from the defaults."""
+    if grading == Grading():
+        return []
+    lines = ["", "[grading]"]
+    if grading.rtol is not None:
+        lines.append(f"rtol = {_number(grading.rtol)}")
+    if grading.sig_figs is not None:
+        lines.append(f"sig_figs = {grading.sig_figs}")
+    if grading.carried_errors_lose_points:
+        lines.append("carried_errors_lose_points = true")
+    if grading.points:
+        lines += ["", "[grading.points]"] + [f"{_string(item)} = {_number(points)}" for item, points in grading.points]
+    return lines
+
+
+def _variants(rules: VariantRules) -> list[str]:
+    """``[variants]`` where it differs from the defaults."""
+    if rules == VariantRules():
+        return []
+    return ["", "[variants]", f"kink_margin = {_number(rules.kink_margin)}", f"kinks = {rules.kinks}",
+            f'dead = "{rules.dead}"', f"short_answers = {str(rules.short_answers).lower()}"]

@@ -7,6 +7,7 @@
     python -m compare answer-key [EXERCISE]   the worked answer key
     python -m compare self-test               every catalogued mistake rejected and named
     python -m compare gradescope EXERCISE -o autograder.zip
+    python -m compare variant EXERCISE [--students ROSTER.csv --out DIR]
 
 Each subcommand owns its options. Exit status: 0 when everything agrees (every student
 passes), 1 on any disagreement, 2 on bad usage or bad input (one line on stderr, never
@@ -15,7 +16,7 @@ a traceback).
 import os
 import sys
 
-from compare.cli import check, grade, gradescope, plot, selftest, train
+from compare.cli import check, grade, gradescope, plot, selftest, train, variant
 from compare.cli.selftest import BATCH_PATH  # noqa: F401 (tests and benchmarks use it)
 from compare.finite_differences import EXACT_BUDGET, estimate
 from compare.tolerance import Tolerance
@@ -24,7 +25,7 @@ from reference.backprop import check_finite
 from reference.exercise import ExerciseError, printable
 
 OK, DISAGREE, BAD_INPUT = 0, 1, 2
-SUBCOMMANDS = ("check", "grade", "train", "plot", "answer-key", "self-test", "gradescope")
+SUBCOMMANDS = ("check", "grade", "train", "plot", "answer-key", "self-test", "gradescope", "variant")
 # The flags of the former single command, and what replaced them.
 FORMER_FLAGS = {"--backward": "grade FILE.py:FUNCTION", "--self-test": "self-test", "--lr": "train --lr LR",
                 "--steps": "train --steps N", "--momentum": "train --momentum M", "--kink-side": "train --kink-side",
@@ -45,6 +46,7 @@ def build_parser(prog: str) -> Parser:
                           add_help=False)
     selftest.add_parser(subparsers)
     gradescope.add_parser(subparsers)
+    variant.add_parser(subparsers)
     return parser
 
 

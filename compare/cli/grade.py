@@ -36,6 +36,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto",
                         help="run students' code under bubblewrap (auto: when it works, else resource limits "
                              "alone, said in the report)")
+    parser.add_argument("--variants", metavar="DIR",
+                        help="grade each student against their own variant, DIR/ID.exercise.toml "
+                             "(python -m compare variant --students ... --out DIR)")
     parser.add_argument("--gradescope", metavar="RESULTS.json",
                         help="also write Gradescope's results.json for the (first) submission")
     add_numbers(parser)
@@ -60,8 +63,11 @@ def run(exercise, args, tolerance) -> int:
     if not submissions:
         raise UsageError("no submissions found")
     key = GradingKey.build(exercise, args.dtype, tolerance, args.probes, args.seed, args.timeout, args.sandbox)
+    key_for = None
+    if args.variants:
+        key_for = variant_keys(Path(args.variants), args, tolerance)
     try:
-        graded = grade_all(submissions, key, args.jobs)
+        graded = grade_all(submissions, key, args.jobs, key_for=key_for)
     except SandboxError as error:
         raise UsageError(f"--sandbox: {error}") from None
     rows = [row(g.submission.student, g.submission.path, g.check, g.score, g.problem) for g in graded]
@@ -85,6 +91,26 @@ def run(exercise, args, tolerance) -> int:
         if args.out:
             print(f"wrote {Path(args.out) / 'gradebook.csv'}, gradebook.json and {len(rows)} feedback file(s)")
     return 0 if all(r.status == "pass" for r in rows) else 1
+
+
+def variant_keys(folder: Path, args, tolerance):
+    """``key_for(submission)``: the student's own variant's key, or why there is none."""
+    from compare.grading.key import GradingKey
+    from compare.variants import file_stem
+    from reference.exercise import ExerciseError, load_exercise
+    if not folder.is_dir():
+        raise UsageError(f"--variants: {folder}: expected a folder of variants")
+
+    def key_for(submission):
+        path = folder / f"{file_stem(submission.student)}.exercise.toml"
+        if not path.is_file():
+            return f"no variant for {submission.student} in {folder}"
+        try:
+            own = load_exercise(path, args.dtype)
+        except ExerciseError as error:
+            return str(error)
+        return GradingKey.build(own, args.dtype, tolerance, args.probes, args.seed, args.timeout, args.sandbox)
+    return key_for
 
 
 def summary_table(rows, fmt: str) -> str:

@@ -31,6 +31,7 @@ class Graded:
     score: Score | None
     problem: str | None = None
     ran: Path | None = None
+    key: GradingKey | None = None  # the key it was graded against (its own variant's, with --variants)
 
 
 def _support_files(path: Path) -> list[Path]:
@@ -74,17 +75,25 @@ def _signature(check: StudentCheck) -> tuple | None:
                  for p in failing)
 
 
-def grade_all(submissions: list[Submission], key: GradingKey, jobs: int = 2, progress: bool = True) -> list[Graded]:
+def grade_all(submissions: list[Submission], key: GradingKey, jobs: int = 2, progress: bool = True,
+              key_for=None) -> list[Graded]:
     """Grade every submission, ``jobs`` child processes at a time, with a progress bar
     on stderr when it is a terminal; then shrink one failing probe per kind of failure.
-    The results are in the order of ``submissions``."""
+    ``key_for(submission)``, when given, is each student's own key (their variant of the
+    exercise), or a string saying why there is none. The results are in the order of
+    ``submissions``."""
     bar = None
     if progress and sys.stderr.isatty() and len(submissions) > 1:
         from tqdm import tqdm
         bar = tqdm(total=len(submissions), desc="grading", unit="student", file=sys.stderr, leave=False)
     with tempfile.TemporaryDirectory(prefix="backprop-grading-") as tmp:
         def work(sub: Submission) -> Graded:
-            graded = grade_submission(sub, key, Path(tmp), shrink_probes=len(submissions) == 1)
+            own = key if key_for is None else key_for(sub)
+            if isinstance(own, str):
+                graded = Graded(sub, None, None, own)
+            else:
+                graded = grade_submission(sub, own, Path(tmp), shrink_probes=len(submissions) == 1)
+                graded.key = own
             if bar is not None:
                 bar.update(1)
             return graded
@@ -106,7 +115,8 @@ def _shrink_once_per_kind(results: list[Graded], key: GradingKey) -> None:
         leader = members[0]
         failing = next(p for p in leader.check.probes if not p.ok)
         support = _support_files(leader.submission.path) if leader.submission.own_folder else []
-        with SessionRunner(leader.ran, leader.submission.function, key, support) as runner:
-            shrunk = shrink(failing, runner, key.tolerance)
+        own = leader.key or key
+        with SessionRunner(leader.ran, leader.submission.function, own, support) as runner:
+            shrunk = shrink(failing, runner, own.tolerance)
         for graded in members:
             graded.check.shrunk = shrunk

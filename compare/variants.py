@@ -1,0 +1,185 @@
+"""Variants of an exercise: the same network with fresh numbers, one per student.
+
+A variant keeps the network, the loss and the exercise's ``[grading]``, and draws new
+parameters, inputs and targets: each array's entries are decimals with as many places as
+the original array uses, in the original array's range (0/1 pixels stay 0/1 pixels;
+class indices stay class indices). A draw is kept only when it satisfies the exercise's
+``[variants]`` rules (``reference.exercise.VariantRules``): no ReLU pre-activation
+within ``kink_margin`` of 0, or exactly one exactly at 0 (``kinks = 1``); dead neurons
+allowed, required or excluded; answers that are short decimals where the math allows
+(``short_answers``). The same seed always gives the same variant; a student's seed comes
+from the student's id, so a roster gives every student their own numbers.
+"""
+import csv
+import hashlib
+from dataclasses import replace
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from compare.formatting import terminating_places
+from reference import activations, quantities
+from reference.backprop import run_pass
+from reference.exercise import Exercise
+from reference.numbers import EXACT, decimals_written
+
+ATTEMPTS = 2000
+SHORT_PLACES = 6  # "short": exact answers with at most this many decimals (or the original's, if more)
+
+
+class VariantError(ValueError):
+    """No variant satisfies the exercise's ``[variants]`` rules; ``str()`` is one line."""
+
+
+def seed_for(student: str, seed: int = 0) -> int:
+    """The seed of ``student``'s variant: a hash of the id and the base ``seed``, the same
+    on every machine and run."""
+    return int(hashlib.sha256(f"{seed}:{student}".encode()).hexdigest()[:15], 16)
+
+
+def _places(values: np.ndarray) -> int:
+    return max((decimals_written(v) or 0 for v in values.reshape(-1)), default=0)
+
+
+def _draw(rng: np.random.Generator, values: np.ndarray, low=None, high=None) -> np.ndarray:
+    """Random decimals shaped and written like ``values``: as many places, in its range
+    (clipped to [low, high]); a constant array spreads ten units either side."""
+    places = _places(values)
+    unit = Decimal(1).scaleb(-places)
+    lo, hi = min(values.reshape(-1)), max(values.reshape(-1))
+    if lo == hi:
+        lo, hi = lo - 10 * unit, hi + 10 * unit
+    if low is not None:
+        lo, hi = max(lo, Decimal(low)), min(hi, Decimal(high))
+    steps = rng.integers(int(lo / unit), int(hi / unit) + 1, size=values.shape)
+    if all(v != 0 for v in values.reshape(-1)) and (lo < 0 < hi):  # no zeros where the original has none
+        while np.any(steps == 0):
+            steps = np.where(steps == 0, rng.integers(int(lo / unit), int(hi / unit) + 1, size=values.shape), steps)
+    out = np.empty(values.shape, dtype=object)
+    out.reshape(-1)[:] = [(Decimal(int(k)) * unit).quantize(unit) if places else Decimal(int(k))
+                          for k in steps.reshape(-1)]
+    return out
+
+
+def _targets(rng: np.random.Generator, exercise: Exercise) -> np.ndarray:
+    arch = exercise.architecture
+    if arch.loss == "cross_entropy":
+        n = arch.sizes[-1]
+        labels = rng.integers(0, n, size=exercise.batch_size)
+        y = np.empty(exercise.y.shape, dtype=object)
+        y.reshape(-1)[:] = [Decimal(int(c == label)) for label in labels for c in range(n)]
+        return y
+    if arch.loss in ("bce", "bce_with_logits"):
+        return _draw(rng, exercise.y, 0, 1)
+    return _draw(rng, exercise.y)
+
+
+def _draft(exercise: Exercise, rng: np.random.Generator) -> Exercise:
+    parameters = {name: _draw(rng, value) for name, value in exercise.parameters.items()}
+    return replace(exercise, parameters=parameters, x=_draw(rng, exercise.x), y=_targets(rng, exercise),
+                   answers=(), claims={}, errata=frozenset(), answers_left_out=0)
+
+
+def _kinked_zs(exercise: Exercise) -> list[np.ndarray]:
+    zs = run_pass(exercise, exercise.architecture.ground_truth).pre_activations
+    return [zs[k] for k, a in enumerate(exercise.architecture.activations) if a in activations.KINKED]
+
+
+def _pin_one_kink(exercise: Exercise, rng: np.random.Generator) -> Exercise:
+    """One pre-activation of the first ReLU layer set exactly to 0 by its bias (for one
+    random example and neuron); unchanged where that bias is no finite decimal."""
+    arch = exercise.architecture
+    k = next(k for k, a in enumerate(arch.activations, start=1) if a in activations.KINKED)
+    b, j = int(rng.integers(exercise.batch_size)), int(rng.integers(arch.sizes[k]))
+    if k == 1:
+        inputs = [Fraction(v) for v in exercise.x[b]]
+    else:
+        hidden = run_pass(exercise, arch.ground_truth).values[quantities.hidden_name(k - 1, arch.n_layers)]
+        inputs = [Fraction(str(v)) if not isinstance(v, Fraction) else v for v in np.atleast_2d(hidden)[b]]
+    bias = -sum((a * Fraction(w) for a, w in zip(inputs, exercise.parameters[f"W{k}"][:, j])), Fraction(0))
+    places = terminating_places(bias)
+    if places is None:
+        return exercise
+    params = dict(exercise.parameters)
+    params[f"b{k}"] = params[f"b{k}"].copy()
+    params[f"b{k}"][j] = Decimal(bias.numerator) / Decimal(bias.denominator) if places else Decimal(int(bias))
+    return replace(exercise, parameters=params)
+
+
+def _satisfies(exercise: Exercise, limit: int) -> bool:
+    rules = exercise.variants
+    zs = _kinked_zs(exercise)
+    values = [Fraction(str(v)) if not isinstance(v, Fraction) else v for z in zs for v in z.reshape(-1)]
+    at_zero = sum(v == 0 for v in values)
+    if at_zero != rules.kinks or any(v != 0 and abs(v) < rules.kink_margin for v in values):
+        return False
+    if rules.dead != "any" and zs:
+        dead = [bool(np.all(z[:, j] <= 0)) for z in zs for j in range(z.shape[1])]
+        if (rules.dead == "at_least_one") != any(dead):
+            return False
+    if rules.short_answers and exercise.architecture.rational:
+        values = run_pass(exercise, EXACT).values
+        for name, value in values.items():
+            if name.startswith("dL/d") or name == "L":
+                places = [terminating_places(v) for v in np.asarray(value, dtype=object).reshape(-1)]
+                if any(p is None or p > limit for p in places):
+                    return False
+    return True
+
+
+def _answer_places(exercise: Exercise) -> int:
+    """The places the original's exact answers need (for what "short" means here)."""
+    if not exercise.architecture.rational:
+        return SHORT_PLACES
+    values = run_pass(exercise, EXACT).values
+    places = [terminating_places(v) for name, value in values.items() if name.startswith("dL/d") or name == "L"
+              for v in np.asarray(value, dtype=object).reshape(-1)]
+    return max([SHORT_PLACES] + [p for p in places if p is not None])
+
+
+def make_variant(exercise: Exercise, seed: int, label: str | None = None) -> Exercise:
+    """A variant of ``exercise`` drawn with ``seed`` (see the module's docstring). Raises
+    ``VariantError`` when no draw of ``ATTEMPTS`` satisfies the ``[variants]`` rules."""
+    rng = np.random.default_rng(seed)
+    limit = _answer_places(exercise)
+    for _ in range(ATTEMPTS):
+        draft = _draft(exercise, rng)
+        if exercise.variants.kinks:
+            draft = _pin_one_kink(draft, rng)
+        if _satisfies(draft, limit):
+            name = label or f"seed {seed}"
+            return replace(draft, title=f"{exercise.title} (variant, {name})", path=f"<variant {name}>")
+    raise VariantError(f"{exercise.path}: variants: no draw of {ATTEMPTS} satisfies the [variants] rules "
+                       f"(kink_margin {exercise.variants.kink_margin}, kinks {exercise.variants.kinks}, "
+                       f"dead {exercise.variants.dead}); loosen them")
+
+
+def read_roster(path: Path) -> list[str]:
+    """Student ids from a roster CSV: the column named id, student, sid, username or email
+    (the first found), else the first column; a header row is recognised by those names.
+    Raises ``VariantError`` (one line) for an unreadable or empty roster or a repeated id."""
+    try:
+        rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    except (OSError, UnicodeDecodeError) as error:
+        raise VariantError(f"{path}: expected a readable CSV roster ({error})") from None
+    rows = [r for r in rows if r and any(cell.strip() for cell in r)]
+    if not rows:
+        raise VariantError(f"{path}: expected a roster with one student per row; it is empty")
+    header = [cell.strip().lower() for cell in rows[0]]
+    column = next((header.index(n) for n in ("id", "student", "sid", "username", "email") if n in header), None)
+    body = rows[1:] if column is not None else rows
+    column = column or 0
+    ids = [r[column].strip() for r in body if len(r) > column and r[column].strip()]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise VariantError(f"{path}: expected each student once; {repeated[0]!r} is there twice")
+    if not ids:
+        raise VariantError(f"{path}: expected student ids; none found")
+    return ids
+
+
+def file_stem(student: str) -> str:
+    """A file name for a student id (letters, digits, ``-_.`` kept; the rest ``_``)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "student"

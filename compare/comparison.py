@@ -267,7 +267,7 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
             del kink.float_z[HAND]  # the Truth is shared between runs
     elif external and hand_error is None and truth.kinks:
         hand_sides, mixed = choose_sides(truth, hand_values)
-        taken = {k: v for k, v in hand_sides.items() if v != (_exact_z(truth, k) > 0)}
+        taken = _overrides(truth, hand_sides)
         expected_hand = truth.sided(taken)
     else:
         taken, expected_hand = {}, truth.exact.values
@@ -307,13 +307,7 @@ def disagreements(truth: Truth, values: dict[str, np.ndarray], required: list[st
     that is missing or has the wrong shape is one disagreement with given None. For
     judging many runs cheaply (probes and their shrinking): no rows, no autograd."""
     present = {}
-    for name, value in values.items():
-        if name not in truth.exact.values:
-            continue
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            continue
+    for name, array in float_arrays(values, truth.exact.values).items():
         expected_shape = np.shape(truth.exact.values[name])
         if array.shape != expected_shape and array.size == int(np.prod(expected_shape)):
             array = array.reshape(expected_shape)  # (1, n) from batch-style code on one example
@@ -322,8 +316,7 @@ def disagreements(truth: Truth, values: dict[str, np.ndarray], required: list[st
              if name not in present or present[name].shape != np.shape(truth.exact.values[name])]
     sides = {}
     if truth.kinks:
-        chosen, _ = choose_sides(truth, present)
-        sides = {k: v for k, v in chosen.items() if v != (_exact_z(truth, k) > 0)}
+        sides = _overrides(truth, choose_sides(truth, present)[0])
     expected = truth.sided(sides)
     for name, array in present.items():
         if array.shape != np.shape(expected[name]):
@@ -340,21 +333,37 @@ def _exact_z(truth: Truth, key: tuple[int, int, int]):
     return truth.exact.pre_activations[layer - 1][example, index]
 
 
-def _agreeing(truth: Truth, values: dict, expected: dict) -> int:
-    """How many given entries agree with ``expected`` (exact values for some sides)."""
-    count = 0
+def _overrides(truth: Truth, sides: dict) -> dict:
+    """The kink neurons of ``sides`` that differ from the exact convention (alive iff z > 0)."""
+    return {k: v for k, v in sides.items() if v != (_exact_z(truth, k) > 0)}
+
+
+def float_arrays(values: dict, known) -> dict[str, np.ndarray]:
+    """The entries of ``values`` whose name is in ``known``, as float64 arrays; values
+    that are not arrays of real numbers are left out (the comparison names them)."""
+    arrays = {}
     for name, value in values.items():
-        if name not in expected:
+        if name not in known:
             continue
         try:
-            value = np.asarray(value, dtype=np.float64)
+            arrays[name] = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
             continue
+    return arrays
+
+
+def _agreeing_entries(truth: Truth, values: dict, sides: dict) -> set[str]:
+    """Labels of the given entries that agree with the exact values for ``sides``."""
+    expected = truth.sided(_overrides(truth, sides))
+    found = set()
+    for name, value in float_arrays(values, expected).items():
         if value.shape != np.shape(expected[name]):
             continue
-        count += sum(truth.tolerance.close(value[i], expected[name][i]) for i in np.ndindex(value.shape)
-                     if np.isfinite(value[i]))
-    return count
+        for i in np.ndindex(value.shape):
+            if np.isfinite(value[i]) and truth.tolerance.close(value[i], expected[name][i]):
+                found.add(quantities.entry_label(name.removeprefix("dL/d") if name.startswith(("dL/dW", "dL/db"))
+                                                 else name, i))
+    return found
 
 
 def choose_sides(truth: Truth, values: dict) -> tuple[dict, dict]:
@@ -366,7 +375,7 @@ def choose_sides(truth: Truth, values: dict) -> tuple[dict, dict]:
     default = {key: bool(_exact_z(truth, key) > 0) for key in keys}
 
     def score(sides: dict) -> int:
-        return _agreeing(truth, values, truth.sided({k: v for k, v in sides.items() if v != default[k]}))
+        return len(_agreeing_entries(truth, values, sides))
 
     best, best_score = dict(default), score(default)
     if len(keys) <= MAX_SIDE_SEARCH:
@@ -379,45 +388,25 @@ def choose_sides(truth: Truth, values: dict) -> tuple[dict, dict]:
             trial = {**best, key: not best[key]}
             if (current := score(trial)) > best_score:
                 best, best_score = trial, current
+    arch = truth.exercise.architecture
     mixed = {}
     for key in keys:
-        flipped = {**best, key: not best[key]}
-        gained = _agreeing_entries(truth, values, flipped, default) - _agreeing_entries(truth, values, best, default)
+        gained = (_agreeing_entries(truth, values, {**best, key: not best[key]})
+                  - _agreeing_entries(truth, values, best))
         if gained:
             neuron = next(k.neuron for k in truth.kinks if (k.neuron.layer, k.neuron.example, k.neuron.index) == key)
-            n = truth.exercise.architecture.n_layers
-            taken, other = ("1", "0") if best[key] else ("0", "1")
+            leaky = arch.activations[key[0] - 1] == "leaky_relu"
+            name, left = ("leaky ReLU", f"{arch.negative_slope:f}") if leaky else ("ReLU", "0")
+            taken, other = ("1", left) if best[key] else (left, "1")
             listed = ", ".join(sorted(gained)[:4]) + (" ..." if len(gained) > 4 else "")
-            mixed[key] = (f"most entries take ReLU′(0) = {taken} at {neuron.label(n, truth.exercise.batch_size)}, "
+            mixed[key] = (f"most entries take {name}′(0) = {taken} at {neuron.label(arch.n_layers, truth.exercise.batch_size)}, "
                           f"but {listed} {'takes' if len(gained) == 1 else 'take'} {other}")
     return best, mixed
 
 
-def _agreeing_entries(truth: Truth, values: dict, sides: dict, default: dict) -> set[str]:
-    """Labels of the given entries that agree with the exact values for ``sides``."""
-    expected = truth.sided({k: v for k, v in sides.items() if v != default[k]})
-    found = set()
-    for name, value in values.items():
-        if name not in expected:
-            continue
-        try:
-            value = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            continue
-        if value.shape != np.shape(expected[name]):
-            continue
-        for i in np.ndindex(value.shape):
-            if np.isfinite(value[i]) and truth.tolerance.close(value[i], expected[name][i]):
-                found.add(quantities.entry_label(name.removeprefix("dL/d") if name.startswith(("dL/dW", "dL/db"))
-                                                 else name, i))
-    return found
-
-
 def _needs_other_side(truth: Truth, sides: dict, key: tuple, name: str, index: tuple, value: float) -> bool:
     """Whether ``value`` is right for the other side of the kink neuron ``key`` only."""
-    default = {k: bool(_exact_z(truth, k) > 0) for k in sides}
-    flipped = {**sides, key: not sides[key]}
-    other = truth.sided({k: v for k, v in flipped.items() if v != default[k]})
+    other = truth.sided(_overrides(truth, {**sides, key: not sides[key]}))
     return truth.tolerance.close(value, other[name][index])
 
 

@@ -10,6 +10,7 @@ the gradients alone are enough.
 import numpy as np
 
 from compare.catalogue import Mistake
+from compare.comparison import float_arrays
 from compare.diagnosis import Diagnoser
 from compare.kinks import SideMatched
 from compare.tolerance import Tolerance
@@ -32,17 +33,8 @@ def _reproduces(expected: np.ndarray, value: np.ndarray, tolerance: Tolerance) -
 
 def _usable(diagnoser: Diagnoser, values: dict) -> dict[str, np.ndarray]:
     """The returned values the matching can use: known names, finite real arrays."""
-    usable = {}
-    for name, value in values.items():
-        if name not in diagnoser.steps.role:
-            continue
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            continue
-        if array.size and np.all(np.isfinite(array)):
-            usable[name] = array
-    return usable
+    return {name: array for name, array in float_arrays(values, diagnoser.steps.role).items()
+            if array.size and np.all(np.isfinite(array))}
 
 
 def matching_mistakes(diagnoser: Diagnoser, values: dict, tolerance: Tolerance,

@@ -40,7 +40,7 @@ from tabulate import tabulate
 from compare.catalogue import ForwardMistake, Mistake, catalogue, forward_mistakes
 from compare.formatting import array_text, exact_text
 from compare.kinks import SideMatched
-from compare.tolerance import PRINTED_RULE, Tolerance, allowance, rule_text, written_value_agrees
+from compare.tolerance import Tolerance, allowance, rule_text, written_value_agrees
 from reference import activations, intervals, losses, quantities
 from reference.backprop import Backprop
 from reference.exercise import Exercise, Grading
@@ -50,7 +50,6 @@ from reference.numbers import as_fraction, convert
 AGREE, SLIP, FOLLOWS, CONVENTION, NOT_A_NUMBER = "agree", "slip", "follows", "convention", "not a number"
 CARRIED_RULE = "carried rounding: right on your own rounded upstream values"
 EXACTLY = Fraction(1, 10 ** 40)  # a written value this close to a 50-digit ground truth is that value
-NOT_GIVEN_RULE = ""
 
 
 def _to_intervals(values: np.ndarray) -> np.ndarray:

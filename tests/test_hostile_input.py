@@ -15,7 +15,6 @@ import time
 import warnings
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 

@@ -126,7 +126,6 @@ def test_a_forward_bug_hidden_by_a_dead_neuron_shrinks_to_a_1_1_1_network(chapte
     small = shrink(results[0], function_runner(bias_left_out), TOL)
     ex = small.probe.exercise
     assert ex.architecture.sizes == (1, 1, 1) and ex.batch_size == 1
-    b1, W2, b2, y = (Fraction(ex.parameters[k].reshape(-1)[0]) for k in ("b1", "W2", "b2")), None, None, None
     b1 = Fraction(ex.parameters["b1"][0])
     assert b1 > 0  # the bias the student forgot is what makes the hidden neuron alive
     # every other value shrank to 0 where it could: the student's h is 0, the true h is b1

@@ -1,6 +1,5 @@
 """``python -m compare grade SUBMISSION...``: one student's report, or a class's gradebook."""
 import os
-import sys
 from pathlib import Path
 
 from tabulate import tabulate

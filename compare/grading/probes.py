@@ -15,7 +15,6 @@ smallest network that shows the bug, printed as a ready-to-run exercise file.
 """
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from fractions import Fraction
 from typing import Callable
 
 import numpy as np

@@ -62,7 +62,7 @@ def rounding_bounds(exercise: Exercise, exact_zs: list, dtype: str) -> list[np.n
     bounds = []
     for k, z in enumerate(exact_zs, start=1):
         W = np.abs(np.array([[float(v) for v in row] for row in exercise.parameters[f"W{k}"]]))
-        b = np.abs(np.array([float(v) for v in exercise.parameters[f"b{k}"]]))
+        b = np.abs(np.array([float(v) for v in exercise.layer_bias(k)]))
         scale = a @ W + b
         bound = 2 * (W.shape[0] + 2) * u * scale + error @ W
         bounds.append(bound)

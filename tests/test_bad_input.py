@@ -71,8 +71,10 @@ def test_softmax_W_1e300_gives_a_report_without_an_exact_conversion_of_a_huge_nu
     # softmax of the first example: class 0 takes all, exp(-6e299) of the others is 0
     assert rows["dL/dy_hat[0][1]"][:4] == ["0", "0", "0", "0"]
     assert "Ground truth: mpmath at 50 significant digits." in result.stdout
-    # the overflow named: exp(-6e299) of the two other classes of examples 0 and 2, in the loss and its gradient
-    assert "Underflow: 8 value(s) of the 50-digit pass fell below 2^-16384" in result.stdout
+    # the overflow named: exp(-6e299) of the two other classes of examples 0 and 2, in the loss, its gradient
+    # and the probabilities p
+    assert "Underflow: 12 value(s) of the 50-digit pass fell below 2^-16384" in result.stdout
+    assert rows["p[0][1]"][:4] == ["0", "0", "0", "0"]
     assert result.stdout.rstrip().endswith("Result: everything agrees.")
 
 

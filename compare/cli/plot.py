@@ -2,6 +2,7 @@
 from compare.cli.options import add_exercise
 from compare.progress import progress_while
 from compare.usage import UsageError
+from reference.backprop import check_finite
 
 
 def add_parser(subparsers) -> None:
@@ -14,8 +15,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(exercise, args, tolerance) -> int:
-    """Draw ``compare.plot``'s picture to ``args.output``; 2 for a bad file name."""
+    """Draw ``compare.plot``'s picture to ``args.output``; 2 for a bad file name, or for
+    numbers whose float64 pass overflows (the exact pass would then divide by 0 or take
+    log(0), as the answer key checks too)."""
     from compare.plot import PlotError, write_plot  # matplotlib loads only when drawing
+    check_finite(exercise, "float64")
     try:
         with progress_while("picture"):
             write_plot(exercise, args.output)

@@ -243,7 +243,7 @@ def judge(run: StudentRun, key: GradingKey, probe_outcomes: list[Outcome] | None
     that give the whole pass, and the probes, the first failing one shrunk with ``runner``."""
     exercise = key.exercise
     arch = exercise.architecture
-    known = quantities.all_names(arch.n_layers, list(arch.activations))
+    known = arch.quantity_names()
     required = {f"dL/d{p}" for p in arch.parameter_shapes()}
     values = {k: v for k, v in run.values.items() if k in known}
     comparison = compare_exercise(exercise, key.dtype, key.tolerance, hand_values=values,
@@ -296,5 +296,5 @@ def first_mistake(check: StudentCheck):
 def step_of(check: StudentCheck, quantity: str) -> str:
     """The text's step that computes ``quantity`` ("Step 2: output layer weights")."""
     arch = check.comparison.exercise.architecture
-    return next((title for title, names in quantities.step_groups(arch.n_layers, list(arch.activations))
+    return next((title for title, names in arch.step_groups()
                  if quantity in names), "")

@@ -469,7 +469,7 @@ def run_training(exercise: Exercise, settings: TrainingSettings, update: Update 
     """
     settings.check()
     settings.check_freeze(exercise)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _run_training(exercise, settings, update, show_progress)
 
 
@@ -519,7 +519,13 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
         first_hand_pass = first_hand_pass or hand_pass
         record = StepRecord(step, {"numpy": float(hand_pass.values["L"]), "torch": torch_loss})
         if exact_alive:
-            exact_pass = exact.run(backprop)
+            try:
+                exact_pass = exact.run(backprop)
+            except ArithmeticError:  # a probability of exactly 0 or 1 after a huge step: log(0), 1/(p(1 - p))
+                exact_alive = False
+                exact_stop = (f"its pass at step {step} divides by zero (a probability of exactly 0 or 1 after "
+                              f"the steps before), so the exact track stops at step {step - 1}; NumPy vs torch go on")
+        if exact_alive:
             first_exact_pass = first_exact_pass or exact_pass
             record.loss[EXACT] = as_fraction(exact_pass.values["L"][()])
             record.gradients = {p: exact_pass.gradient(p) for p in exact.parameters()}

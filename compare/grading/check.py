@@ -5,14 +5,16 @@ The function has the signature of the book's NumPy code::
     def backward(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]
 
 - ``params``: ``{"W1": (in, out), "b1": (out,), ...}``, float64 (float32 with
-  ``--dtype float32``), in the text's layout ``z = x @ W + b``.
+  ``--dtype float32``), in the text's layout ``z = x @ W + b``; no ``b{k}`` for a layer
+  without bias (``network.bias``).
 - ``x``: (n_in,) for a single example, as the book's code; (B, n_in) for a batch.
 - ``y``: the same shapes with n_out for mse, sse, bce and bce_with_logits (floats) and for
   cross-entropy with one-hot targets; for cross-entropy whose exercise writes class
   indices, an int64 array (B,) of labels (0-d for one example), as CS231n's ``softmax_loss``.
 - returns a dict keyed by the text's names: ``"dL/dW1"``, ``"dL/db1"``, ... (required, the
-  parameters' shapes) and optionally intermediates (``"z1"``, ``"h"``, ``"y_hat"``,
-  ``"L"``, ``"dL/dy_hat"``, ...; (n,) for one example, (B, n) for a batch).
+  parameters' shapes; none for a layer without bias) and optionally intermediates
+  (``"z1"``, ``"h"``, ``"y_hat"``, ``"p"`` for a loss on logits, ``"L"``, ``"dL/dy_hat"``,
+  ...; (n,) for one example, (B, n) for a batch).
 
 It runs in a NumPy-only child process (``compare.grading.runner``) on the exercise and on
 every probe (``compare.grading.probes``) in one go. PASS means every returned value of

@@ -336,6 +336,7 @@ class StepCheck:
 
     @property
     def verdict(self) -> str:
+        """``agree``, ``known erratum``, ``not checked: …`` or ``DISAGREE: …``: the report's words."""
         if self.agree is None:
             return "not checked: the run stopped before this step"
         if self.erratum:

@@ -184,15 +184,11 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class StepAnswer:
-    """A value a text prints after update step ``step`` (``[after.K]``): the loss ``L`` at
-    the parameters after K updates, or a parameter (``name`` "W2", entry ``index``, ``()``
-    for the whole array) after K updates; ``key`` as written, ``value`` a ``Decimal`` array."""
-    step: int
-    key: str
-    name: str
-    index: tuple[int, ...]
-    value: np.ndarray
+class StepAnswer(Answer):
+    """A value a text prints after update step ``step`` (``[after.K]``), an ``Answer``
+    whose ``name`` is ``L`` (the loss at the parameters after K updates) or a parameter
+    (``"W2"``, entry ``index`` or ``()`` for the whole array) after K updates."""
+    step: int = 1
 
     @property
     def label(self) -> str:
@@ -392,42 +388,51 @@ def _errata(path, table, claims: dict[str, int], after: tuple[StepAnswer, ...]) 
     if not isinstance(table, dict):
         raise ExerciseError(path, "errata", "a table with claims = [names of claims the text gets wrong] "
                                             "and after = [\"K.KEY\" of [after.K] values the text gets wrong]")
-    for key in table:
-        if key not in ERRATA_KEYS:
-            raise ExerciseError(path, f"errata.{key}", one_of(key, ERRATA_KEYS))
-    names = table.get("claims", [])
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ExerciseError(path, "errata.claims", "a list of claim names")
-    for name in names:
-        if name not in claims:
-            raise ExerciseError(path, "errata.claims", f"names of claims in [claims]; {name!r} is not one"
-                                + did_you_mean(name, claims))
-    steps = table.get("after", [])
-    if not isinstance(steps, list) or not all(isinstance(n, str) for n in steps):
-        raise ExerciseError(path, "errata.after", "a list of \"K.KEY\" names of [after.K] values (\"1.L\")")
-    known = [a.label.removeprefix("after.") for a in after]
-    for name in steps:
-        if name not in known:
-            raise ExerciseError(path, "errata.after", f"\"K.KEY\" names of [after.K] values; {name!r} is not one"
-                                + did_you_mean(name, known))
+    _known_keys(path, "errata", table, ERRATA_KEYS)
+    names = _listed_names(path, "errata.claims", table.get("claims", []), list(claims),
+                          "a list of claim names", "names of claims in [claims]")
+    steps = _listed_names(path, "errata.after", table.get("after", []),
+                          [a.label.removeprefix("after.") for a in after],
+                          "a list of \"K.KEY\" names of [after.K] values (\"1.L\")", "\"K.KEY\" names of [after.K] values")
     return frozenset(names), frozenset(steps)
+
+
+def _listed_names(path, key: str, names, known: list[str], a_list: str, of: str) -> list[str]:
+    """``names``, a list of strings each one of ``known``; else ``ExerciseError`` at ``key``
+    expecting ``a_list`` (not a list of strings) or ``of`` (naming the first unknown one
+    and the closest known one)."""
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ExerciseError(path, key, a_list)
+    for name in names:
+        if name not in known:
+            raise ExerciseError(path, key, f"{of}; {name!r} is not one" + did_you_mean(name, known))
+    return names
+
+
+def _known_keys(path, section: str, table: dict, allowed) -> None:
+    """Raise ``ExerciseError`` for the first key of ``table`` (the file's ``[section]``)
+    that is not one of ``allowed``, naming the closest one (``one_of``)."""
+    for key in table:
+        if key not in allowed:
+            raise ExerciseError(path, f"{section}.{key}", one_of(key, allowed))
 
 
 def _training(path, table, architecture: Architecture, dtype: str) -> TrainingDefaults:
     """``[training]``: lr, steps, momentum (numbers as written) and freeze (parameter names)."""
     if not isinstance(table, dict):
         raise ExerciseError(path, "training", "a table with " + ", ".join(TRAINING_KEYS))
-    for key in table:
-        if key not in TRAINING_KEYS:
-            raise ExerciseError(path, f"training.{key}", one_of(key, TRAINING_KEYS))
+    _known_keys(path, "training", table, TRAINING_KEYS)
     numbers = {}
     for key in ("lr", "momentum"):
         value = table.get(key)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (Decimal, int)) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
             raise ExerciseError(path, f"training.{key}", TRAINING_KEYS[key])
-        _check_range(path, f"training.{key}", [Decimal(value)], dtype)
+        _check_range(path, f"training.{key}", [value if isinstance(value, Decimal) else Decimal(value)],
+                     dtype)  # NaN, inf, 1e-99999999999 before any comparison
+        if value < 0:
+            raise ExerciseError(path, f"training.{key}", TRAINING_KEYS[key])
         numbers[key] = Decimal(value)
     steps = table.get("steps")
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
@@ -475,28 +480,15 @@ def _after(path, table, architecture: Architecture, dtype: str) -> tuple[StepAns
             if name not in shapes:
                 raise ExerciseError(path, where, "L or a parameter of this network: " + ", ".join(shapes)
                                     + did_you_mean(name, shapes))
-            shape = shapes[name]
-            if index:
-                if len(index) != len(shape) or any(i >= s for i, s in zip(index, shape)):
-                    raise ExerciseError(path, where, f"an index into shape {shape}")
-                arr = _numbers(path, where, value, (), dtype)
-            else:
-                arr = _numbers(path, where, value, shape, dtype)
-            for entry in ([index] if index else list(np.ndindex(shape))):
-                if (name, entry) in given_by:
-                    raise ExerciseError(path, where, f"one value per entry, but {quantities.entry_label(name, entry)} "
-                                                     f"is given by after.{step_key}.{given_by[(name, entry)]} too")
-                given_by[(name, entry)] = key
-            found.append(StepAnswer(step, key, name, index, arr))
+            arr = _entry_values(path, f"after.{step_key}", key, value, shapes[name], given_by, dtype)
+            found.append(StepAnswer(key=key, name=name, index=index, value=arr, step=step))
     return tuple(sorted(found, key=lambda a: a.step))
 
 
 def _grading(path, table, architecture: Architecture) -> Grading:
     if not isinstance(table, dict):
         raise ExerciseError(path, "grading", "a table with " + ", ".join(GRADING_KEYS))
-    for key in table:
-        if key not in GRADING_KEYS:
-            raise ExerciseError(path, f"grading.{key}", one_of(key, GRADING_KEYS))
+    _known_keys(path, "grading", table, GRADING_KEYS)
     if "rtol" in table and "sig_figs" in table:
         raise ExerciseError(path, "grading", "one rule: rtol or sig_figs, not both")
     rtol, sig_figs = table.get("rtol"), table.get("sig_figs")
@@ -707,21 +699,32 @@ def _answers(path, table, architecture: Architecture, batch_size: int, dtype: st
         if name not in known:
             raise ExerciseError(path, f"answers.{key}", "a quantity of this network: " + ", ".join(known)
                                 + _why_not_a_quantity(name, architecture) + did_you_mean(name, known))
-        shape = answer_shape(name, architecture, batch_size)
-        if index:
-            if len(index) != len(shape) or any(i >= s for i, s in zip(index, shape)):
-                raise ExerciseError(path, f"answers.{key}", f"an index into shape {shape}")
-            arr = _numbers(path, f"answers.{key}", value, (), dtype)
-        else:
-            arr = _numbers(path, f"answers.{key}", value, shape, dtype)
-        for entry in ([index] if index else list(np.ndindex(shape))):
-            if (name, entry) in given_by:
-                raise ExerciseError(path, f"answers.{key}",
-                                    f"one value per entry, but {quantities.entry_label(name, entry)} "
-                                    f"is given by answers.{given_by[(name, entry)]} too")
-            given_by[(name, entry)] = key
+        arr = _entry_values(path, "answers", key, value, answer_shape(name, architecture, batch_size), given_by,
+                            dtype)
         answers.append(Answer(key=key, name=name, index=index, value=arr))
     return tuple(answers)
+
+
+def _entry_values(path, section: str, key: str, value, shape: tuple[int, ...], given_by: dict, dtype: str) -> np.ndarray:
+    """The value of ``section.key`` (``"dL/dW1"`` whole, of ``shape``, or ``"dL/dW1[0][2]"``
+    one entry) as a ``Decimal`` array, each entry given once in the section: ``given_by``
+    maps ``(name, entry)`` to the key that gave it and is filled in here. Raises
+    ``ExerciseError`` for an index outside ``shape``, numbers of another shape, or an
+    entry given twice."""
+    name, index = quantities.split_entry(key)
+    where = f"{section}.{key}"
+    if index:
+        if len(index) != len(shape) or any(i >= s for i, s in zip(index, shape)):
+            raise ExerciseError(path, where, f"an index into shape {shape}")
+        arr = _numbers(path, where, value, (), dtype)
+    else:
+        arr = _numbers(path, where, value, shape, dtype)
+    for entry in ([index] if index else list(np.ndindex(shape))):
+        if (name, entry) in given_by:
+            raise ExerciseError(path, where, f"one value per entry, but {quantities.entry_label(name, entry)} "
+                                             f"is given by {section}.{given_by[(name, entry)]} too")
+        given_by[(name, entry)] = key
+    return arr
 
 
 def _why_not_a_quantity(name: str, architecture: Architecture) -> str:

@@ -2,6 +2,7 @@
 no dL/db{k} quantity, checked against ``nn.Linear(bias=False)`` and exact arithmetic,
 refused b{k} in the file, and every part that names parameters (students' params, the
 answer key, the catalogue, probes, shrinking, training) without it."""
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -128,22 +129,25 @@ def test_the_catalogue_leaves_out_bias_mistakes(chapter7_without_b2):
     assert compare_exercise(load_exercise(chapter7_without_b2), backprop=BiasGradientZero(mixed)).ok is False
 
 
+def tutorial_backward(params, x, y, relu_grad=True):
+    """The tutorial's backward pass of the bias-free net (``relu_grad`` False: ReLU′ left out)."""
+    h = x @ params["W1"]
+    r = np.maximum(h, 0)
+    g = 2 * (r @ params["W2"] - y)
+    upstream = g @ params["W2"].T
+    return {"dL/dW2": r.T @ g, "dL/dW1": x.T @ (upstream * (h > 0) if relu_grad else upstream)}
+
+
 def test_students_get_params_without_b_and_are_graded():
     exercise = load_exercise(NO_BIAS)
     params, x, y = function_inputs(exercise, "float64")
     assert set(params) == {"W1", "W2"} and x.shape == (2, 3)
 
-    def correct(params, x, y):
-        h = x @ params["W1"]
-        r = np.maximum(h, 0)
-        g = 2 * (r @ params["W2"] - y)
-        return {"dL/dW2": r.T @ g, "dL/dW1": x.T @ ((g @ params["W2"].T) * (h > 0))}
-
     def adds_a_bias(params, x, y):
         params["b1"]  # a student who expects a bias
-        return correct(params, x, y)
+        return tutorial_backward(params, x, y)
     key = GradingKey.build(exercise, probes=3)
-    assert check_function(correct, key).ok
+    assert check_function(tutorial_backward, key).ok
     assert all("b1" not in p.exercise.parameters for p in key.probes)
     failed = check_function(adds_a_bias, key)
     assert not failed.ok and "KeyError: 'b1'" in failed.run.message
@@ -158,7 +162,7 @@ def test_the_kink_probe_pins_a_weight_when_layer_one_has_no_bias():
     floats = kink.exercise.x[0].astype(float) @ kink.exercise.parameters["W1"][:, 0].astype(float)
     assert floats == 0.0  # exact in binary too
     no_pivot = kink.exercise.x.copy()
-    no_pivot[0] = [Fraction(3, 8)] * len(no_pivot[0])
+    no_pivot[0] = [Decimal("0.375")] * len(no_pivot[0])  # no input of ±1, ±1/2, ±1/4, ±1/8 to divide by
     from dataclasses import replace
     assert pin_kink(replace(kink.exercise, x=no_pivot)) is None
 
@@ -166,12 +170,7 @@ def test_the_kink_probe_pins_a_weight_when_layer_one_has_no_bias():
 def test_a_failing_probe_shrinks_to_a_bias_free_file(tmp_path):
     exercise = load_exercise(NO_BIAS)
 
-    def dead_mask_dropped(params, x, y):
-        h = x @ params["W1"]
-        r = np.maximum(h, 0)
-        g = 2 * (r @ params["W2"] - y)
-        return {"dL/dW2": r.T @ g, "dL/dW1": x.T @ (g @ params["W2"].T)}  # ReLU' left out
-    runner = function_runner(dead_mask_dropped)
+    runner = function_runner(lambda params, x, y: tutorial_backward(params, x, y, relu_grad=False))
     key = GradingKey.build(exercise, probes=4)
     results = run_probes(key.probes, runner, key.tolerance)
     failing = next(r for r in results if not r.ok)

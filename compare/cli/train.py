@@ -1,5 +1,6 @@
 """``python -m compare train``: gradient-descent steps, exact vs NumPy vs torch.optim.SGD."""
 from compare.cli.options import add_exercise, add_numbers, add_output_format, decimal, non_negative_int, table_format
+from compare.cli.plot import draw
 from compare.progress import progress_while
 from compare.training import KINK_SIDES, TrainingSettings, run_training
 from compare.training_report import render_training_json, render_training_text
@@ -55,11 +56,7 @@ def run(exercise, args, tolerance) -> int:
     if settings.steps > MAX_STEPS and not args.allow_large:
         raise UsageError(f"--steps: at most {MAX_STEPS:,} without --allow-large (asked for {settings.steps:,})")
     if args.plot:
-        from compare.plot import PlotError, check_path
-        try:
-            check_path(args.plot)  # before the steps are taken
-        except PlotError as error:
-            raise UsageError(f"--plot: {error}") from None
+        draw("--plot", None, None, args.plot)  # the name checked before the steps are taken
     try:
         training = run_training(exercise, settings, show_progress=True)
     except ValueError as error:
@@ -68,13 +65,8 @@ def run(exercise, args, tolerance) -> int:
         text = render_training_json(training) if args.json else render_training_text(training, fmt)
     print(text)
     if args.plot:
-        from compare.plot import PlotError
-        from compare.training_plot import write_training_plot
-        try:
-            with progress_while("picture"):
-                write_training_plot(training, args.plot)
-        except PlotError as error:
-            raise UsageError(f"--plot: {error}") from None
+        from compare.training_plot import write_training_plot  # matplotlib loads only when drawing
+        draw("--plot", write_training_plot, training, args.plot)
         if not args.json:
             print(f"wrote {args.plot}")
     return 0 if training.ok else 1

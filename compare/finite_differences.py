@@ -28,7 +28,7 @@ from fractions import Fraction
 import numpy as np
 
 from compare.kinks import Neuron
-from reference import activations, quantities
+from reference import activations
 from reference.exercise import Exercise, answer_shape
 from reference.network import Network, snap_rounded_zeros
 from reference.numbers import EXACT, MP, MP_EXPONENT_LIMIT, convert, matmul, mp_exponent

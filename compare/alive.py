@@ -31,6 +31,10 @@ class ExampleSignal:
     y: list
     pre_activations: list[list]
     signal: list[tuple[np.ndarray, np.ndarray]]  # per layer: (a_{k-1} != 0, dL/dz_k != 0), bool
+    bias: tuple[bool, ...] = ()  # per layer, whether it has a bias b_k (() = every layer)
+
+    def _has_bias(self, k: int) -> bool:
+        return not self.bias or self.bias[k - 1]
 
     def states(self) -> list[str]:
         """``alive``/``dead``/``kink`` for each hidden neuron, layer by layer."""
@@ -40,7 +44,8 @@ class ExampleSignal:
     @property
     def count(self) -> int:
         """How many parameter entries get a nonzero gradient from this example alone."""
-        return sum(int(a.sum()) * int(d.sum()) + int(d.sum()) for a, d in self.signal)
+        return sum(int(a.sum()) * int(d.sum()) + int(d.sum()) * self._has_bias(k)
+                   for k, (a, d) in enumerate(self.signal, start=1))
 
     @property
     def nonzero(self) -> list[str]:
@@ -48,7 +53,7 @@ class ExampleSignal:
         labels = []
         for k, (a, d) in enumerate(self.signal, start=1):
             labels += [f"W{k}[{i}][{j}]" for i, j in np.argwhere(np.outer(a, d))]
-            labels += [f"b{k}[{j}]" for j in np.flatnonzero(d)]
+            labels += [f"b{k}[{j}]" for j in np.flatnonzero(d)] if self._has_bias(k) else []
         return labels
 
 
@@ -71,7 +76,7 @@ def example_signals(exercise: Exercise) -> list[ExampleSignal]:
         zs = [[as_fraction(z) for z in exact.pre_activations[k][b]] for k in range(n - 1)]
         signal = [(inputs[k][b] != 0, upstream[k][b] != 0) for k in range(n)]
         signals.append(ExampleSignal(b, [str(v) for v in exercise.x[b]], [str(v) for v in exercise.y[b]],
-                                     zs, signal))
+                                     zs, signal, exercise.architecture.bias))
     return signals
 
 
@@ -126,10 +131,11 @@ def _shared_signal(signals: list[ExampleSignal]) -> tuple[int, list[tuple[str, i
         inputs = np.array([s.signal[k - 1][0] for s in signals], dtype=np.int64)  # (B, in)
         upstream = np.array([s.signal[k - 1][1] for s in signals], dtype=np.int64)  # (B, out)
         weights, biases = inputs.T @ upstream, upstream.sum(axis=0)  # examples per entry
-        union += int(np.count_nonzero(weights)) + int(np.count_nonzero(biases))
+        has_bias = signals[0]._has_bias(k)
+        union += int(np.count_nonzero(weights)) + int(np.count_nonzero(biases)) * has_bias
         for i, j in np.argwhere(weights == 1):
             only_one.append((f"W{k}[{i}][{j}]", int(np.argmax(inputs[:, i] * upstream[:, j]))))
-        for j in np.flatnonzero(biases == 1):
+        for j in np.flatnonzero(biases == 1) if has_bias else []:
             only_one.append((f"b{k}[{j}]", int(np.argmax(upstream[:, j]))))
     return union, sorted(only_one)
 

@@ -185,7 +185,7 @@ def build_answer_key(exercise: Exercise) -> AnswerKey:
     reasons = _ZeroReasons(exercise, exact)
     arch = exercise.architecture
     steps = []
-    for title, names in step_groups(arch.n_layers, list(arch.activations)):
+    for title, names in arch.step_groups():
         entries = []
         for name in names:
             value = exact.values[name]
@@ -201,13 +201,21 @@ def given_lines(exercise: Exercise) -> list[str]:
     arch = exercise.architecture
     lines = [f"Network: sizes {'-'.join(map(str, arch.sizes))}, activations {', '.join(arch.activations)}; "
              f"loss {arch.loss} ({losses.DESCRIPTIONS[arch.loss]}), {arch.reduction} over the "
-             f"{exercise.batch_size} example{'s' if exercise.batch_size > 1 else ''}. "
-             "Layout z = x @ W + b, W of shape (in, out); ReLU'(0) = 0."]
+             f"{exercise.batch_size} example{'s' if exercise.batch_size > 1 else ''}"
+             + bias_note(arch) + ". Layout z = x @ W + b, W of shape (in, out); ReLU'(0) = 0."]
     lines += [f"{name} = {array_text(value)}" for name, value in exercise.parameters.items()]
     for b in range(exercise.batch_size):
         which = f" (example {b})" if exercise.batch_size > 1 else ""
         lines.append(f"x{which} = {array_text(exercise.x[b])}, y{which} = {array_text(exercise.y[b])}")
     return lines
+
+
+def bias_note(arch) -> str:
+    """``"; no bias in layer 2"`` for layers without bias (``""`` when every layer has one)."""
+    without = [str(k) for k in range(1, arch.n_layers + 1) if not arch.has_bias(k)]
+    if not without:
+        return ""
+    return f"; no bias in layer{'s' if len(without) > 1 else ''} {', '.join(without)}"
 
 
 def _rows(step: Step) -> list[list[str]]:
@@ -310,7 +318,7 @@ def entry_count(exercise: Exercise) -> int:
     """How many entries (rows) the key of ``exercise`` has, from its shapes alone."""
     arch = exercise.architecture
     return sum(math.prod(answer_shape(name, arch, exercise.batch_size))
-               for _, names in step_groups(arch.n_layers, list(arch.activations)) for name in names)
+               for _, names in arch.step_groups() for name in names)
 
 
 def main(argv: list[str], prog: str = "python -m compare answer-key") -> int:

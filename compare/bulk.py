@@ -164,7 +164,7 @@ def check_exercise(exercise: Exercise, dtype: str, tolerance: Tolerance | None =
     """``bulk_check`` on a (large) exercise file's parameters and batch."""
     n = exercise.architecture.n_layers
     weights = [convert(exercise.parameters[f"W{k}"], dtype) for k in range(1, n + 1)]
-    biases = [convert(exercise.parameters[f"b{k}"], dtype) for k in range(1, n + 1)]
+    biases = [convert(exercise.layer_bias(k), dtype) for k in range(1, n + 1)]
     x, y = convert(exercise.x, dtype), convert(exercise.y, dtype)
     check = bulk_check(exercise.architecture, weights, biases, x, y, dtype, tolerance, exercise.class_indices)
     model = sequential(exercise.architecture, [torch.from_numpy(w) for w in weights],

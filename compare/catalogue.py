@@ -239,8 +239,11 @@ class ConstantFactor(Mistake):
 
 def constant_factors(arch: Architecture, batch: int) -> list[ConstantFactor]:
     """The constant-factor mistakes of this network: the MSE's 2/n, its 1/n and its 2
-    left out (n outputs), the batch mean's 1/B left out or applied twice, and a plain ½
-    or 2. Factors that coincide (n = B) are one mistake with every explanation named."""
+    left out (n outputs); the ½ of the half sum of squares kept in its gradient, or
+    dropped from it; the 2 of the plain sum of squares left out, or the ½ convention
+    taken, or its sum divided by n as the mean is; the batch mean's 1/B left out or applied
+    twice, and a plain ½ or 2. Factors that coincide (n = B; the 2 left out and the ½
+    taken) are one mistake with every explanation named."""
     n = arch.sizes[-1]
     reasons: list[tuple[Fraction, str, bool]] = []
     if arch.loss == "mse":
@@ -249,8 +252,17 @@ def constant_factors(arch: Architecture, batch: int) -> list[ConstantFactor]:
                     (Fraction(1, 2), "loss gradient without the 2 of 2/n: (y_hat - y)/n, every gradient "
                                      "half the right value", False)]
     if arch.loss == "sse":
-        reasons.append((Fraction(1, 2), "the 1/2 of the half sum of squares kept: (y_hat - y)/2 instead of "
-                                        "y_hat - y", False))
+        reasons += [(Fraction(1, 2), "the 1/2 of the half sum of squares kept: (y_hat - y)/2 instead of "
+                                     "y_hat - y", False),
+                    (Fraction(2), "the 1/2 of the half sum of squares dropped: 2(y_hat - y), the gradient of "
+                                  "sum (y_hat - y)^2 instead of 1/2 sum", False)]
+    if arch.loss == "sum_squares":
+        reasons += [(Fraction(1, 2), "the 2 of 2(y_hat - y) left out: y_hat - y, the gradient of the 1/2 sum "
+                                     "convention instead of the plain sum of squares", False),
+                     (Fraction(1, n), "the sum of squares differentiated as a mean over the n outputs: "
+                                      "2(y_hat - y)/n instead of 2(y_hat - y)", False),
+                     (Fraction(1, 2 * n), "the 2 left out and divided by n: (y_hat - y)/n instead of "
+                                          "2(y_hat - y)", False)]
     if arch.reduction == "mean" and batch > 1:
         reasons += [(Fraction(batch), "loss gradient without the 1/B mean over the batch", True),
                     (Fraction(1, batch), "the 1/B mean over the batch applied twice", True)]
@@ -357,6 +369,14 @@ class BceWithLogitsWithoutSigmoid(Mistake):
 
 # Steps 2, 3, 6, 7: weight and bias gradients --------------------------------------------
 
+class _BiasMistake(Mistake):
+    """A mistake in a bias gradient: it applies only where some layer has a bias."""
+
+    @property
+    def applies(self):
+        return any(self.arch.layer_biases)
+
+
 class OuterProductWrongOrder(Mistake):
     """Outer product in the wrong order (upstream x input, reshaped to W's shape)."""
     kinds = ("dW",)
@@ -376,7 +396,7 @@ class WeightGradientTransposed(Mistake):
         return upstream.T @ inputs
 
 
-class BiasGradientZero(Mistake):
+class BiasGradientZero(_BiasMistake):
     """Bias treated as a constant: gradient 0."""
     kinds = ("db",)
 
@@ -384,7 +404,7 @@ class BiasGradientZero(Mistake):
         return 0 * upstream.sum(axis=0)
 
 
-class BiasGradientNotSummed(Mistake):
+class BiasGradientNotSummed(_BiasMistake):
     """Bias gradient of the first example only, not summed over the batch."""
     kinds = ("db",)
     batch_only = True
@@ -393,7 +413,7 @@ class BiasGradientNotSummed(Mistake):
         return upstream[0] * len(upstream)
 
 
-class BiasGradientMean(Mistake):
+class BiasGradientMean(_BiasMistake):
     """Bias gradient averaged over the batch where the sum is right (the 1/B is already in ∂L/∂ŷ)."""
     kinds = ("db",)
     batch_only = True
@@ -402,7 +422,7 @@ class BiasGradientMean(Mistake):
         return upstream.sum(axis=0) / len(upstream)
 
 
-class BiasGradientSummedOverUnits(Mistake):
+class BiasGradientSummedOverUnits(_BiasMistake):
     """Bias gradient summed over the units too (np.sum without axis=0): one number for every entry."""
     kinds = ("db",)
 
@@ -473,16 +493,49 @@ RELU_NOT_APPLIED = "ReLU not applied: activation taken equal to the pre-activati
 BIAS_LEFT_OUT = "bias left out of the weighted sum"
 SUM_OF_SQUARES = "sum of squares instead of the mean over the outputs"
 HALF_SUM_OF_SQUARES = "half the sum of squares (the 1/2 sum convention)"
+SUM_WITHOUT_HALF = "sum of squares without the 1/2 of the half sum"
+MEAN_INSTEAD_OF_HALF_SUM = "mean over the outputs instead of half the sum of squares"
+MEAN_INSTEAD_OF_SUM = "mean over the outputs instead of the sum of squares"
+# p of a loss on logits by the other function: the loss -> the wrong function and its words
+WRONG_PROBABILITIES = {"cross_entropy": ("sigmoid", "p taken as the sigmoid of each logit instead of the softmax "
+                                                    "over the classes"),
+                       "bce_with_logits": ("softmax", "p taken as the softmax over the outputs instead of the "
+                                                      "sigmoid of each logit")}
+# A wrong loss L of a squared-error loss: the right one times a factor (n outputs), per loss.
+LOSS_FACTORS = {"mse": {SUM_OF_SQUARES: lambda n: Fraction(n), HALF_SUM_OF_SQUARES: lambda n: Fraction(n, 2)},
+                "sse": {SUM_WITHOUT_HALF: lambda n: Fraction(2), MEAN_INSTEAD_OF_HALF_SUM: lambda n: Fraction(2, n)},
+                "sum_squares": {HALF_SUM_OF_SQUARES: lambda n: Fraction(1, 2),
+                                MEAN_INSTEAD_OF_SUM: lambda n: Fraction(1, n)}}
+
+
+def loss_factor(label: str, arch: Architecture) -> Fraction | None:
+    """The factor by which the forward mistake ``label`` scales this network's loss L
+    (``LOSS_FACTORS``), or None for a mistake that does not change L that way."""
+    factor = LOSS_FACTORS.get(arch.loss, {}).get(label)
+    return None if factor is None else factor(arch.sizes[-1])
 
 
 def forward_mistakes(arch: Architecture) -> list[ForwardMistake]:
-    """The forward-pass mistakes that fit this network."""
-    found = [ForwardMistake(BIAS_LEFT_OUT, ("z", "a"))]
+    """The forward-pass mistakes that fit this network: the bias left out (where some
+    layer has one), ReLU not applied, the squared-error loss scaled (``LOSS_FACTORS``),
+    p by the wrong one of softmax and sigmoid (``WRONG_PROBABILITIES``)."""
+    found = [ForwardMistake(BIAS_LEFT_OUT, ("z", "a"))] if any(arch.layer_biases) else []
     if "relu" in arch.activations:
         found.append(ForwardMistake(RELU_NOT_APPLIED, ("a",)))
-    if arch.loss == "mse":
-        found += [ForwardMistake(SUM_OF_SQUARES, ("L",)), ForwardMistake(HALF_SUM_OF_SQUARES, ("L",))]
+    found += [ForwardMistake(label, ("L",)) for label, factor in LOSS_FACTORS.get(arch.loss, {}).items()
+              if factor(arch.sizes[-1]) != 1]
+    if arch.loss in WRONG_PROBABILITIES:
+        found.append(ForwardMistake(WRONG_PROBABILITIES[arch.loss][1], ("p",)))
     return found
+
+
+def wrong_probabilities(label: str, arch: Architecture, y_hat: np.ndarray) -> np.ndarray | None:
+    """``p`` as the forward mistake ``label`` computes it from ``y_hat`` (the other of
+    softmax and sigmoid, ``WRONG_PROBABILITIES``), or None when ``label`` is not that mistake."""
+    wrong = WRONG_PROBABILITIES.get(arch.loss)
+    if wrong is None or label != wrong[1]:
+        return None
+    return softmax(y_hat) if wrong[0] == "softmax" else sigmoid(y_hat)
 
 
 STEP_MISTAKES = [MaskDropped, ReluPrimeOneAtZero, LeakySlopeIgnored,

@@ -192,7 +192,7 @@ class Truth:
             name = f"dL/d{parameter}"
             for index in np.ndindex(self.exact.values[name].shape):
                 yield name, index, quantities.entry_label(parameter, index), parameter
-        for name in quantities.all_names(arch.n_layers, list(arch.activations)):
+        for name in arch.quantity_names():
             if name.startswith(("dL/dW", "dL/db")):
                 continue
             for index in np.ndindex(self.exact.values[name].shape):

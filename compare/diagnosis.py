@@ -37,7 +37,8 @@ from fractions import Fraction
 import numpy as np
 from tabulate import tabulate
 
-from compare.catalogue import ForwardMistake, Mistake, catalogue, forward_mistakes
+from compare.catalogue import (ForwardMistake, Mistake, catalogue, forward_mistakes, loss_factor,
+                               wrong_probabilities)
 from compare.formatting import array_text, exact_text
 from compare.kinks import SideMatched
 from compare.tolerance import Tolerance, allowance, rule_text, written_value_agrees
@@ -61,7 +62,13 @@ def _to_intervals(values: np.ndarray) -> np.ndarray:
 class Steps:
     """The text's steps as functions of named values, in batch form: intermediates
     (B, n), gradients the parameters' (in, out) shapes, L a 0-d array. ``number_type``
-    is the ground truth's (``"exact"`` or ``"mp50"``) or ``"interval"``."""
+    is the ground truth's (``"exact"`` or ``"mp50"``) or ``"interval"``.
+
+    ``role[name]`` is ``(kind, layer)``: ``z`` (pre-activation), ``a`` (activation;
+    y_hat is layer K's), ``p`` (the probabilities a loss on logits sees, computed from
+    y_hat), ``L``, ``dy`` (∂L/∂ŷ), ``deriv`` (the activation's derivative), ``dz``, ``dW``,
+    ``db`` and ``da`` (∂L/∂h, back through the next layer's W). A layer without bias has
+    no ``db`` and adds b = 0."""
 
     def __init__(self, exercise: Exercise, number_type: str | None = None):
         self.kink_reference: dict[str, np.ndarray] | None = None  # exact z by name, for intervals
@@ -71,7 +78,7 @@ class Steps:
         self.number_type = number_type or self.arch.ground_truth
         if self.number_type == "interval":
             self.W = [_to_intervals(exercise.parameters[f"W{k}"]) for k in range(1, n + 1)]
-            self.b = [_to_intervals(exercise.parameters[f"b{k}"]) for k in range(1, n + 1)]
+            self.b = [_to_intervals(exercise.layer_bias(k)) for k in range(1, n + 1)]
             self.slope = intervals.point(self.arch.negative_slope)
             self.x, self.y = _to_intervals(exercise.x), _to_intervals(exercise.y)
         else:
@@ -79,11 +86,14 @@ class Steps:
             self.W, self.b, self.slope = net.weights, net.biases, net.negative_slope
             self.x, self.y = convert(exercise.x, self.number_type), convert(exercise.y, self.number_type)
         acts = list(self.arch.activations)
-        self.order = quantities.all_names(n, acts)
+        self.order = self.arch.quantity_names()
         self.role: dict[str, tuple[str, int]] = {"y_hat": ("a", n), "L": ("L", n), "dL/dy_hat": ("dy", n)}
+        if self.arch.loss in losses.PROBABILITIES:
+            self.role[quantities.PROBABILITIES_NAME] = ("p", n)
         for k in range(1, n + 1):
             self.role[f"dL/dW{k}"] = ("dW", k)
-            self.role[f"dL/db{k}"] = ("db", k)
+            if self.arch.has_bias(k):
+                self.role[f"dL/db{k}"] = ("db", k)
             if k < n or acts[-1] != "identity":
                 self.role[f"z{k}"] = ("z", k)
                 self.role[quantities.derivative_name(k, n, acts[k - 1])] = ("deriv", k)
@@ -118,7 +128,7 @@ class Steps:
             return [self.activation_name(k - 1)] if k > 1 else []
         if kind == "a":
             return [f"z{k}"]
-        if kind in ("L", "dy"):
+        if kind in ("L", "dy", "p"):
             return ["y_hat"]
         if kind == "deriv":
             return [f"z{k}", self.activation_name(k)]
@@ -139,9 +149,10 @@ class Steps:
             rows, cols = shapes[dep]  # intermediates, in batch form (B, n)
             if kind in ("L",):
                 out += [(dep, i) for i in np.ndindex(shapes[dep])]
-            elif kind in ("z", "dy") or (kind == "a" and k == self.n and self._linear_output()):
+            elif (kind in ("z", "dy") or (kind == "a" and k == self.n and self._linear_output())
+                  or (kind == "p" and losses.PROBABILITIES[self.arch.loss] == "softmax")):
                 out += [(dep, (bindex[0], j)) for j in range(cols)]
-            elif kind in ("a", "deriv", "dz"):
+            elif kind in ("a", "deriv", "dz", "p"):  # p = sigmoid(y_hat): entry by entry
                 out.append((dep, bindex))
             elif kind == "dW":
                 i, j = bindex
@@ -165,12 +176,14 @@ class Steps:
             if forward_variant and forward_variant.startswith("ReLU not applied"):
                 return v[f"z{k}"]
             return activations.forward(arch.activations[k - 1], v[f"z{k}"], self.slope)
+        if kind == "p":
+            wrong = wrong_probabilities(forward_variant, arch, v["y_hat"]) if forward_variant else None
+            return wrong if wrong is not None else bp.probabilities(v["y_hat"], arch.loss)
         if kind == "L":
             value = losses.loss(arch.loss, v["y_hat"], self.y, arch.reduction)
-            if arch.loss == "mse" and forward_variant and forward_variant.startswith("sum of squares"):
-                value = value * self.y.shape[1]
-            elif arch.loss == "mse" and forward_variant and forward_variant.startswith("half the sum"):
-                value = value * self.y.shape[1] / 2
+            factor = loss_factor(forward_variant, arch) if forward_variant else None
+            if factor is not None:
+                value = value * factor.numerator / factor.denominator
             out = np.empty((), dtype=object)
             out[()] = value
             return out
@@ -373,7 +386,7 @@ class Diagnoser:
                 self.whole_passes[mistake.describe()] = self.steps.run(mistake)
             except (ValueError, ArithmeticError):  # a mistake that cannot even run here
                 continue
-        self.step_of = {name: title for title, names in quantities.step_groups(arch.n_layers, list(arch.activations))
+        self.step_of = {name: title for title, names in arch.step_groups()
                         for name in names}
         self.shapes = {name: np.shape(value) for name, value in self.exact.items()}
         self.narrower = {m.describe(): next((o.describe() for o in self.mistakes if o.name == m.narrower), None)

@@ -28,7 +28,7 @@ from fractions import Fraction
 import numpy as np
 
 from compare.kinks import Neuron
-from reference import activations, quantities
+from reference import activations
 from reference.exercise import Exercise, answer_shape
 from reference.network import Network, snap_rounded_zeros
 from reference.numbers import EXACT, MP, MP_EXPONENT_LIMIT, convert, matmul, mp_exponent
@@ -94,7 +94,7 @@ def row_count(exercise: Exercise) -> int:
     """Entries an exact comparison reports one by one: every gradient and intermediate."""
     arch = exercise.architecture
     return sum(math.prod(answer_shape(name, arch, exercise.batch_size))
-               for name in quantities.all_names(arch.n_layers, list(arch.activations)))
+               for name in arch.quantity_names())
 
 
 def perturbation_cost(exercise: Exercise, layer: int) -> int:
@@ -253,7 +253,7 @@ class _Integers:
         self.weights, self.biases, self.weight_units, self.bias_units = [], [], [], []
         for k in range(1, arch.n_layers + 1):
             weight, weight_denominator = _integers(convert(exercise.parameters[f"W{k}"], EXACT), h.denominator)
-            bias, bias_denominator = _integers(convert(exercise.parameters[f"b{k}"], EXACT), h.denominator)
+            bias, bias_denominator = _integers(convert(exercise.layer_bias(k), EXACT), h.denominator)
             z_denominator = math.lcm(denominator * weight_denominator, bias_denominator)
             self.weights.append(weight * (z_denominator // (denominator * weight_denominator)))
             self.biases.append(bias * (z_denominator // bias_denominator))
@@ -293,12 +293,12 @@ class _Integers:
         return np.multiply.outer(change, self.weights[k - 1][j])
 
     def loss(self, y_hat: np.ndarray) -> Fraction:
-        """mse or sse, as ``reference.losses``, from integers: one fraction at the end."""
+        """mse, sse or sum_squares, as ``reference.losses``, from integers: one fraction at the end."""
         common = math.lcm(self.output_denominator, self.y_denominator)
         d = y_hat * (common // self.output_denominator) - self.y * (common // self.y_denominator)
         squares = int(np.sum(d * d)) if d.size else 0
         batch, outputs = d.shape
-        over = (outputs if self.arch.loss == "mse" else 2) * (batch if self.arch.reduction == "mean" else 1)
+        over = {"mse": outputs, "sse": 2, "sum_squares": 1}[self.arch.loss] * (batch if self.arch.reduction == "mean" else 1)
         return Fraction(squares, common * common * over)
 
 

@@ -60,14 +60,18 @@ def rounding_bounds(exercise: Exercise, exact_zs: list, dtype: str) -> list[np.n
     a = np.abs(np.array([[float(v) for v in row] for row in exercise.x]))
     error = u * a
     bounds = []
+    arch = exercise.architecture
     for k, z in enumerate(exact_zs, start=1):
         W = np.abs(np.array([[float(v) for v in row] for row in exercise.parameters[f"W{k}"]]))
-        b = np.abs(np.array([float(v) for v in exercise.parameters[f"b{k}"]]))
-        scale = a @ W + b
-        bound = 2 * (W.shape[0] + 2) * u * scale + error @ W
+        b = np.abs(np.array([float(v) for v in exercise.layer_bias(k)]))
+        floats = np.array([[float(v) for v in row] for row in z])
+        with np.errstate(over="ignore", invalid="ignore"):  # a sum of |terms| beyond float64: no bound (inf)
+            scale = a @ W + b
+            bound = np.nan_to_num(2 * (W.shape[0] + 2) * u * scale + error @ W, nan=np.inf)
+            # |f(z)|, not |z|: a dead ReLU's -1e308 passes 0 on, and 1e308 times the next W would overflow
+            a = np.abs(activations.forward(arch.activations[k - 1], floats, float(arch.negative_slope)))
+            error = bound + u * np.abs(floats)
         bounds.append(bound)
-        a = np.abs(np.array([[float(v) for v in row] for row in z]))  # |z| bounds |f(z)| for these activations
-        error = bound + u * a
     return bounds
 
 

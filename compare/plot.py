@@ -257,7 +257,7 @@ def draw_network(exercise: Exercise) -> Figure:
 
     title = exercise.title
     subtitle = _loss_text(pic)
-    grads = [g for k in range(1, pic.n + 1) for p in (f"W{k}", f"b{k}") for g in pic.exact.gradient(p).reshape(-1)]
+    grads = [g for p in pic.exercise.architecture.parameter_shapes() for g in pic.exact.gradient(p).reshape(-1)]
     subtitle += (f"; {sum(g != 0 for g in grads)} of {len(grads)} parameters get a nonzero gradient; "
                  "edges: ∂L/∂W")
     notes = []
@@ -409,14 +409,29 @@ def write_plot(exercise: Exercise, path) -> Path:
     Raises ``PlotError`` for another extension or a directory that does not exist or
     cannot be written.
     """
+    check_path(path)
+    return save_figure(draw_network(exercise), path)
+
+
+def check_path(path) -> None:
+    """Raise ``PlotError`` unless ``path`` ends in .png or .svg (any case) and lies in an
+    existing directory: checked before anything is drawn."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
+    if path.suffix.lower() not in FORMATS:
         raise PlotError(f"expected a file name ending in .svg or .png; got {str(path)!r}")
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise PlotError(f"{str(path)!r}: expected an existing directory {str(directory)!r}")
-    fig = draw_network(exercise)
+
+
+def save_figure(fig: Figure, path) -> Path:
+    """Write ``fig`` to ``path`` as ``write_plot`` does (``check_path`` first; SVG text as
+    text, PNG 110 dpi with 256 colours), atomically through ``atomic_output``. Raises
+    ``PlotError`` for a bad name or a file that cannot be written."""
+    check_path(path)
+    path = Path(path)
+    suffix = path.suffix.lower()
+    directory = path.parent if str(path.parent) else Path(".")
     try:
         with atomic_output(path, binary=True) as stream, matplotlib.rc_context(
                 {"svg.fonttype": "none", "svg.hashsalt": "backprop-crosscheck"}):

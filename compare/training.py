@@ -15,7 +15,14 @@ loss drop". Three tracks take the same N steps from the file's parameters:
 
 The update is PyTorch's SGD (``torch.optim.SGD`` docs, dampening 0, no Nesterov, no weight
 decay): ``v = momentum * v + g`` (``v = g`` on the first step), ``p = p - lr * v``; with
-momentum 0 simply ``p = p - lr * g``.
+momentum 0 simply ``p = p - lr * g``. Frozen parameters (``TrainingSettings.freeze``, the
+file's ``[training] freeze``) keep their values in every track: the hand tracks leave them
+out of the update, torch sets ``requires_grad_(False)`` and leaves them out of the
+optimiser, as a text that updates only the weights does.
+
+Values a text prints after its update steps (``[after.K]``: the loss and parameters
+after K steps) are judged against the exact track at step K (``StepCheck``), by the
+exercise's rule for printed values (``compare.tolerance.written_value_agrees``).
 
 After every step each parameter entry and the loss are compared under ``Tolerance``: the
 float tracks against the exact one while it runs, torch against NumPy after. Exact
@@ -45,10 +52,10 @@ from compare.finite_differences import EXACT_BUDGET, step_cost
 from compare.kinks import Neuron, SideMatched
 from compare.progress import progress_bar
 from compare.reasons import Reasons
-from compare.tolerance import Tolerance
+from compare.tolerance import Tolerance, rule_text, written_value_agrees
 from reference import activations, quantities
 from reference.backprop import Backprop, Pass, run_network_pass
-from reference.exercise import Exercise, in_range, range_text
+from reference.exercise import Exercise, StepAnswer, did_you_mean, in_range, range_text
 from reference.network import Network
 from reference.numbers import MP, MP_DIGITS, as_fraction, convert
 from torch_impl.model import DTYPES, build_loss, build_model, tensor_from_decimals
@@ -58,6 +65,7 @@ MAX_PARAMETER_ROWS = 64  # the step-1 parameter table is left out for larger net
 TOO_LARGE = "left out, the network is too large for exact arithmetic; NumPy vs torch only"
 EXACT_DIGIT_LIMIT = 10000  # digits of the largest parameter denominator the exact track allows
 KINK_SIDES = ("torch", "text")
+MAX_TRAJECTORY = 5_000_000  # floats of the per-step parameter record the training picture reads
 
 
 class Update:
@@ -100,7 +108,8 @@ BROKEN_UPDATES = (GradientAscent, MomentumAveraged)
 @dataclass(frozen=True)
 class TrainingSettings:
     """``lr`` and ``momentum`` as written (``Decimal``, dimensionless), ``steps`` >= 0,
-    ``dtype`` of the float tracks, ``kink_side`` one of ``KINK_SIDES``."""
+    ``dtype`` of the float tracks, ``kink_side`` one of ``KINK_SIDES``, ``freeze`` the
+    names of parameters that keep their values (``"b1"``, ``"W2"``)."""
     lr: Decimal
     steps: int
     momentum: Decimal = Decimal(0)
@@ -108,6 +117,24 @@ class TrainingSettings:
     tolerance: Tolerance | None = None
     kink_side: str = "torch"
     exact_digit_limit: int = EXACT_DIGIT_LIMIT
+    freeze: tuple[str, ...] = ()
+
+    @classmethod
+    def for_exercise(cls, exercise: Exercise, lr: Decimal | None = None, steps: int | None = None,
+                     momentum: Decimal | None = None, freeze: tuple[str, ...] | None = None,
+                     **options) -> "TrainingSettings":
+        """The settings a run of ``exercise`` takes: each of ``lr``, ``steps``,
+        ``momentum`` and ``freeze`` as given (the command line), else as the file's
+        ``[training]`` says, else the defaults: lr 0.1, momentum 0, nothing frozen, and
+        as many steps as the last ``[after.K]`` needs (1 without any). ``options`` are
+        the other fields (dtype, tolerance, kink_side)."""
+        defaults = exercise.training
+        last = max((a.step for a in exercise.after), default=1)
+        return cls(lr=lr if lr is not None else defaults.lr if defaults.lr is not None else Decimal("0.1"),
+                   steps=steps if steps is not None else defaults.steps if defaults.steps is not None else last,
+                   momentum=(momentum if momentum is not None else
+                             defaults.momentum if defaults.momentum is not None else Decimal(0)),
+                   freeze=tuple(freeze if freeze is not None else defaults.freeze), **options)
 
     def check(self) -> None:
         """Raise ``ValueError`` (one line) for settings SGD rejects, and for a learning
@@ -121,6 +148,17 @@ class TrainingSettings:
         if self.kink_side not in KINK_SIDES:
             raise ValueError(f"kink side: expected one of {', '.join(KINK_SIDES)}; got {self.kink_side}")
 
+    def check_freeze(self, exercise: Exercise) -> None:
+        """Raise ``ValueError`` (one line) for a frozen name that is not a parameter of
+        ``exercise``'s network (a bias of a layer without one, a typo), or one given twice."""
+        shapes = exercise.architecture.parameter_shapes()
+        for name in self.freeze:
+            if name not in shapes:
+                raise ValueError(f"--freeze: expected parameter names, each of {', '.join(shapes)}; "
+                                 f"{name!r} is not one" + did_you_mean(name, shapes))
+            if self.freeze.count(name) > 1:
+                raise ValueError(f"--freeze: expected each parameter once; {name!r} is given twice")
+
 
 class HandTrack:
     """Parameters, velocity and the hand backward pass in one number type (``"exact"``,
@@ -132,14 +170,13 @@ class HandTrack:
         self.x, self.y = convert(exercise.x, number_type), convert(exercise.y, number_type)
         self.lr, self.momentum = convert(np.array([settings.lr, settings.momentum], dtype=object), number_type)
         self.update = update
+        self.frozen = frozenset(settings.freeze)
         self.velocity: dict[str, np.ndarray | None] = {name: None for name in self.parameters()}
 
     def parameters(self) -> dict[str, np.ndarray]:
-        """``{"W1": (in, out) array, "b1": (out,), ...}`` (the live arrays)."""
-        params = {}
-        for k, (W, b) in enumerate(zip(self.network.weights, self.network.biases), start=1):
-            params[f"W{k}"], params[f"b{k}"] = W, b
-        return params
+        """``{"W1": (in, out) array, "b1": (out,), ...}`` (the live arrays; no ``b{k}``
+        for a layer without bias)."""
+        return self.network.parameters()
 
     def forward_zs(self) -> list[np.ndarray]:
         """Pre-activations z_k, each (B, n_k)."""
@@ -149,13 +186,15 @@ class HandTrack:
         return run_network_pass(self.network, self.x, self.y, self.number_type, backprop)
 
     def step(self, gradients: dict[str, np.ndarray]) -> None:
-        """One SGD update of every parameter with ``gradients`` (same names and shapes)."""
-        n = self.network.architecture.n_layers
-        for k in range(1, n + 1):
-            for kind, store in (("W", self.network.weights), ("b", self.network.biases)):
-                name = f"{kind}{k}"
-                store[k - 1], self.velocity[name] = self.update.apply(
-                    store[k - 1], gradients[name], self.velocity[name], self.lr, self.momentum)
+        """One SGD update of every parameter that is not frozen with ``gradients`` (same
+        names and shapes)."""
+        for name in self.parameters():
+            if name in self.frozen:
+                continue
+            store = self.network.weights if name[0] == "W" else self.network.biases
+            k = int(name[1:])
+            store[k - 1], self.velocity[name] = self.update.apply(
+                store[k - 1], gradients[name], self.velocity[name], self.lr, self.momentum)
 
     def denominator_digits(self) -> int:
         """Decimal digits of the largest denominator among the (exact) parameters; 0 for
@@ -167,7 +206,8 @@ class HandTrack:
 
 
 class TorchTrack:
-    """The exercise's ``nn.Sequential`` trained by ``torch.optim.SGD``."""
+    """The exercise's ``nn.Sequential`` trained by ``torch.optim.SGD``; frozen parameters
+    get ``requires_grad_(False)`` and are left out of the optimiser."""
 
     def __init__(self, exercise: Exercise, settings: TrainingSettings):
         self.exercise = exercise
@@ -176,33 +216,49 @@ class TorchTrack:
         self.loss_fn = build_loss(exercise)
         self.x = tensor_from_decimals(exercise.x, torch_dtype)
         self.y = tensor_from_decimals(exercise.y, torch_dtype)
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=float(settings.lr),
-                                         momentum=float(settings.momentum))
+        trained = []
+        for name, parameter in self.named_parameters().items():
+            if name in settings.freeze:
+                parameter.requires_grad_(False)
+            else:
+                trained.append(parameter)
+        self.optimizer = (torch.optim.SGD(trained, lr=float(settings.lr), momentum=float(settings.momentum))
+                          if trained else None)
+
+    def named_parameters(self) -> dict[str, torch.nn.Parameter]:
+        """``{"W1": linear_1.weight, "b1": linear_1.bias, ...}``: torch's own parameters
+        by the text's names (the weight in torch's (out, in) layout)."""
+        named = {}
+        linears = [m for m in self.model if isinstance(m, torch.nn.Linear)]
+        for k, linear in enumerate(linears, start=1):
+            named[f"W{k}"] = linear.weight
+            if linear.bias is not None:
+                named[f"b{k}"] = linear.bias
+        return named
 
     def forward_backward(self) -> tuple[float, list[np.ndarray]]:
-        """Zero the gradients, forward, ``loss.backward()``; returns the loss and the
-        pre-activations z_k (B, n_k) as NumPy arrays."""
-        self.optimizer.zero_grad()
+        """Zero the gradients, forward, ``loss.backward()`` (none when every parameter
+        is frozen); returns the loss and the pre-activations z_k (B, n_k) as NumPy arrays."""
+        if self.optimizer is not None:
+            self.optimizer.zero_grad()
         zs, out = [], self.x
         for module in self.model:
             out = module(out)
             if isinstance(module, torch.nn.Linear):
                 zs.append(out.detach().numpy().copy())
         loss = self.loss_fn(out, self.y)
-        loss.backward()
+        if loss.requires_grad:
+            loss.backward()
         return float(loss.detach()), zs
 
     def step(self) -> None:
-        self.optimizer.step()
+        if self.optimizer is not None:
+            self.optimizer.step()
 
     def parameters(self) -> dict[str, np.ndarray]:
         """Parameters in the text's layout: ``W_k = linear.weight.T`` (in, out)."""
-        params = {}
-        linears = [m for m in self.model if isinstance(m, torch.nn.Linear)]
-        for k, linear in enumerate(linears, start=1):
-            params[f"W{k}"] = linear.weight.detach().numpy().T.copy()
-            params[f"b{k}"] = linear.bias.detach().numpy().copy()
-        return params
+        return {name: (p.detach().numpy().T if name[0] == "W" else p.detach().numpy()).copy()
+                for name, p in self.named_parameters().items()}
 
 
 @dataclass
@@ -252,11 +308,52 @@ class StepRecord:
 
 
 @dataclass
+class StepCheck:
+    """One entry a text prints after update step ``step`` (``[after.K]``), judged: the
+    ``given`` decimal, the ``expected`` value of the exact track at that step (None when
+    the run did not reach it), ``against`` which track judged it (the exact one, or NumPy
+    where the exact track had stopped), ``agree`` (None: not reached) and whether the
+    file lists it as a known ``erratum`` (``[errata] after``)."""
+    step: int
+    key: str  # as written in [after.K]: "L", "W2", "W2[0][0]"
+    label: str  # the entry: "L", "W2[0][0]"
+    given: Decimal
+    expected: Fraction | None
+    against: str
+    agree: bool | None
+    erratum: bool = False
+    rule: str = ""
+
+    @property
+    def name(self) -> str:
+        """``"after step 1: W2[0][0]"``: how the report names it."""
+        return f"after step {self.step}: {self.label}"
+
+    @property
+    def ok(self) -> bool:
+        """Right, or a known erratum that is indeed wrong, or not reached."""
+        return self.agree is None or self.agree != self.erratum
+
+    @property
+    def verdict(self) -> str:
+        """``agree``, ``known erratum``, ``not checked: …`` or ``DISAGREE: …``: the report's words."""
+        if self.agree is None:
+            return "not checked: the run stopped before this step"
+        if self.erratum:
+            return ("known erratum" if not self.agree else
+                    "DISAGREE: listed as an erratum, but it holds: remove it from [errata] after")
+        return "agree" if self.agree else f"DISAGREE: printed {self.given} ≠ {self.against}"
+
+
+@dataclass
 class Training:
     """A whole run: one ``StepRecord`` per state 0..N, the exact parameters after each
-    exact step (``exact_parameters[t]``: kept for t = 0, 1 and the last state the exact
-    track reached, None in between, so that memory does not grow with the steps), and
-    which entries never moved and why. ``records[t].gradients`` is kept for t = 0 and 1."""
+    exact step (``exact_parameters[t]``: kept for t = 0, 1, the steps a text prints values
+    after (``[after.K]``) and the last state the exact track reached, None in between,
+    so that memory does not grow with the steps), and which entries never moved and why.
+    ``records[t].gradients`` is kept for t = 0 and 1. ``step_checks`` judge the file's
+    ``[after.K]`` values; ``trajectory`` holds the NumPy parameters of every state as one
+    row each, in ``entries`` order (None beyond ``MAX_TRAJECTORY`` floats)."""
     exercise: Exercise
     settings: TrainingSettings
     tolerance: Tolerance
@@ -268,6 +365,13 @@ class Training:
     initial: dict[str, np.ndarray] | None = None  # the file's parameters in the float dtype
     step1: dict[str, dict[str, np.ndarray]] | None = None  # {"numpy": params, "torch": params} after step 1
     final: dict[str, dict[str, np.ndarray]] | None = None  # the same after the last step
+    step_checks: list[StepCheck] = field(default_factory=list)
+    trajectory: np.ndarray | None = None  # (steps + 1, parameter entries), float64
+
+    @property
+    def frozen(self) -> tuple[str, ...]:
+        """The parameters that kept their values (``TrainingSettings.freeze``)."""
+        return self.settings.freeze
 
     @property
     def ground_truth(self) -> str:
@@ -285,7 +389,7 @@ class Training:
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.records)
+        return all(r.ok for r in self.records) and all(c.ok for c in self.step_checks)
 
     @property
     def exact_steps(self) -> int:
@@ -359,12 +463,14 @@ def run_training(exercise: Exercise, settings: TrainingSettings, update: Update 
     the rationals); it is left out where one exact step costs more than
     ``compare.finite_differences.EXACT_BUDGET`` (``step_cost``) and stops before its steps together do.
     ``show_progress`` draws a tqdm bar on stderr for a long run (``compare.progress``).
-    Raises ``ValueError`` for settings ``TrainingSettings.check`` rejects. A float track
-    that overflows (a huge learning rate) shows inf or nan in the report, without NumPy's
-    warnings.
+    Raises ``ValueError`` for settings ``TrainingSettings.check`` and ``check_freeze``
+    reject. A float track that overflows (a huge learning rate) shows inf or nan in the
+    report, without NumPy's warnings. The exercise's ``[after.K]`` values are judged into
+    ``Training.step_checks``.
     """
     settings.check()
-    with np.errstate(over="ignore", invalid="ignore"):
+    settings.check_freeze(exercise)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _run_training(exercise, settings, update, show_progress)
 
 
@@ -383,6 +489,11 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
     exact_alive = not large
     first_exact_pass = first_hand_pass = None
     float_parameters = []  # {"numpy": ..., "torch": ...} after steps 1 and N
+    checked = {a.step for a in exercise.after}  # states whose parameters the [after.K] values need
+    numpy_checked = {}  # step -> NumPy parameters, where the exact track may not reach
+    n_entries = sum(p.size for p in initial.values())
+    trajectory = (np.empty((settings.steps + 1, n_entries)) if (settings.steps + 1) * n_entries <= MAX_TRAJECTORY
+                  else None)
     steps = progress_bar("gradient-descent steps", enabled=show_progress)(range(settings.steps + 1))
     for step in steps:
         if exact_alive and (step + 1) * per_step > EXACT_BUDGET:
@@ -409,13 +520,19 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
         first_hand_pass = first_hand_pass or hand_pass
         record = StepRecord(step, {"numpy": float(hand_pass.values["L"]), "torch": torch_loss})
         if exact_alive:
-            exact_pass = exact.run(backprop)
+            try:
+                exact_pass = exact.run(backprop)
+            except ArithmeticError:  # a probability of exactly 0 or 1 after a huge step: log(0), 1/(p(1 - p))
+                exact_alive = False
+                exact_stop = (f"its pass at step {step} divides by zero (a probability of exactly 0 or 1 after "
+                              f"the steps before), so the exact track stops at step {step - 1}; NumPy vs torch go on")
+        if exact_alive:
             first_exact_pass = first_exact_pass or exact_pass
             record.loss[EXACT] = as_fraction(exact_pass.values["L"][()])
             record.gradients = {p: exact_pass.gradient(p) for p in exact.parameters()}
             exact_parameters.append({p: v.copy() for p, v in exact.parameters().items()})
-            if step >= 3:  # memory stays bounded: states 0, 1 and the latest are what the report reads
-                exact_parameters[step - 1] = None
+            if step >= 3 and step - 1 not in checked:  # memory stays bounded: states 0, 1, the checked
+                exact_parameters[step - 1] = None        # ones and the latest are what the report reads
         record.dead = _dead_neurons(exact_pass if exact_alive else hand_pass, exercise)
         arch = exercise.architecture
         for layer, example, index in neurons:
@@ -428,6 +545,10 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
                 bool(torch_zs[layer - 1][example, index] > 0) if settings.kink_side == "torch" else None,
                 arch.activations[layer - 1], arch.negative_slope))
         numpy_now, torch_now = hand.parameters(), auto.parameters()
+        if trajectory is not None:
+            trajectory[step] = np.concatenate([v.reshape(-1) for v in numpy_now.values()]).astype(np.float64)
+        if step in checked:
+            numpy_checked[step] = {p: v.copy() for p, v in numpy_now.items()}
         _compare(record, exact_parameters[-1] if exact_alive else None, numpy_now, torch_now, tolerance,
                  EXACT if exercise.architecture.ground_truth != MP else f"{MP_DIGITS}-digit")
         if step in (1, settings.steps):
@@ -443,10 +564,54 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
     if settings.lr == 0:
         unmoved = [(label, "the learning rate is 0") for _, _, label in entries(initial)]
     else:
-        unmoved = _unmoved(exercise, initial, hand.parameters(), first_exact_pass or first_hand_pass)
-    return Training(exercise, settings, tolerance, records, exact_parameters, exact_stop, unmoved,
-                    sum(p.size for p in initial.values()), initial,
-                    float_parameters[0] if settings.steps else None, float_parameters[-1])
+        unmoved = _unmoved(exercise, initial, hand.parameters(), first_exact_pass or first_hand_pass, settings.freeze)
+    training = Training(exercise, settings, tolerance, records, exact_parameters, exact_stop, unmoved,
+                        n_entries, initial, float_parameters[0] if settings.steps else None, float_parameters[-1],
+                        trajectory=trajectory)
+    training.step_checks = check_steps(training, numpy_checked)
+    return training
+
+
+def check_steps(training: Training, numpy_parameters: dict[int, dict[str, np.ndarray]]) -> list[StepCheck]:
+    """Judge every ``[after.K]`` entry of the exercise: the loss ``L`` at the state after
+    K updates and parameters after K updates, against the exact track (NumPy's value,
+    said so, where the exact track stopped before K; not reached beyond the run's steps),
+    by the exercise's ``[grading]`` rule or the printed rounding (``written_value_agrees``)."""
+    exercise = training.exercise
+    rule = exercise.grading
+    checks = []
+    for answer in exercise.after:
+        erratum = f"{answer.step}.{answer.key}" in exercise.after_errata
+        for index, given in _written(answer):
+            label = quantities.entry_label(answer.name, index)
+            expected, against = _value_after(training, numpy_parameters, answer, index)
+            agree = None if expected is None else written_value_agrees(given, expected, rule)
+            checks.append(StepCheck(answer.step, answer.key, label, given, expected, against, agree, erratum,
+                                    rule_text(rule)))
+    return checks
+
+
+def _written(answer: StepAnswer):
+    """``(index, Decimal)`` of every entry a ``[after.K]`` key gives."""
+    if answer.index or answer.name == "L":
+        return [(answer.index, answer.value[()])]
+    return [(index, answer.value[index]) for index in np.ndindex(answer.value.shape)]
+
+
+def _value_after(training: Training, numpy_parameters: dict, answer: StepAnswer, index: tuple):
+    """``(value, track)``: the entry after ``answer.step`` updates in the exact track, or
+    NumPy's (as a Fraction of the float) where the exact track did not reach that step;
+    ``(None, "")`` beyond the run's steps."""
+    step = answer.step
+    if step > training.settings.steps:
+        return None, ""
+    record = training.records[step]
+    if step <= training.exact_steps and not training.large:
+        if answer.name == "L":
+            return record.loss[EXACT], training.exact_name
+        return as_fraction(training.exact_parameters[step][answer.name][index]), training.exact_name
+    value = record.loss["numpy"] if answer.name == "L" else numpy_parameters[step][answer.name][index]
+    return Fraction(float(value)), f"NumPy {training.settings.dtype} (the exact track stopped)"
 
 
 def _dead_neurons(reference: Pass, exercise: Exercise) -> dict[tuple[int, int], float | None]:
@@ -467,12 +632,16 @@ def _dead_neurons(reference: Pass, exercise: Exercise) -> dict[tuple[int, int], 
     return dead
 
 
-def _unmoved(exercise: Exercise, initial, final, exact_pass: Pass) -> list[tuple[str, str]]:
+FROZEN_REASON = "frozen: kept out of the update ([training] freeze or --freeze)"
+
+
+def _unmoved(exercise: Exercise, initial, final, exact_pass: Pass, frozen=()) -> list[tuple[str, str]]:
     """Entries whose NumPy value never changed, with the reason their first gradient
-    was zero (``compare.reasons``, from the exact pass of the file's parameters)."""
+    was zero (``compare.reasons``, from the exact pass of the file's parameters), or
+    that they were frozen."""
     reasons = Reasons(exercise, exact_pass)
-    return [(label, common_cause(reasons.for_entry(name, index))) for name, index, label in entries(initial)
-            if initial[name][index] == final[name][index]]
+    return [(label, FROZEN_REASON if name in frozen else common_cause(reasons.for_entry(name, index)))
+            for name, index, label in entries(initial) if initial[name][index] == final[name][index]]
 
 
 def as_float(value) -> float:

@@ -1,5 +1,6 @@
 """The report of ``compare.training``: the step table, the parameters after step 1, the
-lines on kinks, dying neurons and parameters that never moved, and the JSON object."""
+values the text prints after its steps (``[after.K]``), the lines on kinks, dying neurons,
+frozen parameters and parameters that never moved, and the JSON object."""
 import json
 from fractions import Fraction
 
@@ -8,8 +9,8 @@ from tabulate import tabulate
 
 from compare.formatting import approximate_text, diff_text, exact_text, float_text, significant_decimal
 from compare.kinks import Neuron
-from compare.training import (EXACT, MAX_PARAMETER_ROWS, TOO_LARGE, KinkStep, StepRecord, Training, as_float, close,
-                              entries)
+from compare.training import (EXACT, MAX_PARAMETER_ROWS, TOO_LARGE, KinkStep, StepCheck, StepRecord, Training,
+                              as_float, close, entries)
 from compare.tolerance import Tolerance
 from reference.numbers import GROUND_TRUTH_NAMES, MP, as_fraction
 
@@ -150,7 +151,12 @@ def summary_lines(training: Training) -> list[str]:
     start, end = _reference_loss(first), _reference_loss(last)
     percent = f" ({(start - end) / start:.1%})" if start else ""
     lines = [f"SGD lr {s.lr}, momentum {s.momentum}, {s.steps} step(s), {s.dtype}, "
-             f"rtol {training.tolerance.rtol:g}, atol {training.tolerance.atol:g}.",
+             f"rtol {training.tolerance.rtol:g}, atol {training.tolerance.atol:g}."]
+    if training.frozen:
+        keep = "it keeps its" if len(training.frozen) == 1 else "they keep their"
+        lines.append(f"Frozen: {', '.join(training.frozen)}: {keep} values in every track (the hand "
+                     "update leaves them out; torch: requires_grad_(False), not in the optimiser).")
+    lines += [
              f"Loss {float_text(start)} → {float_text(end)} after {s.steps} step(s): drop "
              f"{start - end:.6g}{percent}."]
     if training.large:
@@ -171,11 +177,66 @@ def summary_lines(training: Training) -> list[str]:
                      "disagreement here; the default --kink-side torch makes every track take torch's side.")
     lines += _life_lines(training)
     lines += _unmoved_lines(training)
+    lines += step_check_lines(training)
     bad = [r.step for r in training.records if not r.ok]
     tracks = "NumPy vs torch" if training.large else f"{training.exact_name} vs NumPy vs torch"
-    lines.append("Result: " + (f"every step agrees ({tracks})." if not bad else
-                               f"DISAGREEMENT at step(s) {', '.join(map(str, bad))}."))
+    wrong = [c.name for c in training.step_checks if not c.ok]
+    if bad:
+        result = f"DISAGREEMENT at step(s) {', '.join(map(str, bad))}"
+        result += f"; printed values after the steps wrong: {_listed(wrong)}." if wrong else "."
+    elif wrong:
+        result = f"every step agrees ({tracks}), but printed values after the steps are wrong: {_listed(wrong)}."
+    else:
+        result = f"every step agrees ({tracks})."
+    lines.append("Result: " + result)
     return lines
+
+
+def _listed(names: list[str], limit: int = 6) -> str:
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def step_check_lines(training: Training) -> list[str]:
+    """One line on the values printed after the steps (``[after.K]``): how many agree,
+    the known errata, those not reached; the wrong ones are named in ``Result``."""
+    checks = training.step_checks
+    if not checks:
+        return []
+    agree = sum(c.agree is True and not c.erratum for c in checks)
+    judged = sum(c.agree is not None for c in checks)
+    line = f"Printed after the steps ([after.K]): {agree} of {judged} entries agree"
+    errata = [c.name for c in checks if c.erratum and c.agree is False]
+    if errata:
+        line += f"; {len(errata)} known erratum{'s' if len(errata) > 1 else ''} ({_listed(errata)})"
+    unreached = sum(c.agree is None for c in checks)
+    if unreached:
+        line += f"; {unreached} not checked (after step {training.settings.steps}, where the run stopped)"
+    return [line + "."]
+
+
+STEP_CHECK_HEADERS = ["after step", "entry", "printed", "expected", "verdict"]
+
+
+def step_check_table_lines(training: Training, fmt: str = "github") -> list[str]:
+    """The table of values the text prints after its steps (``[after.K]``): one row per
+    entry, the expected value of the track that judged it."""
+    if not training.step_checks:
+        return []
+    rows = [[str(c.step), c.label, str(c.given),
+             "—" if c.expected is None else value_text(c.expected, 40), c.verdict] for c in training.step_checks]
+    rule = training.step_checks[0].rule
+    return [f"Values the text prints after its steps, judged by {rule}", "",
+            tabulate(rows, headers=STEP_CHECK_HEADERS, tablefmt=fmt, disable_numparse=True), ""]
+
+
+def step_checks_json(checks: list[StepCheck]) -> list[dict]:
+    """The ``[after.K]`` checks for JSON: step, key, entry, printed, expected (a float and
+    the exact text), against, agree (null: not reached), erratum, ok."""
+    return [{"step": c.step, "key": c.key, "entry": c.label, "printed": str(c.given),
+             "expected": None if c.expected is None else as_float(c.expected),
+             "expected_exact": None if c.expected is None else value_text(c.expected, 0, 17),
+             "against": c.against, "agree": c.agree, "erratum": c.erratum, "ok": c.ok, "verdict": c.verdict,
+             "rule": c.rule} for c in checks]
 
 
 def value_text(value, limit: int = 0, digits: int = 12) -> str:
@@ -217,12 +278,12 @@ def step1_rows(training: Training, digits: int = 12) -> list[dict] | None:
         exact = None if after is None else after[name][index]
         numpy_value = float(training.step1["numpy"][name][index])
         torch_value = float(training.step1["torch"][name][index])
+        verdict = _step1_verdict(training.tolerance, exact, numpy_value, torch_value, training.exact_name)
         rows.append({"parameter": label, "before": str(training.exercise.parameters[name][index]),
                      "gradient": None if gradients is None else value_text(gradients[name][index], 40, digits),
                      "after_exact": None if exact is None else value_text(exact, 40, digits),
                      "after_numpy": numpy_value, "after_torch": torch_value,
-                     "verdict": _step1_verdict(training.tolerance, exact, numpy_value, torch_value,
-                                               training.exact_name)})
+                     "verdict": verdict + (" (frozen)" if name in training.frozen else "")})
     return rows
 
 
@@ -248,7 +309,7 @@ def render_training_text(training: Training, fmt: str = "github") -> str:
     """Title, the per-step table, every parameter after step 1 and the summary."""
     return "\n".join([training.exercise.title, "", "Gradient descent, step by step", "",
                       step_table(training, fmt), "", *parameter_table_lines(training, fmt),
-                      *summary_lines(training)])
+                      *step_check_table_lines(training, fmt), *summary_lines(training)])
 
 
 def final_parameters(training: Training) -> dict[str, dict[str, list | None]]:
@@ -272,7 +333,9 @@ def render_training_json(training: Training) -> str:
     float or null once the exact track stopped, ``max_abs_diff``, ``agree``, ``problems``,
     ``dead_neurons``, ``kinks``), ``ground_truth``, ``exact_steps``, ``exact_stop``,
     ``unmoved``, ``step1_parameters`` (``step1_rows``, null for no step or more than
-    ``MAX_PARAMETER_ROWS`` parameters), ``parameters`` (``final_parameters``) and ``ok``."""
+    ``MAX_PARAMETER_ROWS`` parameters), ``parameters`` (``final_parameters``), ``after``
+    (``step_checks_json``: the values the text prints after its steps) and ``ok``;
+    ``settings.freeze`` lists the frozen parameters."""
     steps = [{"step": r.step,
               "loss_exact": as_float(r.loss[EXACT]) if EXACT in r.loss else None,
               "loss_numpy": r.loss["numpy"], "loss_torch": r.loss["torch"],
@@ -286,7 +349,7 @@ def render_training_json(training: Training) -> str:
     s = training.settings
     return json.dumps({"exercise": training.exercise.title,
                        "settings": {"lr": str(s.lr), "momentum": str(s.momentum), "steps": s.steps,
-                                    "dtype": s.dtype, "kink_side": s.kink_side,
+                                    "dtype": s.dtype, "kink_side": s.kink_side, "freeze": list(s.freeze),
                                     "rtol": training.tolerance.rtol, "atol": training.tolerance.atol},
                        "steps": steps,
                        "ground_truth": GROUND_TRUTH_NAMES[training.ground_truth],
@@ -295,4 +358,5 @@ def render_training_json(training: Training) -> str:
                        "step1_parameters": (step1_rows(training, 17) if training.n_parameters <= MAX_PARAMETER_ROWS
                                             else None),
                        "parameters": final_parameters(training),
+                       "after": step_checks_json(training.step_checks),
                        "ok": training.ok}, indent=2, ensure_ascii=False)

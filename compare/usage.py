@@ -8,18 +8,32 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from reference.exercise import Exercise, load_exercise
+from reference.exercise import Exercise, did_you_mean, load_exercise
+
+UNRECOGNIZED = "unrecognized arguments: "
 
 
 class UsageError(Exception):
     """Bad command-line usage; the message is one line."""
 
 
+def option_hint(message: str, options) -> str:
+    """For argparse's ``"unrecognized arguments: --lrr 0.5"``, ``"; did you mean
+    '--lr'?"`` naming the option of ``options`` closest to the first unknown one
+    (``reference.exercise.did_you_mean``); ``""`` for any other message or no close option."""
+    if not message.startswith(UNRECOGNIZED):
+        return ""
+    unknown = next((word.split("=")[0] for word in message[len(UNRECOGNIZED):].split() if word.startswith("--")), None)
+    return did_you_mean(unknown, sorted(o for o in options if o.startswith("--"))) if unknown else ""
+
+
 class Parser(argparse.ArgumentParser):
-    """``argparse`` that raises ``UsageError`` instead of printing usage and exiting."""
+    """``argparse`` that raises ``UsageError`` instead of printing usage and exiting; an
+    unknown option of a parser without subcommands gets a did-you-mean (``option_hint``)."""
 
     def error(self, message):
-        raise UsageError(message)
+        hint = "" if self._subparsers is not None else option_hint(message, self._option_string_actions)
+        raise UsageError(message + hint)
 
 
 def load_selected(path: str, example: int | None, dtype: str = "float64") -> Exercise:

@@ -44,6 +44,8 @@ def piecewise_linear(z: np.ndarray, negative_slope) -> np.ndarray:
         return intervals.piecewise_linear(z, negative_slope)
     if not negative_slope and not _is_object(z):
         return np.maximum(z, 0)  # the same numbers, one pass (large networks)
+    if negative_slope and not _is_object(z):  # the slope times the negative part only: a slope of 1e300
+        return np.where(z > 0, z, negative_slope * np.minimum(z, 0))  # times a positive 1e300 never overflows
     return np.where(z > 0, z, negative_slope * z if negative_slope else np.zeros_like(z))
 
 

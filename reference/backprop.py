@@ -22,6 +22,11 @@ from reference.numbers import EXACT, MP, convert, counting_underflows, matmul
 class Backprop:
     """The hand-written backward pass of a fully connected network."""
 
+    def probabilities(self, y_hat: np.ndarray, loss: str) -> np.ndarray:
+        """The probabilities ``p`` a loss on logits sees, (B, n_out): softmax(y_hat) for
+        cross_entropy, sigmoid(y_hat) for bce_with_logits (``reference.losses.probabilities``)."""
+        return losses.probabilities(loss, y_hat)
+
     def loss_gradient(self, y_hat: np.ndarray, y: np.ndarray, loss: str, reduction: str) -> np.ndarray:
         """Step 1: dL/dy_hat, shape (B, n_out). For the chapter: 2/4 (y_hat - y)."""
         return losses.gradient(loss, y_hat, y, reduction)
@@ -55,7 +60,8 @@ class Backprop:
 
     def backward(self, network: Network, zs: list, acts: list, y: np.ndarray) -> dict[str, np.ndarray]:
         """All backward quantities by name (``dL/dy_hat``, ``dL/dW2``, ``relu_mask``, ...),
-        intermediates with shape (B, n), gradients with the parameters' shapes."""
+        intermediates with shape (B, n), gradients with the parameters' shapes (no
+        ``dL/db{k}`` for a layer without bias)."""
         arch = network.architecture
         n = arch.n_layers
         out = {"dL/dy_hat": self.loss_gradient(acts[-1], y, arch.loss, arch.reduction)}
@@ -70,7 +76,8 @@ class Backprop:
             upstream = self.through_activation(upstream, derivative)
             out[f"dL/dz{k}"] = upstream
             out[f"dL/dW{k}"] = self.weight_gradient(acts[k - 1], upstream)
-            out[f"dL/db{k}"] = self.bias_gradient(upstream)
+            if arch.has_bias(k):
+                out[f"dL/db{k}"] = self.bias_gradient(upstream)
             if k > 1:
                 upstream = self.to_previous_layer(network.weights[k - 1], upstream, out[f"dL/dW{k}"])
                 out[f"dL/d{quantities.hidden_name(k - 1, n)}"] = upstream
@@ -120,6 +127,8 @@ def run_network_pass(network: Network, x: np.ndarray, y: np.ndarray, number_type
     zs, acts = network.forward(x)
     n = network.architecture.n_layers
     raw = {"y_hat": acts[-1], "L": np.asarray(network.loss(acts[-1], y), dtype=acts[-1].dtype)}
+    if network.architecture.loss in losses.PROBABILITIES:
+        raw[quantities.PROBABILITIES_NAME] = backprop.probabilities(acts[-1], network.architecture.loss)
     for k in range(1, n + 1):
         raw[f"z{k}"] = zs[k - 1]
         if k < n:
@@ -148,7 +157,7 @@ def check_finite(exercise: Exercise, number_type: str) -> Pass:
     with np.errstate(all="ignore"):
         result = run_pass(exercise, number_type)
     arch = exercise.architecture
-    for name in quantities.all_names(arch.n_layers, list(arch.activations)):
+    for name in arch.quantity_names():
         value = np.asarray(result.values[name])
         bad = np.argwhere(~np.isfinite(value))
         if len(bad):

@@ -7,10 +7,11 @@ The format is TOML, read with ``tomllib`` and every float parsed as ``Decimal``:
     [network]                     # optional; the default is the chapter's 4-3-4 network
     sizes = [4, 3, 4]
     activations = ["relu", "identity"]   # relu, leaky_relu, sigmoid, tanh, identity
-    loss = "mse"                         # mse, sse, bce, bce_with_logits, cross_entropy
+    loss = "mse"                         # mse, sse, sum_squares, bce, bce_with_logits, cross_entropy
     reduction = "mean"                   # over the examples: mean or sum
     negative_slope = 0.01                # leaky_relu only
-    [parameters]                  # W{k} with shape (in, out), b{k} with shape (out,)
+    bias = true                          # or false, or one per layer: [true, false]
+    [parameters]                  # W{k} with shape (in, out), b{k} with shape (out,) (layers with a bias)
     W1 = [[...], ...]
     [[examples]]                  # one or more
     x = [...]
@@ -20,10 +21,17 @@ The format is TOML, read with ``tomllib`` and every float parsed as ``Decimal``:
     "dL/dW1[0][2]" = 0.44
     [claims]                      # optional claims of the prose, checked and reported
     nonzero_gradients = 11
+    [training]                    # optional defaults of `train`: lr, steps, momentum, freeze
+    lr = 0.5
+    freeze = ["b1", "b2"]
+    [after.1]                     # optional values the text prints after update step 1
+    L = 0.291
+    "W2[0][0]" = 0.35891648
 
 Anything wrong raises ``ExerciseError`` with one line naming the file, the key and what
 was expected.
 """
+import difflib
 import os
 import stat
 import tomllib
@@ -42,9 +50,14 @@ ACTIVATIONS = activations.NAMES
 LOSSES = losses.NAMES
 REDUCTIONS = ("mean", "sum")
 DEFAULT_NETWORK = {"sizes": [4, 3, 4], "activations": ["relu", "identity"],
-                   "loss": "mse", "reduction": "mean", "negative_slope": Decimal("0.01")}
+                   "loss": "mse", "reduction": "mean", "negative_slope": Decimal("0.01"), "bias": True}
 TOP_LEVEL_KEYS = {"title", "source", "network", "parameters", "examples", "answers", "claims", "errata", "grading",
-                  "variants"}
+                  "training", "after", "variants"}
+TRAINING_KEYS = {"lr": "a learning rate: a number >= 0",
+                 "steps": "a number of steps: a whole number >= 0",
+                 "momentum": "SGD momentum: a number >= 0",
+                 "freeze": "a list of parameter names (\"b1\", \"W2\") that keep their values"}
+ERRATA_KEYS = ("claims", "after")
 VARIANT_KEYS = {"kink_margin": "a number >= 0: no pre-activation of a ReLU layer closer than this to 0",
                 "kinks": "0 or 1: how many pre-activations lie exactly at a kink (1: exactly one)",
                 "dead": '"any", "at_least_one" or "none" (every ReLU neuron alive in some example)',
@@ -65,6 +78,21 @@ RANGES = {"float64": (FLOAT64_MIN, FLOAT64_MAX),
 # be narrowed to one parameter tensor: "nonzero_gradients.W1".
 CLAIMS = {"nonzero_gradients": "how many parameters receive a nonzero gradient",
           "zero_gradients": "how many parameters receive no gradient"}
+
+
+def did_you_mean(word, choices) -> str:
+    """``"; did you mean 'loss'?"`` naming the choice closest to ``word``
+    (``difflib.get_close_matches``), or ``""`` when none is close. For one-line errors
+    about an unknown key, name or option."""
+    if not isinstance(word, str):
+        return ""
+    found = difflib.get_close_matches(word, [str(c) for c in choices], n=1)
+    return f"; did you mean {found[0]!r}?" if found else ""
+
+
+def one_of(word, choices) -> str:
+    """``"one of a, b, c"``, with ``did_you_mean`` for ``word``."""
+    return "one of " + ", ".join(str(c) for c in choices) + did_you_mean(word, choices)
 
 
 def printable(text: str) -> str:
@@ -88,12 +116,38 @@ class ExerciseError(ValueError):
 class Architecture:
     """A fully connected network: ``sizes[k]`` neurons per layer, one activation per
     weight layer, a loss over the outputs and a reduction over the examples;
-    ``negative_slope`` is leaky ReLU's slope for z < 0 (PyTorch's name and default)."""
+    ``negative_slope`` is leaky ReLU's slope for z < 0 (PyTorch's name and default).
+    ``bias[k-1]`` says whether layer k has a bias b_k (``nn.Linear(bias=False)`` where
+    not); ``()``, the default, is a bias in every layer (a tuple of all True is stored
+    as ``()``)."""
     sizes: tuple[int, ...]
     activations: tuple[str, ...]
     loss: str
     reduction: str
     negative_slope: Decimal = Decimal("0.01")
+    bias: tuple[bool, ...] = ()
+
+    def __post_init__(self):
+        if self.bias and all(self.bias):
+            object.__setattr__(self, "bias", ())
+
+    def has_bias(self, k: int) -> bool:
+        """Whether layer ``k`` (1-based) has a bias b_k."""
+        return not self.bias or bool(self.bias[k - 1])
+
+    @property
+    def layer_biases(self) -> tuple[bool, ...]:
+        """``has_bias`` of every layer, in order."""
+        return tuple(self.has_bias(k) for k in range(1, self.n_layers + 1))
+
+    def quantity_names(self) -> list[str]:
+        """Every quantity of this network (``reference.quantities.all_names``), ``p``
+        and the bias gradients included where they exist."""
+        return quantities.all_names(self.n_layers, list(self.activations), self.loss, self.layer_biases)
+
+    def step_groups(self) -> list[tuple[str, list[str]]]:
+        """The text's steps of this network (``reference.quantities.step_groups``)."""
+        return quantities.step_groups(self.n_layers, list(self.activations), self.loss, self.layer_biases)
 
     @property
     def rational(self) -> bool:
@@ -113,11 +167,13 @@ class Architecture:
         return len(self.sizes) - 1
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
-        """``{"W1": (4, 3), "b1": (3,), ...}`` in the text's (in, out) layout."""
+        """``{"W1": (4, 3), "b1": (3,), ...}`` in the text's (in, out) layout; no ``b{k}``
+        for a layer without bias."""
         shapes = {}
         for k in range(1, self.n_layers + 1):
             shapes[f"W{k}"] = (self.sizes[k - 1], self.sizes[k])
-            shapes[f"b{k}"] = (self.sizes[k],)
+            if self.has_bias(k):
+                shapes[f"b{k}"] = (self.sizes[k],)
         return shapes
 
 
@@ -129,6 +185,30 @@ class Answer:
     name: str
     index: tuple[int, ...]
     value: np.ndarray
+
+
+@dataclass(frozen=True)
+class StepAnswer(Answer):
+    """A value a text prints after update step ``step`` (``[after.K]``), an ``Answer``
+    whose ``name`` is ``L`` (the loss at the parameters after K updates) or a parameter
+    (``"W2"``, entry ``index`` or ``()`` for the whole array) after K updates."""
+    step: int = 1
+
+    @property
+    def label(self) -> str:
+        """``"after.1.L"``: how the report and ``[errata] after`` name it (``"1.L"`` there)."""
+        return f"after.{self.step}.{self.key}"
+
+
+@dataclass(frozen=True)
+class TrainingDefaults:
+    """``[training]``: the text's own settings of its update steps, defaults that the
+    command line (``train --lr/--steps/--momentum/--freeze``) overrides. None where the
+    file does not say; ``freeze`` the parameters that keep their values."""
+    lr: Decimal | None = None
+    steps: int | None = None
+    momentum: Decimal | None = None
+    freeze: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,6 +263,16 @@ class Exercise:
     answers_left_out: int = 0  # hand answers of the whole batch, left out by example()
     grading: Grading = Grading()
     variants: VariantRules = VariantRules()
+    training: TrainingDefaults = TrainingDefaults()
+    after: tuple[StepAnswer, ...] = ()  # values printed after update steps ([after.K])
+    after_errata: frozenset[str] = frozenset()  # [errata] after: "1.L", known wrong in the text
+
+    def layer_bias(self, k: int) -> np.ndarray:
+        """b_k as written (a ``Decimal`` array of shape (sizes[k],)), or zeros for a layer
+        without bias: the forward pass adds it either way (``reference.network``)."""
+        if self.architecture.has_bias(k):
+            return self.parameters[f"b{k}"]
+        return np.array([Decimal(0)] * self.architecture.sizes[k], dtype=object)
 
     @property
     def batch_size(self) -> int:
@@ -196,7 +286,7 @@ class Exercise:
         if self.batch_size == 1:
             return self
         return replace(self, x=self.x[i:i + 1], y=self.y[i:i + 1], answers=(), claims={}, errata=frozenset(),
-                       answers_left_out=len(self.answers),
+                       answers_left_out=len(self.answers), after=(), after_errata=frozenset(),
                        title=f"{self.title} (example {i})")
 
 
@@ -276,7 +366,7 @@ def _read_regular_file(path: Path) -> str:
 def _parse(path: Path, data: dict, dtype: str) -> Exercise:
     unknown = sorted(set(data) - TOP_LEVEL_KEYS)
     if unknown:
-        raise ExerciseError(path, unknown[0], "one of " + ", ".join(sorted(TOP_LEVEL_KEYS)))
+        raise ExerciseError(path, unknown[0], one_of(unknown[0], sorted(TOP_LEVEL_KEYS)))
     for key in ("parameters", "examples"):
         if key not in data:
             raise ExerciseError(path, key, "this section; it is missing")
@@ -284,11 +374,14 @@ def _parse(path: Path, data: dict, dtype: str) -> Exercise:
     parameters = _parameters(path, data["parameters"], architecture, dtype)
     x, y = _examples(path, data["examples"], architecture, dtype)
     answers = _answers(path, data.get("answers", {}), architecture, x.shape[0], dtype)
+    after = _after(path, data.get("after", {}), architecture, dtype)
+    claims = _claims(path, data.get("claims", {}), architecture, dtype)
+    errata, after_errata = _errata(path, data.get("errata", {}), claims, after)
     return Exercise(path=str(path), title=_text(path, data, "title", path.stem),
                     source=_text(path, data, "source", ""), architecture=architecture,
                     parameters=parameters, x=x, y=y, answers=answers,
-                    claims=(claims := _claims(path, data.get("claims", {}), architecture, dtype)),
-                    errata=_errata(path, data.get("errata", {}), claims),
+                    claims=claims, errata=errata, after=after, after_errata=after_errata,
+                    training=_training(path, data.get("training", {}), architecture, dtype),
                     grading=_grading(path, data.get("grading", {}), architecture),
                     variants=_variant_rules(path, data.get("variants", {})),
                     class_indices=architecture.loss == "cross_entropy" and all(
@@ -301,32 +394,120 @@ def _claims(path, table, architecture: Architecture, dtype: str) -> dict[str, in
         raise ExerciseError(path, "claims", "a table of " + ", ".join(CLAIMS))
     for key, value in table.items():
         if key not in allowed:
-            raise ExerciseError(path, f"claims.{key}", "one of " + ", ".join(allowed))
+            raise ExerciseError(path, f"claims.{key}", one_of(key, allowed))
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ExerciseError(path, f"claims.{key}", f"a non-negative integer: {CLAIMS[key.split('.')[0]]}")
         _check_range(path, f"claims.{key}", [Decimal(value)], dtype)
     return dict(table)
 
 
-def _errata(path, table, claims: dict[str, int]) -> frozenset[str]:
-    """``[errata] claims = [...]``: claims of the file known to be wrong in the text."""
-    if not isinstance(table, dict) or set(table) - {"claims"}:
-        raise ExerciseError(path, "errata", "a table with one key, claims = [names of claims the text gets wrong]")
-    names = table.get("claims", [])
+def _errata(path, table, claims: dict[str, int], after: tuple[StepAnswer, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """``[errata] claims = [...]``: claims of the file known to be wrong in the text;
+    ``after = ["1.L", ...]``: values of ``[after.K]`` known to be wrong ("K.KEY")."""
+    if not isinstance(table, dict):
+        raise ExerciseError(path, "errata", "a table with claims = [names of claims the text gets wrong] "
+                                            "and after = [\"K.KEY\" of [after.K] values the text gets wrong]")
+    _known_keys(path, "errata", table, ERRATA_KEYS)
+    names = _listed_names(path, "errata.claims", table.get("claims", []), list(claims),
+                          "a list of claim names", "names of claims in [claims]")
+    steps = _listed_names(path, "errata.after", table.get("after", []),
+                          [a.label.removeprefix("after.") for a in after],
+                          "a list of \"K.KEY\" names of [after.K] values (\"1.L\")", "\"K.KEY\" names of [after.K] values")
+    return frozenset(names), frozenset(steps)
+
+
+def _listed_names(path, key: str, names, known: list[str], a_list: str, of: str) -> list[str]:
+    """``names``, a list of strings each one of ``known``; else ``ExerciseError`` at ``key``
+    expecting ``a_list`` (not a list of strings) or ``of`` (naming the first unknown one
+    and the closest known one)."""
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ExerciseError(path, "errata.claims", "a list of claim names")
+        raise ExerciseError(path, key, a_list)
     for name in names:
-        if name not in claims:
-            raise ExerciseError(path, "errata.claims", f"names of claims in [claims]; {name!r} is not one")
-    return frozenset(names)
+        if name not in known:
+            raise ExerciseError(path, key, f"{of}; {name!r} is not one" + did_you_mean(name, known))
+    return names
+
+
+def _known_keys(path, section: str, table: dict, allowed) -> None:
+    """Raise ``ExerciseError`` for the first key of ``table`` (the file's ``[section]``)
+    that is not one of ``allowed``, naming the closest one (``one_of``)."""
+    for key in table:
+        if key not in allowed:
+            raise ExerciseError(path, f"{section}.{key}", one_of(key, allowed))
+
+
+def _training(path, table, architecture: Architecture, dtype: str) -> TrainingDefaults:
+    """``[training]``: lr, steps, momentum (numbers as written) and freeze (parameter names)."""
+    if not isinstance(table, dict):
+        raise ExerciseError(path, "training", "a table with " + ", ".join(TRAINING_KEYS))
+    _known_keys(path, "training", table, TRAINING_KEYS)
+    numbers = {}
+    for key in ("lr", "momentum"):
+        value = table.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+            raise ExerciseError(path, f"training.{key}", TRAINING_KEYS[key])
+        _check_range(path, f"training.{key}", [value if isinstance(value, Decimal) else Decimal(value)],
+                     dtype)  # NaN, inf, 1e-99999999999 before any comparison
+        if value < 0:
+            raise ExerciseError(path, f"training.{key}", TRAINING_KEYS[key])
+        numbers[key] = Decimal(value)
+    steps = table.get("steps")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
+        raise ExerciseError(path, "training.steps", TRAINING_KEYS["steps"])
+    freeze = table.get("freeze", [])
+    if not isinstance(freeze, list) or not all(isinstance(n, str) for n in freeze):
+        raise ExerciseError(path, "training.freeze", TRAINING_KEYS["freeze"])
+    return TrainingDefaults(numbers.get("lr"), steps, numbers.get("momentum"),
+                            tuple(check_frozen(path, "training.freeze", freeze, architecture)))
+
+
+def check_frozen(path, key: str, names: list[str], architecture: Architecture) -> list[str]:
+    """``names`` of parameters to freeze, each a parameter of ``architecture`` given once;
+    raises ``ExerciseError`` (``path``, ``key``) naming the first that is not."""
+    shapes = architecture.parameter_shapes()
+    for name in names:
+        if name not in shapes:
+            without = (f"; layer {name[1:]} has no bias (network.bias)"
+                       if name[:1] == "b" and name[1:].isdigit() and 1 <= int(name[1:]) <= architecture.n_layers
+                       else did_you_mean(name, shapes))
+            raise ExerciseError(path, key, f"parameter names, each of {', '.join(shapes)}; {name!r} is not one"
+                                + without)
+        if names.count(name) > 1:
+            raise ExerciseError(path, key, f"each parameter once; {name!r} is given twice")
+    return list(names)
+
+
+def _after(path, table, architecture: Architecture, dtype: str) -> tuple[StepAnswer, ...]:
+    """``[after.K]`` tables: ``L`` and parameters (whole, or entries ``"W2[0][0]"``) after
+    K >= 1 update steps."""
+    if not isinstance(table, dict):
+        raise ExerciseError(path, "after", "tables [after.K] of values after update step K")
+    shapes = {"L": (), **architecture.parameter_shapes()}
+    found = []
+    for step_key, values in table.items():
+        if not step_key.isdigit() or int(step_key) < 1 or len(step_key) > 6:
+            raise ExerciseError(path, f"after.{step_key}", "a step number K >= 1 (at most 6 digits): [after.1]")
+        if not isinstance(values, dict):
+            raise ExerciseError(path, f"after.{step_key}", "a table of L and parameters after the step")
+        step = int(step_key)
+        given_by = {}
+        for key, value in values.items():
+            where = f"after.{step_key}.{key}"
+            name, index = quantities.split_entry(key)
+            if name not in shapes:
+                raise ExerciseError(path, where, "L or a parameter of this network: " + ", ".join(shapes)
+                                    + did_you_mean(name, shapes))
+            arr = _entry_values(path, f"after.{step_key}", key, value, shapes[name], given_by, dtype)
+            found.append(StepAnswer(key=key, name=name, index=index, value=arr, step=step))
+    return tuple(sorted(found, key=lambda a: a.step))
 
 
 def _grading(path, table, architecture: Architecture) -> Grading:
     if not isinstance(table, dict):
         raise ExerciseError(path, "grading", "a table with " + ", ".join(GRADING_KEYS))
-    for key in table:
-        if key not in GRADING_KEYS:
-            raise ExerciseError(path, f"grading.{key}", "one of " + ", ".join(GRADING_KEYS))
+    _known_keys(path, "grading", table, GRADING_KEYS)
     if "rtol" in table and "sig_figs" in table:
         raise ExerciseError(path, "grading", "one rule: rtol or sig_figs, not both")
     rtol, sig_figs = table.get("rtol"), table.get("sig_figs")
@@ -369,14 +550,14 @@ def _points(path, table, architecture: Architecture) -> tuple[tuple[str, Decimal
     number of points >= 0 (at most a million)."""
     if not isinstance(table, dict):
         raise ExerciseError(path, "grading.points", GRADING_KEYS["points"])
-    names = quantities.all_names(architecture.n_layers, list(architecture.activations))
-    steps = [title.split(":")[0] for title, _ in quantities.step_groups(architecture.n_layers,
-                                                                        list(architecture.activations))[1:]]
+    names = architecture.quantity_names()
+    steps = [title.split(":")[0] for title, _ in architecture.step_groups()[1:]]
     items = []
     for key, value in table.items():
         if key not in names and key not in steps and key != "probes":
             raise ExerciseError(path, f"grading.points.{key}",
-                                "a quantity (" + ", ".join(names) + "), a step (" + ", ".join(steps) + ") or probes")
+                                "a quantity (" + ", ".join(names) + "), a step (" + ", ".join(steps) + ") or probes"
+                                + did_you_mean(key, names + steps + ["probes"]))
         if isinstance(value, bool) or not isinstance(value, (Decimal, int)) or not 0 <= value <= MAX_POINTS:
             raise ExerciseError(path, f"grading.points.{key}", "a number of points from 0 to 1000000")
         items.append((key, Decimal(value)))
@@ -395,7 +576,7 @@ def _architecture(path, network, dtype: str) -> Architecture:
         raise ExerciseError(path, "network", "a table")
     unknown = sorted(set(network) - set(DEFAULT_NETWORK))
     if unknown:
-        raise ExerciseError(path, f"network.{unknown[0]}", "one of " + ", ".join(DEFAULT_NETWORK))
+        raise ExerciseError(path, f"network.{unknown[0]}", one_of(unknown[0], DEFAULT_NETWORK))
     sizes = network.get("sizes", DEFAULT_NETWORK["sizes"])
     if (not isinstance(sizes, list) or len(sizes) < 2
             or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes)):
@@ -407,13 +588,19 @@ def _architecture(path, network, dtype: str) -> Architecture:
                             f"a list of {len(sizes) - 1} activation names, one per weight layer")
     for i, name in enumerate(activations):
         if name not in ACTIVATIONS:
-            raise ExerciseError(path, f"network.activations[{i}]", "one of " + ", ".join(ACTIVATIONS))
+            raise ExerciseError(path, f"network.activations[{i}]", one_of(name, ACTIVATIONS))
     loss = network.get("loss", "mse")
     if loss not in LOSSES:
-        raise ExerciseError(path, "network.loss", "one of " + ", ".join(LOSSES))
+        raise ExerciseError(path, "network.loss", one_of(loss, LOSSES))
     reduction = network.get("reduction", "mean")
     if reduction not in REDUCTIONS:
-        raise ExerciseError(path, "network.reduction", "one of " + ", ".join(REDUCTIONS))
+        raise ExerciseError(path, "network.reduction", one_of(reduction, REDUCTIONS))
+    bias = network.get("bias", True)
+    if isinstance(bias, bool):
+        bias = [bias] * (len(sizes) - 1)
+    if not isinstance(bias, list) or len(bias) != len(sizes) - 1 or not all(isinstance(b, bool) for b in bias):
+        raise ExerciseError(path, "network.bias", f"true, false, or a list of {len(sizes) - 1} of them, one per "
+                                                  "weight layer (whether it has a bias b_k)")
     needed = losses.OUTPUT_ACTIVATION.get(loss)
     if needed and activations[-1] != needed:
         raise ExerciseError(path, f"network.activations[{len(activations) - 1}]",
@@ -425,7 +612,7 @@ def _architecture(path, network, dtype: str) -> Architecture:
     if "negative_slope" in network and "leaky_relu" not in activations:
         raise ExerciseError(path, "network.negative_slope", "only with a \"leaky_relu\" layer in network.activations "
                                                             "(it is leaky ReLU's slope); this network has none")
-    return Architecture(tuple(sizes), tuple(activations), loss, reduction, Decimal(slope))
+    return Architecture(tuple(sizes), tuple(activations), loss, reduction, Decimal(slope), tuple(bias))
 
 
 def _numbers(path, key: str, value, shape: tuple[int, ...] | None, dtype: str) -> np.ndarray:
@@ -470,9 +657,14 @@ def _parameters(path, table, architecture: Architecture, dtype: str) -> dict[str
         raise ExerciseError(path, "parameters", "a table of W1, b1, ...")
     shapes = architecture.parameter_shapes()
     unknown = sorted(set(table) - set(shapes))
+    for name in unknown:
+        if name[:1] == "b" and name[1:].isdigit() and 1 <= int(name[1:]) <= architecture.n_layers:
+            raise ExerciseError(path, f"parameters.{name}", f"no {name}: layer {name[1:]} has no bias "
+                                                            "(network.bias is false for it)")
     if unknown:
         raise ExerciseError(path, f"parameters.{unknown[0]}",
-                            "one of " + ", ".join(shapes) + f" for sizes {list(architecture.sizes)}")
+                            "one of " + ", ".join(shapes) + f" for sizes {list(architecture.sizes)}"
+                            + did_you_mean(unknown[0], shapes))
     params = {}
     for name, shape in shapes.items():
         if name not in table:
@@ -489,7 +681,7 @@ def _examples(path, examples, architecture: Architecture, dtype: str) -> tuple[n
     for i, example in enumerate(examples):
         unknown = sorted(set(example) - {"x", "y"})
         if unknown:
-            raise ExerciseError(path, f"examples[{i}].{unknown[0]}", "only x and y")
+            raise ExerciseError(path, f"examples[{i}].{unknown[0]}", "only x and y" + did_you_mean(unknown[0], "xy"))
         for key in ("x", "y"):
             if key not in example:
                 raise ExerciseError(path, f"examples[{i}].{key}", "this key; it is missing")
@@ -517,7 +709,8 @@ def _target(path, key: str, value, architecture: Architecture, dtype: str) -> np
 
 def answer_shape(name: str, architecture: Architecture, batch_size: int) -> tuple[int, ...]:
     """Shape a whole answer for quantity ``name`` has: parameter shapes for gradients,
-    () for L, (n,) per example for intermediates, (B, n) for a batch of B > 1."""
+    () for L, (n,) per example for intermediates (``p`` as y_hat), (B, n) for a batch of
+    B > 1."""
     if name == "L":
         return ()
     if name.startswith("dL/dW") or name.startswith("dL/db"):
@@ -529,7 +722,7 @@ def answer_shape(name: str, architecture: Architecture, batch_size: int) -> tupl
 def _layer_of(name: str, architecture: Architecture) -> int:
     """Which layer's width an intermediate quantity has (0 = input, K = output)."""
     n = architecture.n_layers
-    if name in ("y_hat", "dL/dy_hat"):
+    if name in ("y_hat", "dL/dy_hat", quantities.PROBABILITIES_NAME):
         return n
     digits = "".join(c for c in name if c.isdigit())
     return int(digits) if digits else 1
@@ -538,25 +731,47 @@ def _layer_of(name: str, architecture: Architecture) -> int:
 def _answers(path, table, architecture: Architecture, batch_size: int, dtype: str) -> tuple[Answer, ...]:
     if not isinstance(table, dict):
         raise ExerciseError(path, "answers", "a table of quantity = value")
-    known = quantities.all_names(architecture.n_layers, list(architecture.activations))
+    known = architecture.quantity_names()
     answers = []
     given_by = {}  # (quantity, index) -> the key that gives it: each entry once
     for key, value in table.items():
         name, index = quantities.split_entry(key)
         if name not in known:
-            raise ExerciseError(path, f"answers.{key}", "a quantity of this network: " + ", ".join(known))
-        shape = answer_shape(name, architecture, batch_size)
-        if index:
-            if len(index) != len(shape) or any(i >= s for i, s in zip(index, shape)):
-                raise ExerciseError(path, f"answers.{key}", f"an index into shape {shape}")
-            arr = _numbers(path, f"answers.{key}", value, (), dtype)
-        else:
-            arr = _numbers(path, f"answers.{key}", value, shape, dtype)
-        for entry in ([index] if index else list(np.ndindex(shape))):
-            if (name, entry) in given_by:
-                raise ExerciseError(path, f"answers.{key}",
-                                    f"one value per entry, but {quantities.entry_label(name, entry)} "
-                                    f"is given by answers.{given_by[(name, entry)]} too")
-            given_by[(name, entry)] = key
+            raise ExerciseError(path, f"answers.{key}", "a quantity of this network: " + ", ".join(known)
+                                + _why_not_a_quantity(name, architecture) + did_you_mean(name, known))
+        arr = _entry_values(path, "answers", key, value, answer_shape(name, architecture, batch_size), given_by,
+                            dtype)
         answers.append(Answer(key=key, name=name, index=index, value=arr))
     return tuple(answers)
+
+
+def _entry_values(path, section: str, key: str, value, shape: tuple[int, ...], given_by: dict, dtype: str) -> np.ndarray:
+    """The value of ``section.key`` (``"dL/dW1"`` whole, of ``shape``, or ``"dL/dW1[0][2]"``
+    one entry) as a ``Decimal`` array, each entry given once in the section: ``given_by``
+    maps ``(name, entry)`` to the key that gave it and is filled in here. Raises
+    ``ExerciseError`` for an index outside ``shape``, numbers of another shape, or an
+    entry given twice."""
+    name, index = quantities.split_entry(key)
+    where = f"{section}.{key}"
+    if index:
+        if len(index) != len(shape) or any(i >= s for i, s in zip(index, shape)):
+            raise ExerciseError(path, where, f"an index into shape {shape}")
+        arr = _numbers(path, where, value, (), dtype)
+    else:
+        arr = _numbers(path, where, value, shape, dtype)
+    for entry in ([index] if index else list(np.ndindex(shape))):
+        if (name, entry) in given_by:
+            raise ExerciseError(path, where, f"one value per entry, but {quantities.entry_label(name, entry)} "
+                                             f"is given by {section}.{given_by[(name, entry)]} too")
+        given_by[(name, entry)] = key
+    return arr
+
+
+def _why_not_a_quantity(name: str, architecture: Architecture) -> str:
+    """Why a name a text might use is not a quantity of this network (``dL/db2`` of a
+    layer without bias, ``p`` without a loss on logits), or ``""``."""
+    if name.startswith("dL/db") and name[5:].isdigit() and 1 <= int(name[5:]) <= architecture.n_layers:
+        return f" (layer {name[5:]} has no bias)"
+    if name == quantities.PROBABILITIES_NAME:
+        return f" (p belongs to the losses on logits, {' and '.join(losses.PROBABILITIES)})"
+    return ""

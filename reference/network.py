@@ -26,8 +26,9 @@ def snap_rounded_zeros(z: np.ndarray) -> np.ndarray:
 @dataclass
 class Network:
     """Parameters in one number type. ``weights[k-1]`` is W_k with shape (in, out),
-    ``biases[k-1]`` is b_k with shape (out,); dtype float32, float64 or object
-    (``Fraction``)."""
+    ``biases[k-1]`` is b_k with shape (out,) (zeros for a layer without bias, which
+    ``architecture.has_bias`` tells apart: no parameter, nothing to update); dtype
+    float32, float64 or object (``Fraction``)."""
     architecture: Architecture
     weights: list[np.ndarray]
     biases: list[np.ndarray]
@@ -38,11 +39,20 @@ class Network:
         """Build the parameters straight from the file's decimals: ``number_type`` is
         ``"exact"``, ``"float64"`` or ``"float32"``."""
         n = exercise.architecture.n_layers
-        params = {name: convert(value, number_type) for name, value in exercise.parameters.items()}
         slope = convert(np.array([exercise.architecture.negative_slope], dtype=object), number_type)[0]
         return cls(exercise.architecture,
-                   [params[f"W{k}"] for k in range(1, n + 1)],
-                   [params[f"b{k}"] for k in range(1, n + 1)], slope)
+                   [convert(exercise.parameters[f"W{k}"], number_type) for k in range(1, n + 1)],
+                   [convert(exercise.layer_bias(k), number_type) for k in range(1, n + 1)], slope)
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """``{"W1": W_1, "b1": b_1, ...}``: the live arrays, without the zero bias of a
+        layer that has none."""
+        params = {}
+        for k, (W, b) in enumerate(zip(self.weights, self.biases), start=1):
+            params[f"W{k}"] = W
+            if self.architecture.has_bias(k):
+                params[f"b{k}"] = b
+        return params
 
     def forward(self, x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Pre-activations ``z`` and activations ``a`` of every layer for a batch

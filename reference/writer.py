@@ -47,6 +47,8 @@ def dump_exercise(exercise: Exercise, comment: str = "") -> str:
               f'loss = "{arch.loss}"', f'reduction = "{arch.reduction}"']
     if "leaky_relu" in arch.activations:
         lines.append(f"negative_slope = {_number(arch.negative_slope)}")
+    if arch.bias:
+        lines.append("bias = [" + ", ".join("true" if b else "false" for b in arch.layer_biases) + "]")
     lines += ["", "[parameters]"]
     for name, value in exercise.parameters.items():
         lines.append(f"{name} = {_array(value)}")

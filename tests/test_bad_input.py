@@ -71,8 +71,10 @@ def test_softmax_W_1e300_gives_a_report_without_an_exact_conversion_of_a_huge_nu
     # softmax of the first example: class 0 takes all, exp(-6e299) of the others is 0
     assert rows["dL/dy_hat[0][1]"][:4] == ["0", "0", "0", "0"]
     assert "Ground truth: mpmath at 50 significant digits." in result.stdout
-    # the overflow named: exp(-6e299) of the two other classes of examples 0 and 2, in the loss and its gradient
-    assert "Underflow: 8 value(s) of the 50-digit pass fell below 2^-16384" in result.stdout
+    # the overflow named: exp(-6e299) of the two other classes of examples 0 and 2, in the loss, its gradient
+    # and the probabilities p
+    assert "Underflow: 12 value(s) of the 50-digit pass fell below 2^-16384" in result.stdout
+    assert rows["p[0][1]"][:4] == ["0", "0", "0", "0"]
     assert result.stdout.rstrip().endswith("Result: everything agrees.")
 
 
@@ -161,3 +163,28 @@ def test_answer_key_allow_large_lifts_the_cap(monkeypatch, capsys):
     assert "the key would have 55 entries, more than 50" in capsys.readouterr().err
     assert answer_key.main(["--allow-large"]) == 0
     assert capsys.readouterr().out.startswith("# Answer key: Chapter 7")
+
+
+@pytest.mark.parametrize("text, argv", [
+    # a dead ReLU's z of -1e308: the kink's rounding bound took |z| times the next W (overflow)
+    ('[network]\nsizes = [2, 2, 2, 1]\nactivations = ["relu", "relu", "identity"]\n[parameters]\n'
+     "W1 = [[0, 0], [0, -1e308]]\nb1 = [0, 0]\nW2 = [[0, 0], [0, 2]]\nb2 = [0, 0]\nW3 = [[0], [0]]\nb3 = [0]\n"
+     "[[examples]]\nx = [0, 1]\ny = [0]\n", []),
+    # a leaky slope of 1e300 times a positive z of 1e300, computed and thrown away
+    ('[network]\nsizes = [1, 2, 1]\nactivations = ["leaky_relu", "sigmoid"]\nloss = "bce"\nnegative_slope = 1e300\n'
+     "[parameters]\nW1 = [[0, 0]]\nb1 = [0, 1e300]\nW2 = [[0], [0]]\nb2 = [0]\n[[examples]]\nx = [0]\ny = [0]\n", []),
+    # the same trained: the 50-digit track divides by zero at step 1 and stops
+    ('[network]\nsizes = [1, 2, 1]\nactivations = ["leaky_relu", "sigmoid"]\nloss = "bce"\nnegative_slope = 1e300\n'
+     "[parameters]\nW1 = [[0, 0]]\nb1 = [0, 1e300]\nW2 = [[0], [0]]\nb2 = [0]\n[[examples]]\nx = [0]\ny = [0]\n",
+     ["train", "--steps", "2"]),
+])
+def test_extreme_values_the_hostile_test_found_give_no_warning(tmp_path, capsys, text, argv):
+    import warnings
+    from compare.cli import main
+    path = tmp_path / "extreme.toml"
+    path.write_text(text)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status = main(argv[:1] + [str(path)] + argv[1:])
+    assert status in (0, 1) and not [str(w.message) for w in caught]
+    assert "Traceback" not in capsys.readouterr().err

@@ -15,7 +15,7 @@ from torch_impl.model import DTYPES, build_model, loss_value, tensor_from_decima
 def directional_derivatives(exercise: Exercise, directions: list[dict[str, np.ndarray]],
                             dtype: str = "float64", progress=None) -> list[float]:
     """⟨∇L, v⟩ for each direction v by ``torch.func.jvp``. A direction maps parameter
-    names (``"W1"``, ``"b1"``, ...) to arrays of the parameters' shapes in the text's
+    names (``"W1"``, ``"b1"``, ...; no ``b{k}`` for a layer without bias) to arrays of the parameters' shapes in the text's
     (in, out) layout; ``nn.Linear.weight`` gets v["W1"].T. ``progress`` wraps the loop."""
     torch_dtype = DTYPES[dtype]
     model = build_model(exercise, dtype)
@@ -28,7 +28,8 @@ def _jvps(model, arch, x, y, class_indices, directions, progress=None) -> list[f
     names = {}  # torch parameter name -> the text's name, transposed for weights
     for k in range(1, arch.n_layers + 1):
         names[f"{2 * (k - 1)}.weight"] = (f"W{k}", True)
-        names[f"{2 * (k - 1)}.bias"] = (f"b{k}", False)
+        if arch.has_bias(k):
+            names[f"{2 * (k - 1)}.bias"] = (f"b{k}", False)
     params = {name: p.detach() for name, p in model.named_parameters()}
 
     def loss_of(p):

@@ -2,8 +2,9 @@
 its loss a standard torch loss, every gradient from ``loss.backward()``.
 
 Layout: the text's W has shape (in, out) with z = x @ W + b; ``nn.Linear.weight`` stores
-W.T with shape (out, in). Tensors are built from the file's decimal strings as Python
-floats (correctly rounded float64) and only then cast to float32 if asked.
+W.T with shape (out, in). A layer without bias is ``nn.Linear(bias=False)``. Tensors are
+built from the file's decimal strings as Python floats (correctly rounded float64) and
+only then cast to float32 if asked.
 """
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ from torch import nn
 
 from reference import quantities
 from reference.exercise import Architecture, Exercise
+from reference.losses import PROBABILITIES
+from reference.quantities import PROBABILITIES_NAME
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 ACTIVATION_MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "identity": nn.Identity}
@@ -28,19 +31,24 @@ def tensor_from_decimals(values: np.ndarray, dtype: torch.dtype) -> torch.Tensor
 
 def build_model(exercise: Exercise, dtype: str = "float64") -> nn.Sequential:
     """``nn.Sequential(Linear, act, Linear, act, ...)`` loaded with the exercise's
-    parameters: ``linear_k.weight = W_k.T`` (shape (out, in)), ``linear_k.bias = b_k``.
-    ``dtype`` is ``"float64"`` or ``"float32"``; raises ``KeyError`` otherwise."""
+    parameters: ``linear_k.weight = W_k.T`` (shape (out, in)), ``linear_k.bias = b_k``
+    (``nn.Linear(bias=False)`` for a layer without bias). ``dtype`` is ``"float64"`` or
+    ``"float32"``; raises ``KeyError`` otherwise."""
     torch_dtype = DTYPES[dtype]
-    n = exercise.architecture.n_layers
+    arch = exercise.architecture
+    n = arch.n_layers
     weights = [tensor_from_decimals(exercise.parameters[f"W{k}"], torch_dtype) for k in range(1, n + 1)]
-    biases = [tensor_from_decimals(exercise.parameters[f"b{k}"], torch_dtype) for k in range(1, n + 1)]
+    biases = [tensor_from_decimals(exercise.parameters[f"b{k}"], torch_dtype) if arch.has_bias(k) else None
+              for k in range(1, n + 1)]
     return sequential(exercise.architecture, weights, biases, torch_dtype)
 
 
 def sequential(arch: Architecture, weights: list, biases: list, dtype: torch.dtype,
                share_memory: bool = False) -> nn.Sequential:
     """The ``nn.Sequential`` of ``arch`` with ``weights[k-1]`` = W_k in the text's (in, out)
-    layout (tensors or NumPy arrays) stored as ``linear_k.weight = W_k.T``.
+    layout (tensors or NumPy arrays) stored as ``linear_k.weight = W_k.T``, and
+    ``biases[k-1]`` = b_k; a layer without bias (``arch.has_bias``) is
+    ``nn.Linear(bias=False)`` and its entry of ``biases`` is not read.
 
     ``share_memory``: the parameters are views of ``weights`` and ``biases`` where their
     dtype allows (no copy; the weight is the transposed view), for a read-only check of a
@@ -50,12 +58,15 @@ def sequential(arch: Architecture, weights: list, biases: list, dtype: torch.dty
     for k in range(1, arch.n_layers + 1):
         # Made on the meta device: no storage and no random init for parameters replaced at
         # once (torch's skip_init would do the same, but loads sympy on the way: 0.3 s).
-        linear = nn.Linear(arch.sizes[k - 1], arch.sizes[k], dtype=dtype, device="meta")
+        has_bias = arch.has_bias(k)
+        linear = nn.Linear(arch.sizes[k - 1], arch.sizes[k], bias=has_bias, dtype=dtype, device="meta")
         weight = torch.as_tensor(weights[k - 1]).to(dtype).T
-        bias = torch.as_tensor(biases[k - 1]).to(dtype)
         if not share_memory:
-            weight, bias = weight.clone(memory_format=torch.contiguous_format), bias.clone()
-        linear.weight, linear.bias = nn.Parameter(weight), nn.Parameter(bias)
+            weight = weight.clone(memory_format=torch.contiguous_format)
+        linear.weight = nn.Parameter(weight)
+        if has_bias:
+            bias = torch.as_tensor(biases[k - 1]).to(dtype)
+            linear.bias = nn.Parameter(bias if share_memory else bias.clone())
         modules += [linear, activation_module(arch.activations[k - 1], float(arch.negative_slope))]
     return nn.Sequential(*modules)
 
@@ -80,14 +91,16 @@ def loss_value(arch: Architecture, y_hat: torch.Tensor, y: torch.Tensor, class_i
     over examples of each example's mean over outputs); bce: ``nn.BCELoss``;
     bce_with_logits: ``nn.BCEWithLogitsLoss``; cross_entropy: ``nn.CrossEntropyLoss``
     (class-probability targets, or class indices where the file gave indices);
-    sse: half of ``nn.MSELoss(reduction="sum")``. A ``sum`` over examples uses the
-    losses' ``reduction="sum"``, divided by n_out where the per-example loss is a mean
-    over outputs; sse with a mean over examples divides by B.
+    sse: half of ``nn.MSELoss(reduction="sum")``; sum_squares: ``nn.MSELoss(reduction="sum")``
+    itself. A ``sum`` over examples uses the losses' ``reduction="sum"``, divided by n_out
+    where the per-example loss is a mean over outputs; sse and sum_squares with a mean
+    over examples divide by B.
     """
     reduction = arch.reduction
     n_out = arch.sizes[-1]
-    if arch.loss == "sse":
-        total = nn.MSELoss(reduction="sum")(y_hat, y) / 2
+    if arch.loss in ("sse", "sum_squares"):
+        total = nn.MSELoss(reduction="sum")(y_hat, y)
+        total = total / 2 if arch.loss == "sse" else total
         return total / len(y) if reduction == "mean" else total
     if arch.loss == "cross_entropy":
         target = y.argmax(dim=1) if class_indices else y
@@ -102,7 +115,8 @@ class AutogradPass:
     """What autograd computed, by the same quantity names as ``reference.Pass``:
     parameter gradients in the text's (in, out) layout (``weight.grad.T``), intermediate
     gradients captured with ``retain_grad()``, the activation derivative as autograd's
-    own VJP of each activation with a vector of ones. Arrays are NumPy, float32/64."""
+    own VJP of each activation with a vector of ones, ``p`` as ``torch.softmax`` or
+    ``torch.sigmoid`` of the logits. Arrays are NumPy, float32/64."""
     number_type: str
     values: dict[str, np.ndarray]
     pre_activations: list[np.ndarray]
@@ -146,7 +160,8 @@ def parameter_gradients(model: nn.Sequential, arch: Architecture, x: torch.Tenso
     grads = {}
     for k, linear in enumerate(linears, start=1):
         grads[f"W{k}"] = linear.weight.grad.T.numpy()
-        grads[f"b{k}"] = linear.bias.grad.numpy()
+        if linear.bias is not None:
+            grads[f"b{k}"] = linear.bias.grad.numpy()
     return grads
 
 
@@ -173,18 +188,22 @@ def autograd_pass(model: nn.Sequential, arch: Architecture, x: torch.Tensor, y: 
     derivatives = [activation_derivative(model[2 * k + 1], z) for k, z in enumerate(zs)]
 
     raw = {"y_hat": y_hat, "L": loss, "dL/dy_hat": y_hat.grad}
+    if arch.loss in PROBABILITIES:  # what the loss sees: torch's own softmax or sigmoid of the logits
+        raw[PROBABILITIES_NAME] = (torch.softmax(y_hat.detach(), dim=1) if PROBABILITIES[arch.loss] == "softmax"
+                                   else torch.sigmoid(y_hat.detach()))
     for k in range(1, n + 1):
         linear = model[2 * (k - 1)]
         raw[f"z{k}"] = zs[k - 1]
         raw[f"dL/dz{k}"] = zs[k - 1].grad
         raw[f"dL/dW{k}"] = linear.weight.grad.T
-        raw[f"dL/db{k}"] = linear.bias.grad
+        if linear.bias is not None:
+            raw[f"dL/db{k}"] = linear.bias.grad
         raw[quantities.derivative_name(k, n, arch.activations[k - 1])] = derivatives[k - 1]
         if k < n:
             raw[quantities.hidden_name(k, n)] = acts[k - 1]
             raw[f"dL/d{quantities.hidden_name(k, n)}"] = acts[k - 1].grad
     values = {}
-    for name in quantities.all_names(n, list(arch.activations)):
+    for name in arch.quantity_names():
         value = raw[name].detach().numpy()
         if len(x) == 1 and value.ndim == 2 and not name.startswith(("dL/dW", "dL/db")):
             value = value[0]

@@ -20,9 +20,9 @@ from compare.cli import check, grade, gradescope, plot, selftest, train, variant
 from compare.cli.selftest import BATCH_PATH  # noqa: F401 (tests and benchmarks use it)
 from compare.finite_differences import EXACT_BUDGET, estimate
 from compare.tolerance import Tolerance
-from compare.usage import Parser, UsageError, load_selected
+from compare.usage import UNRECOGNIZED, Parser, UsageError, load_selected, option_hint
 from reference.backprop import check_finite
-from reference.exercise import ExerciseError, printable
+from reference.exercise import ExerciseError, did_you_mean, printable
 
 OK, DISAGREE, BAD_INPUT = 0, 1, 2
 SUBCOMMANDS = ("check", "grade", "train", "plot", "answer-key", "self-test", "gradescope", "variant")
@@ -56,20 +56,39 @@ def main(argv: list[str] | None = None, prog: str = "python -m compare") -> int:
     if argv[:1] == ["answer-key"]:  # a subcommand with its own parser, kept in compare.answer_key
         from compare.answer_key import main as answer_key_main
         return answer_key_main(argv[1:], prog=f"{prog} answer-key")
-    if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
-        argv = ["check"] + argv
     try:
+        if argv and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-") and not os.path.lexists(argv[0]):
+            hint = did_you_mean(argv[0], SUBCOMMANDS)
+            if hint:  # a misspelt subcommand, not a missing exercise file
+                raise UsageError(f"{argv[0]!r}: neither a subcommand ({', '.join(SUBCOMMANDS)}) nor an exercise "
+                                 f"file{hint}")
+        if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
+            argv = ["check"] + argv
         former = next((flag for flag in argv if flag.split("=")[0] in FORMER_FLAGS), None) if argv[0] == "check" else None
         if former is not None:
             flag = former.split("=")[0]
             raise UsageError(f"{flag}: is now the subcommand `{prog} {FORMER_FLAGS[flag]}`")
-        args = build_parser(prog).parse_args(argv)
+        parser = build_parser(prog)
+        try:
+            args = parser.parse_args(argv)
+        except UsageError as error:
+            raise UsageError(str(error) + _option_hint(parser, argv[0], str(error))) from None
         return _run(args)
     except UsageError as error:
         print(f"{prog}: error: {printable(str(error))}", file=sys.stderr)
     except ExerciseError as error:
         print(f"{prog}: {error}", file=sys.stderr)
     return BAD_INPUT
+
+
+def _option_hint(parser: Parser, command: str, message: str) -> str:
+    """A did-you-mean for an unknown option of subcommand ``command`` (argparse reports it
+    on the top parser, which does not know the subcommand's options)."""
+    if not message.startswith(UNRECOGNIZED):
+        return ""
+    subcommands = next(a for a in parser._actions if a.dest == "command").choices
+    sub = subcommands.get(command)
+    return option_hint(message, sub._option_string_actions) if sub is not None else ""
 
 
 def _run(args) -> int:

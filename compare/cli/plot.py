@@ -2,6 +2,7 @@
 from compare.cli.options import add_exercise
 from compare.progress import progress_while
 from compare.usage import UsageError
+from reference.backprop import check_finite
 
 
 def add_parser(subparsers) -> None:
@@ -14,12 +15,27 @@ def add_parser(subparsers) -> None:
 
 
 def run(exercise, args, tolerance) -> int:
-    """Draw ``compare.plot``'s picture to ``args.output``; 2 for a bad file name."""
-    from compare.plot import PlotError, write_plot  # matplotlib loads only when drawing
-    try:
-        with progress_while("picture"):
-            write_plot(exercise, args.output)
-    except PlotError as error:
-        raise UsageError(f"--output: {error}") from None
+    """Draw ``compare.plot``'s picture to ``args.output``; 2 for a bad file name, or for
+    numbers whose float64 pass overflows (the exact pass would then divide by 0 or take
+    log(0), as the answer key checks too)."""
+    from compare.plot import write_plot  # matplotlib loads only when drawing
+    check_finite(exercise, "float64")
+    draw("--output", write_plot, exercise, args.output)
     print(f"wrote {args.output}")
     return 0
+
+
+def draw(option: str, write, subject, path) -> None:
+    """``write(subject, path)`` (a picture of ``compare.plot`` or ``compare.training_plot``)
+    under a progress line; a ``PlotError`` becomes the one-line ``UsageError`` of ``option``.
+    With ``write`` None, only ``path`` is checked (``compare.plot.check_path``), before a
+    long run."""
+    from compare.plot import PlotError, check_path
+    try:
+        if write is None:
+            check_path(path)
+            return
+        with progress_while("picture"):
+            write(subject, path)
+    except PlotError as error:
+        raise UsageError(f"{option}: {error}") from None

@@ -1,7 +1,6 @@
 """``python -m compare train``: gradient-descent steps, exact vs NumPy vs torch.optim.SGD."""
-from decimal import Decimal
-
 from compare.cli.options import add_exercise, add_numbers, add_output_format, decimal, non_negative_int, table_format
+from compare.cli.plot import draw
 from compare.progress import progress_while
 from compare.training import KINK_SIDES, TrainingSettings, run_training
 from compare.training_report import render_training_json, render_training_text
@@ -10,35 +9,54 @@ from compare.usage import UsageError
 MAX_STEPS = 10_000  # --steps without --allow-large: each step runs three tracks and adds a row to the report
 
 
+def parameter_list(text: str) -> tuple[str, ...]:
+    """``"b1,b2"`` -> ``("b1", "b2")``; ``""`` freezes nothing (overriding the file's
+    ``[training] freeze``). The names are checked against the network later."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "train", help="take gradient-descent steps: exact vs NumPy vs torch.optim.SGD",
         description="Take SGD steps on the exercise in three tracks (exact arithmetic, the hand-written NumPy "
-                    "pass, torch.optim.SGD) and compare them step by step.")
+                    "pass, torch.optim.SGD) and compare them step by step. The file's [training] table gives "
+                    "defaults for --lr, --steps, --momentum and --freeze; values it prints after its steps "
+                    "([after.K]) are checked.")
     add_exercise(parser)
     add_numbers(parser)
     add_output_format(parser)
-    parser.add_argument("--lr", type=decimal, default=Decimal("0.1"), metavar="LR",
-                        help="learning rate, exact as written (default 0.1)")
-    parser.add_argument("--steps", type=non_negative_int, default=1, metavar="N",
-                        help=f"number of SGD steps (default 1, at most {MAX_STEPS:,})")
-    parser.add_argument("--momentum", type=decimal, default=Decimal(0), metavar="M",
-                        help="SGD momentum, PyTorch's convention v = M*v + g, p -= lr*v (default 0)")
+    parser.add_argument("--lr", type=decimal, metavar="LR",
+                        help="learning rate, exact as written (default: the file's [training] lr, else 0.1)")
+    parser.add_argument("--steps", type=non_negative_int, metavar="N",
+                        help=f"number of SGD steps (default: the file's [training] steps, else the last [after.K], "
+                             f"else 1; at most {MAX_STEPS:,})")
+    parser.add_argument("--momentum", type=decimal, metavar="M",
+                        help="SGD momentum, PyTorch's convention v = M*v + g, p -= lr*v (default: the file's "
+                             "[training] momentum, else 0)")
+    parser.add_argument("--freeze", type=parameter_list, metavar="P1,P2",
+                        help="parameters that keep their values in every track, e.g. b1,b2 (default: the file's "
+                             "[training] freeze; '' freezes none)")
     parser.add_argument("--kink-side", choices=KINK_SIDES, default="torch",
                         help="at a ReLU kink the exact and NumPy steps take torch's side (default) or "
                              "each its own (text: ReLU'(0) = 0)")
+    parser.add_argument("--plot", metavar="FILE",
+                        help="also draw the loss per step of the three tracks and the parameters that move most "
+                             "(.png or .svg)")
     parser.add_argument("--allow-large", action="store_true",
                         help=f"lift the cap on --steps ({MAX_STEPS:,}): a run that long is asked for explicitly")
     parser.set_defaults(handler=run, needs_exercise=True)
 
 
 def run(exercise, args, tolerance) -> int:
-    """Run ``compare.training`` and print its table (or JSON); 1 if any step disagrees."""
+    """Run ``compare.training`` and print its table (or JSON), drawing ``--plot`` if
+    asked; 1 if any step disagrees or a value printed after a step is wrong."""
     fmt = table_format(args)
-    if args.steps > MAX_STEPS and not args.allow_large:
-        raise UsageError(f"--steps: at most {MAX_STEPS:,} without --allow-large (asked for {args.steps:,})")
-    settings = TrainingSettings(lr=args.lr, steps=args.steps, momentum=args.momentum, dtype=args.dtype,
-                                tolerance=tolerance, kink_side=args.kink_side)
+    settings = TrainingSettings.for_exercise(exercise, args.lr, args.steps, args.momentum, args.freeze,
+                                             dtype=args.dtype, tolerance=tolerance, kink_side=args.kink_side)
+    if settings.steps > MAX_STEPS and not args.allow_large:
+        raise UsageError(f"--steps: at most {MAX_STEPS:,} without --allow-large (asked for {settings.steps:,})")
+    if args.plot:
+        draw("--plot", None, None, args.plot)  # the name checked before the steps are taken
     try:
         training = run_training(exercise, settings, show_progress=True)
     except ValueError as error:
@@ -46,4 +64,9 @@ def run(exercise, args, tolerance) -> int:
     with progress_while("report"):
         text = render_training_json(training) if args.json else render_training_text(training, fmt)
     print(text)
+    if args.plot:
+        from compare.training_plot import write_training_plot  # matplotlib loads only when drawing
+        draw("--plot", write_training_plot, training, args.plot)
+        if not args.json:
+            print(f"wrote {args.plot}")
     return 0 if training.ok else 1

@@ -5,14 +5,16 @@ The function has the signature of the book's NumPy code::
     def backward(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]
 
 - ``params``: ``{"W1": (in, out), "b1": (out,), ...}``, float64 (float32 with
-  ``--dtype float32``), in the text's layout ``z = x @ W + b``.
+  ``--dtype float32``), in the text's layout ``z = x @ W + b``; no ``b{k}`` for a layer
+  without bias (``network.bias``).
 - ``x``: (n_in,) for a single example, as the book's code; (B, n_in) for a batch.
 - ``y``: the same shapes with n_out for mse, sse, bce and bce_with_logits (floats) and for
   cross-entropy with one-hot targets; for cross-entropy whose exercise writes class
   indices, an int64 array (B,) of labels (0-d for one example), as CS231n's ``softmax_loss``.
 - returns a dict keyed by the text's names: ``"dL/dW1"``, ``"dL/db1"``, ... (required, the
-  parameters' shapes) and optionally intermediates (``"z1"``, ``"h"``, ``"y_hat"``,
-  ``"L"``, ``"dL/dy_hat"``, ...; (n,) for one example, (B, n) for a batch).
+  parameters' shapes; none for a layer without bias) and optionally intermediates
+  (``"z1"``, ``"h"``, ``"y_hat"``, ``"p"`` for a loss on logits, ``"L"``, ``"dL/dy_hat"``,
+  ...; (n,) for one example, (B, n) for a batch).
 
 It runs in a NumPy-only child process (``compare.grading.runner``) on the exercise and on
 every probe (``compare.grading.probes``) in one go. PASS means every returned value of
@@ -243,7 +245,7 @@ def judge(run: StudentRun, key: GradingKey, probe_outcomes: list[Outcome] | None
     that give the whole pass, and the probes, the first failing one shrunk with ``runner``."""
     exercise = key.exercise
     arch = exercise.architecture
-    known = quantities.all_names(arch.n_layers, list(arch.activations))
+    known = arch.quantity_names()
     required = {f"dL/d{p}" for p in arch.parameter_shapes()}
     values = {k: v for k, v in run.values.items() if k in known}
     comparison = compare_exercise(exercise, key.dtype, key.tolerance, hand_values=values,
@@ -296,5 +298,5 @@ def first_mistake(check: StudentCheck):
 def step_of(check: StudentCheck, quantity: str) -> str:
     """The text's step that computes ``quantity`` ("Step 2: output layer weights")."""
     arch = check.comparison.exercise.architecture
-    return next((title for title, names in quantities.step_groups(arch.n_layers, list(arch.activations))
+    return next((title for title, names in arch.step_groups()
                  if quantity in names), "")

@@ -126,13 +126,35 @@ def _random_probe(base: Exercise, rng: np.random.Generator, batch: int, title: s
     return probe
 
 
-def pin_kink(ex: Exercise) -> Exercise:
+POWERS_OF_TWO = {Decimal(1), Decimal("0.5"), Decimal("0.25"), Decimal("0.125")}  # dyadic inputs to divide by
+
+
+def pin_kink(ex: Exercise) -> Exercise | None:
     """The kink probe's defining property restored: b1[0] set so that z1[0] of the
-    first example is exactly 0 (after shrinking changed x or W1)."""
+    first example is exactly 0 (after shrinking changed x or W1). A first layer without
+    bias pins one weight instead: W1[i][0] for the first input x[0][i] that is ±1, ±1/2,
+    ±1/4 or ±1/8, so that the weight stays a dyadic number, exact in binary; None when
+    no input is one of those."""
     params = dict(ex.parameters)
-    params["b1"] = params["b1"].copy()
-    params["b1"][0] = -sum((ex.x[0, i] * params["W1"][i, 0] for i in range(ex.architecture.sizes[0])), Decimal(0))
+    n_in = ex.architecture.sizes[0]
+    if ex.architecture.has_bias(1):
+        params["b1"] = params["b1"].copy()
+        params["b1"][0] = -sum((ex.x[0, i] * params["W1"][i, 0] for i in range(n_in)), Decimal(0))
+        return replace(ex, parameters=params)
+    pivot = next((i for i in range(n_in) if abs(ex.x[0, i]) in POWERS_OF_TWO), None)
+    if pivot is None:
+        return None
+    params["W1"] = params["W1"].copy()
+    rest = sum((ex.x[0, i] * params["W1"][i, 0] for i in range(n_in) if i != pivot), Decimal(0))
+    params["W1"][pivot, 0] = -rest / ex.x[0, pivot]
     return replace(ex, parameters=params)
+
+
+def _pinned_value(ex: Exercise) -> Decimal:
+    """What ``pin_kink`` set: b1[0], or the pinned weight of a first layer without bias."""
+    if ex.architecture.has_bias(1):
+        return ex.parameters["b1"][0]
+    return max(abs(v) for v in ex.parameters["W1"][:, 0])
 
 
 def _kink_probe(base: Exercise, rng: np.random.Generator, batch: int) -> Exercise | None:
@@ -154,11 +176,12 @@ def _kink_probe(base: Exercise, rng: np.random.Generator, batch: int) -> Exercis
         x = dyadic((batch, arch.sizes[0]))
         probe = pin_kink(_probe_exercise(base, parameters, x, _targets(rng, arch, batch, base.class_indices),
                                          "ReLU′(0) probe: z1[0] = 0 exactly, in floats too"))
-        parameters = probe.parameters
+        if probe is None:
+            continue
         zs = _exact_zs(probe)
         others = [abs(float(v)) for k in _kinked_layers(arch) for (b, j), v in np.ndenumerate(zs[k - 1])
                   if (k, b, j) != (1, 0, 0)]
-        if any(v < MARGIN for v in others) or abs(parameters["b1"][0]) > 2:
+        if any(v < MARGIN for v in others) or abs(_pinned_value(probe)) > 2:
             continue
         left = run_pass(probe, arch.ground_truth).values["dL/dW1"]
         right = run_pass(probe, arch.ground_truth, SideMatched({(1, 0, 0): True})).values["dL/dW1"]
@@ -248,7 +271,8 @@ def _without_neuron(ex: Exercise, k: int, j: int) -> Exercise:
     arch = ex.architecture
     params = dict(ex.parameters)
     params[f"W{k}"] = np.delete(params[f"W{k}"], j, axis=1)
-    params[f"b{k}"] = np.delete(params[f"b{k}"], j)
+    if arch.has_bias(k):
+        params[f"b{k}"] = np.delete(params[f"b{k}"], j)
     params[f"W{k + 1}"] = np.delete(params[f"W{k + 1}"], j, axis=0)
     sizes = list(arch.sizes)
     sizes[k] -= 1
@@ -271,7 +295,8 @@ def _without_output(ex: Exercise, j: int) -> Exercise | None:
         return None  # keep two classes, and every class a target names
     params = dict(ex.parameters)
     params[f"W{n}"] = np.delete(params[f"W{n}"], j, axis=1)
-    params[f"b{n}"] = np.delete(params[f"b{n}"], j)
+    if arch.has_bias(n):
+        params[f"b{n}"] = np.delete(params[f"b{n}"], j)
     sizes = list(arch.sizes)
     sizes[-1] -= 1
     return replace(ex, architecture=replace(arch, sizes=tuple(sizes)), parameters=params,
@@ -330,7 +355,7 @@ def shrink(failure: ProbeResult, runner: Runner, tolerance: Tolerance,
     for _ in range(rounds):
         candidates = smaller(current.probe.exercise)
         if failure.probe.kink:  # keep the probe a kink probe: z1[0] = 0 exactly
-            candidates = [pin_kink(c) for c in candidates]
+            candidates = [pinned for c in candidates if (pinned := pin_kink(c)) is not None]
         candidates = [c for c in candidates if size(c) < size(current.probe.exercise)]  # progress, or stop
         if not candidates:
             break

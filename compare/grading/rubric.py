@@ -39,7 +39,7 @@ class Score:
 
 def _quantities(item: str, arch) -> list[str]:
     if item.startswith("Step "):
-        for title, names in quantities.step_groups(arch.n_layers, list(arch.activations)):
+        for title, names in arch.step_groups():
             if title.split(":")[0] == item:
                 return names
     return [item]

@@ -16,7 +16,7 @@ def test_did_you_mean_names_the_closest_choice_or_nothing():
 
 @pytest.mark.parametrize("old, new, expected", [
     ('title = "', 'titel = "', "titel: expected one of after, answers, claims, errata, examples, grading, network, "
-                               "parameters, source, title, training; did you mean 'title'?"),
+                               "parameters, source, title, training, variants; did you mean 'title'?"),
     ('loss = "mse"', 'los = "mse"', "network.los: expected one of sizes, activations, loss, reduction, "
                                     "negative_slope, bias; did you mean 'loss'?"),
     ('loss = "mse"', 'loss = "mes"', "network.loss: expected one of mse, sse, sum_squares, bce, bce_with_logits, "
@@ -50,7 +50,8 @@ def test_unknown_grading_key_and_points_name(chapter7_variant, capsys):
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["trian"], "'trian': neither a subcommand (check, grade, train, plot, answer-key, self-test, gradescope) "
+    (["trian"], "'trian': neither a subcommand (check, grade, train, plot, answer-key, self-test, gradescope, "
+                     "variant) "
                 "nor an exercise file; did you mean 'train'?"),
     (["self_test"], "did you mean 'self-test'?"),
     (["answer_key"], "did you mean 'answer-key'?"),

@@ -9,6 +9,7 @@ import pytest
 from compare.cli import main
 from compare.plot import PlotError, draw_network, short, write_plot
 from reference.exercise import load_exercise
+from tests.networks import network_toml
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -177,22 +178,6 @@ def test_written_file_has_the_usual_mode(chapter7, tmp_path):
     finally:
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644
-
-
-def network_toml(sizes, activations, examples=3):
-    """An exercise of any size: deterministic weights in [-0.5, 0.5], inputs in {0, 0.5, 1}."""
-    def weight(k, i, j):
-        return f"{((i * 7 + j * 13 + k * 5) % 11 - 5) / 10}"
-    lines = [f'title = "{"-".join(map(str, sizes))} network"', "[network]", f"sizes = {list(sizes)}",
-             "activations = [" + ", ".join(f'"{a}"' for a in activations) + "]", "[parameters]"]
-    for k in range(1, len(sizes)):
-        rows = ("[" + ", ".join(weight(k, i, j) for j in range(sizes[k])) + "]" for i in range(sizes[k - 1]))
-        lines.append(f"W{k} = [" + ", ".join(rows) + "]")
-        lines.append(f"b{k} = [" + ", ".join(f"{((j * 3 + k) % 5 - 2) / 10}" for j in range(sizes[k])) + "]")
-    for e in range(examples):
-        lines += ["[[examples]]", "x = [" + ", ".join(f"{((i + e) % 3) / 2}" for i in range(sizes[0])) + "]",
-                  "y = [" + ", ".join(f"{(j + e) % 2}" for j in range(sizes[-1])) + "]"]
-    return "\n".join(lines) + "\n"
 
 
 @pytest.mark.parametrize("sizes", [[20, 8, 3], [50, 60, 10]])

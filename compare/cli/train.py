@@ -1,7 +1,8 @@
 """``python -m compare train``: gradient-descent steps, exact vs NumPy vs torch.optim.SGD."""
 from decimal import Decimal
 
-from compare.cli.options import add_exercise, add_numbers, add_output_format, decimal, non_negative_int, table_format
+from compare.cli.options import (add_exercise, add_numbers, add_output_format, decimal, non_negative_int, report_width,
+                                 table_format)
 from compare.progress import progress_while
 from compare.training import KINK_SIDES, TrainingSettings, run_training
 from compare.training_report import render_training_json, render_training_text
@@ -43,7 +44,7 @@ def run(exercise, args, tolerance) -> int:
         training = run_training(exercise, settings, show_progress=True)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    with progress_while("report"):
+    with progress_while("report"), report_width(args):
         text = render_training_json(training) if args.json else render_training_text(training, fmt)
     print(text)
     return 0 if training.ok else 1

@@ -184,10 +184,14 @@ class Applied(Node):
 
 
 @dataclass
-class Dot(Node):
-    """A dot product named by its vectors: ``x·W1[:,2]``."""
+class Binary(Node):
+    """An operation on two expressions."""
     left: Node
     right: Node
+
+
+class Dot(Binary):
+    """A dot product named by its vectors: ``x·W1[:,2]``."""
 
     def precedence(self, r):
         return PRODUCT
@@ -311,10 +315,8 @@ class Group(Node):
         return self.inner.evaluate()
 
 
-@dataclass
-class Sub(Node):
-    left: Node
-    right: Node
+class Sub(Binary):
+    """``left − right``."""
 
     def precedence(self, r):
         return SUM
@@ -336,7 +338,10 @@ class Mul(Node):
         return PRODUCT
 
     def render(self, r):
-        sign = r.style.times_symbol if r.mode == "symbols" else (r.style.times_tight if r.tight else r.style.times_value)
+        if r.mode == "symbols":
+            sign = r.style.times_symbol
+        else:
+            sign = r.style.times_tight if r.tight else r.style.times_value
         if r.mode == "symbols" and r.tight:
             sign = sign.strip() if not r.style.latex else sign
         return sign.join(_wrapped(r, f, PRODUCT, minus=i > 0 or r.tight) for i, f in enumerate(self.factors))
@@ -348,21 +353,19 @@ class Mul(Node):
         return result
 
 
-@dataclass
-class Div(Node):
-    numerator: Node
-    denominator: Node
+class Div(Binary):
+    """``left / right`` (``\frac`` in LaTeX)."""
 
     def precedence(self, r):
         return PRODUCT
 
     def render(self, r):
         if r.style.latex:
-            return rf"\frac{{{r(self.numerator)}}}{{{r(self.denominator)}}}"
-        return f"{_wrapped(r, self.numerator, PRODUCT, minus=False)}/{_wrapped(r, self.denominator, UNARY)}"
+            return rf"\frac{{{r(self.left)}}}{{{r(self.right)}}}"
+        return f"{_wrapped(r, self.left, PRODUCT, minus=False)}/{_wrapped(r, self.right, UNARY)}"
 
     def evaluate(self):
-        return self.numerator.evaluate() / self.denominator.evaluate()
+        return self.left.evaluate() / self.right.evaluate()
 
 
 @dataclass

@@ -89,7 +89,8 @@ def tabulate(rows, headers=(), tablefmt="simple", **options) -> str:
     (``table_width``) when the table would be wider."""
     table = _tabulate(rows, headers=headers, tablefmt=tablefmt, **options)
     width = _WIDTH.get()
-    if width is None or tablefmt not in multiline_formats or "maxcolwidths" in options or not isinstance(headers, (list, tuple)):
+    if (width is None or tablefmt not in multiline_formats or "maxcolwidths" in options
+            or not isinstance(headers, (list, tuple))):
         return table
     total = max((len(line) for line in table.splitlines()), default=0)
     wrapped = [i for i, header in enumerate(headers) if str(header) in WRAPPED]

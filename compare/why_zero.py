@@ -17,7 +17,20 @@ from reference.exercise import Exercise
 from reference.numbers import as_fraction
 
 SHORT_PLACES = 4
-FUNCTION_TEXT = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "sigmoid": "σ", "tanh": "tanh", "identity": "the identity"}
+# Why f(z) or f′(z) is 0, per activation other than ReLU (whose neurons die: ZeroReasons._dead)
+OUTPUT_ZERO = {"sigmoid": "σ({label}) underflows to 0 in the 50-digit track ({label} ≈ {z:.3g}); "
+                          "σ is never exactly 0",
+               "leaky_relu": "{label} = 0 exactly: leaky ReLU(0) = 0 (never dead: slope {slope} below 0)",
+               "tanh": "{label} = 0 exactly: tanh(0) = 0",
+               "identity": "{label} = 0 exactly: the identity passes it on"}
+DERIVATIVE_ZERO = {"leaky_relu": "{label} <= 0 and the slope is 0",
+                   "sigmoid": "σ({label}) is 1 or 0 to 50 digits: σ′ = 0 (saturated)",
+                   "tanh": "tanh({label}) is 1 or -1 to 50 digits: tanh′ = 0 (saturated)",
+                   "identity": "the identity's derivative is 1"}
+Z_ZERO = {"relu": ": at the ReLU kink", "leaky_relu": ": at the leaky ReLU kink", "tanh": " (tanh(0) = 0)",
+          "sigmoid": " (σ(0) = 0.5)"}
+FUNCTION_TEXT = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "sigmoid": "σ", "tanh": "tanh",
+                 "identity": "the identity"}
 
 
 def value_text(value: Fraction) -> str:
@@ -75,30 +88,18 @@ class ZeroReasons:
         """Why f(z) = 0: a dead ReLU; z = 0 for leaky ReLU, tanh and identity; an
         underflow for sigmoid."""
         activation = self.arch.activations[layer - 1]
-        label, z = self._z(layer, index)
         if activation == "relu":
             return self._dead(layer, index, derivative=False)
-        if activation == "sigmoid":
-            return (f"σ({label}) underflows to 0 in the 50-digit track ({label} ≈ {float(z):.3g}); "
-                    "σ is never exactly 0")
-        if activation == "leaky_relu":
-            return f"{label} = 0 exactly: leaky ReLU(0) = 0 (never dead: slope {self.arch.negative_slope} below 0)"
-        if activation == "tanh":
-            return f"{label} = 0 exactly: tanh(0) = 0"
-        return f"{label} = 0 exactly: the identity passes it on"
+        label, z = self._z(layer, index)
+        return OUTPUT_ZERO[activation].format(label=label, z=float(z), slope=self.arch.negative_slope)
 
     def derivative_zero(self, layer: int, index: tuple) -> str:
         """Why f′(z) = 0: ReLU at or below its kink, a leaky ReLU of slope 0, a saturated
         sigmoid or tanh (f′ below the 50-digit track's precision)."""
         activation = self.arch.activations[layer - 1]
-        label, _ = self._z(layer, index)
         if activation == "relu":
             return self._dead(layer, index, derivative=True)
-        if activation == "leaky_relu":
-            return f"{label} <= 0 and the slope is 0"
-        name = FUNCTION_TEXT[activation]
-        return f"{name}({label}) is 1 or -1 to 50 digits: {name}′ = 0 (saturated)" if activation == "tanh" else \
-            f"{name}({label}) is 1 or 0 to 50 digits: {name}′ = 0 (saturated)"
+        return DERIVATIVE_ZERO[activation].format(label=self._z(layer, index)[0])
 
     def output_matches(self, j: int) -> str:
         """Why ∂L/∂ŷ[j] is 0, worded for the loss."""
@@ -127,9 +128,7 @@ class ZeroReasons:
         if name == "y_hat":
             return f"output {index[-1]}: the weighted sum and the bias cancel"
         if kind == "z":
-            activation = self.arch.activations[k - 1]
-            return "pre-activation exactly 0" + {"relu": ": at the ReLU kink", "leaky_relu": ": at the leaky ReLU kink",
-                                                 "tanh": " (tanh(0) = 0)", "sigmoid": " (σ(0) = 0.5)"}.get(activation, "")
+            return "pre-activation exactly 0" + Z_ZERO.get(self.arch.activations[k - 1], "")
         if kind == "derivative":
             return self.derivative_zero(k, index)
         if kind == "dL/dz":

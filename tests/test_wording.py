@@ -84,34 +84,21 @@ def test_a_saturated_sigmoid_has_no_derivative(tmp_path):
     assert key.entry("sigmoid_grad[1]").why_zero == ""
 
 
-def test_tanh_of_zero_is_zero(tmp_path):
-    # z1 = x @ W1 + b1 = [0.5 - 0.5, 0.3]: neuron 0 exactly 0
-    key = exercise(tmp_path, "tanh", "[[0.5, 0.1], [0.2, 0.3]]", "[-0.5, 0]", "[1, 0]")
-    assert key.entry("z1[0]").why_zero == "pre-activation exactly 0 (tanh(0) = 0)"
-    assert key.entry("h[0]").why_zero == "z1[0] = 0 exactly: tanh(0) = 0"
-    assert key.entry("dL/dW2[0][0]").why_zero == "neuron 0 outputs 0 (its pre-activation is exactly 0)"
-    assert key.entry("tanh_grad[0]").exact == 1  # tanh′(0) = 1: the gradient still flows back
-
-
-def test_a_leaky_relu_is_never_dead(tmp_path):
-    key = exercise(tmp_path, "leaky_relu", "[[0.5, -1], [0.2, 0.3]]", "[-0.5, 0]", "[1, 0]")
-    assert key.entry("h[0]").why_zero == "z1[0] = 0 exactly: leaky ReLU(0) = 0 (never dead: slope 0.01 below 0)"
-    assert key.entry("z1[0]").why_zero == "pre-activation exactly 0: at the leaky ReLU kink"
-    assert key.entry("h[1]").exact == Fraction("-0.01") and key.entry("leaky_relu_grad[1]").exact == Fraction("0.01")
-    assert "dead" not in key.entry("h[1]").why_zero  # not zero: a leaky ReLU below 0 is not dead
-
-
-def test_identity_passes_a_zero_on(tmp_path):
-    key = exercise(tmp_path, "identity", "[[0.5, 0.1], [0.2, 0.3]]", "[-0.5, 0]", "[1, 0]")
-    assert key.entry("h[0]").why_zero == "z1[0] = 0 exactly: the identity passes it on"
-    assert key.entry("z1[0]").why_zero == "pre-activation exactly 0"
-
-
-def test_relu_zeros_keep_the_texts_words(tmp_path):
-    key = exercise(tmp_path, "relu", "[[0.5, -1], [0.2, 0.3]]", "[-0.5, 0]", "[1, 0]")
-    assert key.entry("h[0]").why_zero == "z1[0] = 0 exactly: ReLU(0) = 0, dead neuron 0 (on the boundary)"
-    assert key.entry("dL/dz1[1]").why_zero == "ReLU gate closed: relu_mask[1] = 0"
-    assert key.entry("dL/dW2[1][0]").why_zero == "dead neuron 1"
+# z1 = x @ W1 + b1 with x = [1, 0], b1 = [-0.5, 0]: neuron 0 exactly at z = 0, neuron 1 at W1[0][1]
+@pytest.mark.parametrize("activation, w, reasons", [
+    ("tanh", 0.1, {"z1[0]": "pre-activation exactly 0 (tanh(0) = 0)", "h[0]": "z1[0] = 0 exactly: tanh(0) = 0",
+                   "dL/dW2[0][0]": "neuron 0 outputs 0 (its pre-activation is exactly 0)", "tanh_grad[0]": ""}),
+    ("leaky_relu", -1, {"h[0]": "z1[0] = 0 exactly: leaky ReLU(0) = 0 (never dead: slope 0.01 below 0)",
+                        "z1[0]": "pre-activation exactly 0: at the leaky ReLU kink", "h[1]": "",
+                        "leaky_relu_grad[1]": ""}),  # below 0 a leaky ReLU is not dead
+    ("identity", 0.1, {"h[0]": "z1[0] = 0 exactly: the identity passes it on", "z1[0]": "pre-activation exactly 0"}),
+    ("relu", -1, {"h[0]": "z1[0] = 0 exactly: ReLU(0) = 0, dead neuron 0 (on the boundary)",
+                  "dL/dz1[1]": "ReLU gate closed: relu_mask[1] = 0", "dL/dW2[1][0]": "dead neuron 1"}),
+])
+def test_zeros_are_explained_for_each_activation(tmp_path, activation, w, reasons):
+    key = exercise(tmp_path, activation, f"[[0.5, {w}], [0.2, 0.3]]", "[-0.5, 0]", "[1, 0]")
+    assert {label: key.entry(label).why_zero for label in reasons} == reasons
+    assert mentions_relu(" ".join(reasons.values())) == (activation == "relu")
 
 
 def test_loss_gradient_zero_is_worded_for_the_loss(tmp_path):

@@ -280,7 +280,8 @@ def build_parser(prog: str = "python -m compare answer-key") -> argparse.Argumen
     parser.add_argument("--digits", type=digits_value, default=DEFAULT_DIGITS, metavar="N",
                         help=f"decimals of the working's values that are no short decimals (default {DEFAULT_DIGITS})")
     parser.add_argument("--wide", action="store_true",
-                        help="one line per row on a terminal too (by default long columns wrap to its width)")
+                        help="one line per row on a terminal too (by default long columns wrap to $COLUMNS or "
+                             "the terminal's width; a pipe wraps only when $COLUMNS is set, -o FILE never)")
     parser.add_argument("--allow-large", action="store_true",
                         help=f"write a key of more than {MAX_ENTRIES:,} entries (a large network's key is huge)")
     return parser

@@ -10,6 +10,7 @@ A sum of more than ``MAX_TERMS`` terms shows its first ``HEAD_TERMS`` and its la
 (``1×0.3 + 0×0.1 + 1×0.2 + … + 1×0.5 (64 terms)``); its terms may be a lazy ``Terms``
 sequence, so a key of a wide layer builds only the terms it shows.
 """
+import functools
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -49,32 +50,39 @@ class Numbers:
 
     def text(self, value, style: Style) -> str:
         """``value`` (a Fraction, int or mpf) as the working shows it."""
-        exact = as_fraction(value)
-        shown = self._shown(exact, not isinstance(value, (Fraction, int)))
-        if "e" in shown:
-            mantissa, exponent = shown.split("e")
-            shown = (rf"{mantissa} \times 10^{{{int(exponent)}}}" if style.latex
-                     else f"{mantissa}e{int(exponent)}")
-        return shown.replace("-", style.minus)
+        shown, rounded = number_text(value, not isinstance(value, (Fraction, int)), style.latex, self.digits)
+        self.rounded |= rounded
+        return shown
 
-    def _shown(self, exact: Fraction, binary: bool) -> str:
-        if binary:  # a 50-digit value stands for a short decimal when its digits say so
-            short = short_decimal(exact, max_places=SHORT_PLACES)
-            if short is not None:
-                return f"{short:f}"
-        else:
-            places = terminating_places(exact)
-            if places is not None and places <= SHORT_PLACES:
-                return exact_text(exact)
-        self.rounded = True
-        if exact != 0 and (abs(exact) < Fraction(1, 2 * 10 ** self.digits) or abs(exact) >= 10 ** 15):
-            return f"{significant_decimal(exact, self.digits).normalize():e}"
-        with localcontext() as context:
-            context.prec = self.digits + max(1, len(str(abs(exact.numerator) // exact.denominator))) + 2
-            rounded = (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(Decimal(10) ** -self.digits)
-        if rounded == exact:
-            self.rounded = False
-        return f"{rounded:f}"
+
+@functools.lru_cache(maxsize=1 << 16)  # a key repeats its inputs and parameters in many entries
+def number_text(value, binary: bool, latex: bool, digits: int) -> tuple[str, bool]:
+    """``value`` shown with ``digits`` decimals unless it is a short decimal (text or
+    LaTeX), and whether that is other than exact; ``binary``: a 50-digit value (which
+    stands for the short decimal its digits round to)."""
+    exact = as_fraction(value)
+    shown, rounded = _shown(exact, binary, digits)
+    if "e" in shown:
+        mantissa, exponent = shown.split("e")
+        shown = rf"{mantissa} \times 10^{{{int(exponent)}}}" if latex else f"{mantissa}e{int(exponent)}"
+    return shown.replace("-", LATEX.minus if latex else TEXT.minus), rounded
+
+
+def _shown(exact: Fraction, binary: bool, digits: int) -> tuple[str, bool]:
+    if binary:  # a 50-digit value stands for a short decimal when its digits say so
+        short = short_decimal(exact, max_places=SHORT_PLACES)
+        if short is not None:
+            return f"{short:f}", False
+    else:
+        places = terminating_places(exact)
+        if places is not None and places <= SHORT_PLACES:
+            return exact_text(exact), False
+    if exact != 0 and (abs(exact) < Fraction(1, 2 * 10 ** digits) or abs(exact) >= 10 ** 15):
+        return f"{significant_decimal(exact, digits).normalize():e}", True
+    with localcontext() as context:
+        context.prec = digits + max(1, len(str(abs(exact.numerator) // exact.denominator))) + 2
+        rounded = (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(Decimal(10) ** -digits)
+    return f"{rounded:f}", rounded != exact
 
 
 @dataclass
@@ -84,21 +92,31 @@ class Renderer:
     style: Style
     numbers: Numbers
     tight: bool = False  # inside a sum: products without spaces (``1×0.3 + 0×0.1``)
+    _other: "Renderer | None" = field(default=None, repr=False, compare=False)  # the other tightness
 
     def __call__(self, node: "Node", tight: bool = False) -> str:
-        return node.render(replace(self, tight=tight) if tight != self.tight else self)
+        if tight == self.tight:
+            return node.render(self)
+        if self._other is None:  # the same rendering, the other tightness: made once
+            self._other = replace(self, tight=tight)
+            self._other._other = self
+        return node.render(self._other)
 
 
 class Node:
     """An expression; subclasses render themselves and evaluate."""
 
     def precedence(self, r: Renderer) -> int:
+        """How tightly the node binds as ``r`` renders it (``SUM`` … ``ATOM``): a looser
+        child of a tighter operation is put in parentheses."""
         return ATOM
 
     def render(self, r: Renderer) -> str:
+        """The node as ``r`` renders it: symbols or numbers, text or LaTeX."""
         raise NotImplementedError
 
     def evaluate(self):
+        """The value, in the arithmetic of its leaves (Fraction or mpf)."""
         raise TypeError(f"{type(self).__name__} is a symbol only, without a value")
 
 
@@ -370,6 +388,7 @@ class Div(Binary):
 
 @dataclass
 class Square(Node):
+    """``base²``."""
     base: Node
 
     def precedence(self, r):
@@ -385,6 +404,7 @@ class Square(Node):
 
 @dataclass
 class Neg(Node):
+    """``−operand``; of a number, the negated number (``exp(−(−0.5))`` shows ``exp(0.5)``)."""
     operand: Node
 
     def precedence(self, r):

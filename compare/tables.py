@@ -58,6 +58,7 @@ def table_width(width: int | None):
 
 
 def current_width() -> int | None:
+    """The width tables wrap to now (``table_width``), None when they do not wrap."""
     return _WIDTH.get()
 
 

@@ -73,6 +73,7 @@ class Working:
         return Value(self._rows(name)[b, j], Entry(symbol_name or name, self.index(b, j)))
 
     def parameter(self, name: str, *index) -> Value:
+        """Entry ``index`` of parameter ``name`` (``W1``, ``b2``) of the file, in the ground truth's arithmetic."""
         return Value(self.params[name][index], Entry(name, index))
 
     def constant(self, value: Fraction, text: str | None = None, latex: str | None = None) -> Value:
@@ -89,13 +90,11 @@ class Working:
         return "dL/dy_hat" if k == self.n and self.arch.activations[-1] == "identity" else f"dL/dz{k}"
 
     def activated(self, k: int) -> str:
+        """What layer k's activation is called: ``h``, ``h2``, or ``y_hat`` for the output."""
         return "y_hat" if k == self.n else quantities.hidden_name(k, self.n)
 
     def _example(self, index: tuple) -> tuple[int, int]:
         return (0, index[0]) if len(index) == 1 else index
-
-    def _symbolic_index(self, *names) -> tuple:
-        return names[1:] if self.batch == 1 else names
 
     def formula(self, name: str, index: tuple) -> Formula | None:
         """The working of entry ``index`` of quantity ``name``; None for a quantity
@@ -118,6 +117,7 @@ class Working:
         return Add([dot, self.parameter(bias, j)]) if bias in self.params else dot
 
     def pre_activation(self, k: int, index: tuple):
+        """z_k[j] = a·W_k[:,j] + b_k[j]."""
         b, j = self._example(index)
         return Entry(f"z{k}", index), self.affine(k, b, j)
 

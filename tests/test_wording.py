@@ -2,7 +2,6 @@
 there is no ReLU (compare.why_zero, compare.reasons, the key, the report)."""
 import io
 import re
-from fractions import Fraction
 from contextlib import redirect_stdout
 
 import pytest

@@ -38,6 +38,7 @@ MAX_DIGITS = 30  # --digits: decimals of the answer key's working
 
 
 def digits_value(text: str) -> int:
+    """``--digits``: a whole number from 1 to ``MAX_DIGITS``."""
     return _number(text, int, lambda v: 1 <= v <= MAX_DIGITS, f"a whole number from 1 to {MAX_DIGITS}")
 
 
@@ -75,7 +76,8 @@ def add_output_format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--wide", action="store_true",
                         help="one line per table row on a terminal too (by default long text columns wrap to "
-                             "$COLUMNS or the terminal's width; output to a pipe or a file never wraps)")
+                             "$COLUMNS or the terminal's width; output to a pipe or a file wraps only when "
+                             "$COLUMNS is set)")
 
 
 def report_width(args):

@@ -91,7 +91,8 @@ class ZeroReasons:
         if activation == "relu":
             return self._dead(layer, index, derivative=False)
         label, z = self._z(layer, index)
-        return OUTPUT_ZERO[activation].format(label=label, z=float(z), slope=self.arch.negative_slope)
+        return OUTPUT_ZERO.get(activation, "{label} = 0 exactly").format(label=label, z=float(z),
+                                                                        slope=self.arch.negative_slope)
 
     def derivative_zero(self, layer: int, index: tuple) -> str:
         """Why f′(z) = 0: ReLU at or below its kink, a leaky ReLU of slope 0, a saturated
@@ -99,7 +100,7 @@ class ZeroReasons:
         activation = self.arch.activations[layer - 1]
         if activation == "relu":
             return self._dead(layer, index, derivative=True)
-        return DERIVATIVE_ZERO[activation].format(label=self._z(layer, index)[0])
+        return DERIVATIVE_ZERO.get(activation, "the derivative at {label} is 0").format(label=self._z(layer, index)[0])
 
     def output_matches(self, j: int) -> str:
         """Why ∂L/∂ŷ[j] is 0, worded for the loss."""
@@ -145,6 +146,6 @@ class ZeroReasons:
         if derivative in self.values and self.values[derivative][index] == 0:
             label = quantities.entry_label(derivative, index)
             return f"ReLU gate closed: {label} = 0" if activation == "relu" else \
-                f"{FUNCTION_TEXT[activation]}′ = 0 here: {label} = 0"
+                f"{FUNCTION_TEXT.get(activation, activation)}′ = 0 here: {label} = 0"
         upstream = "dL/dy_hat" if k == self.n else f"dL/d{quantities.hidden_name(k, self.n)}"
         return f"{quantities.entry_label(upstream, index)} = 0"

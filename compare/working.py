@@ -25,6 +25,26 @@ from reference.exercise import Exercise
 from reference.numbers import EXACT, convert, mp
 
 
+# The coefficient of each loss and of its gradient, numerator and divisors ("n": the outputs),
+# before the 1/B of a mean over the batch: L = 1/n Σ (ŷ − y)², ∂L/∂ŷ = 2/n (ŷ − y) for mse, ...
+LOSS_COEFFICIENTS = {"mse": (1, ["n"]), "sse": (1, [2]), "bce": (-1, ["n"]), "bce_with_logits": (1, ["n"]),
+                     "cross_entropy": (-1, [])}
+GRADIENT_COEFFICIENTS = {"mse": (2, ["n"]), "sse": (1, []), "bce": (1, ["n"]), "bce_with_logits": (1, ["n"]),
+                         "cross_entropy": (1, [])}
+ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "identity")
+
+
+class NoWorking(LookupError):
+    """A loss or activation this module has no formula for: its entries are shown without working."""
+
+
+def _known(known, name: str):
+    """``known[name]`` of a dict, ``name`` itself if it is in a tuple; ``NoWorking`` otherwise."""
+    if name not in known:
+        raise NoWorking(name)
+    return known[name] if isinstance(known, dict) else name
+
+
 class Working:
     """The formulas of one exercise's exact pass."""
 
@@ -102,7 +122,10 @@ class Working:
         if name not in self.kinds:
             return None
         step, k = self.kinds[name]
-        lhs, expression = step(k, index)
+        try:
+            lhs, expression = step(k, index)
+        except NoWorking:
+            return None
         return Formula(lhs, expression, self.exact.values[name][index])
 
     # ---- the forward pass ----
@@ -125,7 +148,7 @@ class Working:
         """h = f(z): max(0, z), its leaky form, 1/(1 + exp(−z)), tanh(z) or z itself."""
         b, j = self._example(index)
         z = self.q(f"z{k}", b, j)
-        name = self.arch.activations[k - 1]
+        name = _known(ACTIVATIONS, self.arch.activations[k - 1])
         symbolic = Applied(name, z.symbol)
         if name == "relu":
             numeric = Call("max0", z)
@@ -190,8 +213,8 @@ class Working:
     def loss(self, k: int, index: tuple):
         """L = c · Σ (per-output terms): the coefficient 1/n, 1/2 or −1, over B for a mean."""
         n_out, loss = self.arch.sizes[-1], self.arch.loss
-        numerator, divisors = {"mse": (1, [n_out]), "sse": (1, [2]), "bce": (-1, [n_out]),
-                               "bce_with_logits": (1, [n_out]), "cross_entropy": (-1, [])}[loss]
+        numerator, divisors = _known(LOSS_COEFFICIENTS, loss)
+        divisors = [n_out if d == "n" else d for d in divisors]
         coefficient = self._coefficient(numerator, divisors + self._per_batch())
         names = ("b", "j") if self.batch > 1 else ("j",)
         body = self._loss_term(*(Value(0, Entry(name, names)) for name in ("y_hat", "y", "p")))
@@ -213,8 +236,8 @@ class Working:
         b, j = self._example(index)
         n_out, loss = self.arch.sizes[-1], self.arch.loss
         y_hat, y = self.q("y_hat", b, j), self.q("y", b, j)
-        numerator, divisors = {"mse": (2, [n_out]), "sse": (1, []), "bce": (1, [n_out]),
-                               "bce_with_logits": (1, [n_out]), "cross_entropy": (1, [])}[loss]
+        numerator, divisors = _known(GRADIENT_COEFFICIENTS, loss)
+        divisors = [n_out if d == "n" else d for d in divisors]
         coefficient = self._coefficient(numerator, divisors + self._per_batch())
         if loss == "bce":
             one = Value(self.number(Fraction(1)))
@@ -233,7 +256,7 @@ class Working:
         """f′(z_k): (1 if z > 0 else 0) for ReLU (the slope for leaky ReLU), a(1 − a) for
         sigmoid, 1 − a² for tanh, 1 for identity."""
         b, j = self._example(index)
-        name = self.arch.activations[k - 1]
+        name = _known(ACTIVATIONS, self.arch.activations[k - 1])
         z = self.q(f"z{k}", b, j)
         lhs = Applied(name, z.symbol, prime=True)
         one = Value(self.number(Fraction(1)))
@@ -248,9 +271,9 @@ class Working:
         return lhs, one
 
     def _derivative_value(self, k: int, b: int, j: int) -> Value:
-        name = quantities.derivative_name(k, self.n, self.arch.activations[k - 1])
-        return Value(self._rows(name)[b, j], Applied(self.arch.activations[k - 1],
-                                                     Entry(f"z{k}", self.index(b, j)), prime=True))
+        activation = _known(ACTIVATIONS, self.arch.activations[k - 1])
+        name = quantities.derivative_name(k, self.n, activation)
+        return Value(self._rows(name)[b, j], Applied(activation, Entry(f"z{k}", self.index(b, j)), prime=True))
 
     def through_activation(self, k: int, index: tuple):
         """∂L/∂z_k = ∂L/∂a_k · f′(z_k)."""

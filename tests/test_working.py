@@ -211,3 +211,20 @@ def test_the_key_of_a_batch_names_the_example_of_each_intermediate():
     assert key.entry("L").working().startswith("L = 1/(4·4) · Σ_b Σ_j (ŷ[b][j] − y[b][j])² = 0.0625 × (")
     assert "(16 terms)" in key.entry("L").working()
     assert np.all([e.formula is not None for s in key.steps for e in s.entries])
+
+
+def test_a_loss_or_activation_without_a_formula_leaves_only_its_entries_without_working(chapter7):
+    """A loss or activation added to the reference later: its entries get no working, the rest do."""
+    from dataclasses import replace
+    exact = run_pass(chapter7, "exact")
+    other_loss = replace(chapter7, architecture=replace(chapter7.architecture, loss="a new loss"))
+    working = Working(other_loss, exact)
+    assert working.formula("L", ()) is None and working.formula("dL/dy_hat", (0,)) is None
+    assert working.formula("dL/dW2", (2, 0)).render() == "∂L/∂W2[2][0] = h[2] · ∂L/∂ŷ[0] = 0.5 × (−0.45) = −0.225"
+    other_activation = replace(chapter7, architecture=replace(chapter7.architecture,
+                                                              activations=("a new one", "identity")))
+    working = Working(other_activation, exact)
+    assert working.formula("h", (2,)) is None and working.formula("relu_mask", (2,)) is None
+    assert working.formula("dL/dz1", (2,)) is None
+    assert working.formula("z1", (2,)).render() == build_answer_key(chapter7).entry("z1[2]").working()
+    assert Working(chapter7, exact).formula("p", (0,)) is None  # a quantity without a step here

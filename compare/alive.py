@@ -9,9 +9,9 @@ nonzero gradient. Exact arithmetic throughout.
 from dataclasses import dataclass
 
 import numpy as np
-from tabulate import tabulate
 
 from compare.formatting import exact_text
+from compare.tables import tabulate
 from reference import quantities
 from reference.activations import KINKED
 from reference.backprop import run_pass

@@ -5,8 +5,12 @@ the text's steps (Recall: z1, h, y_hat, L; Step 1 dL/dy_hat; Step 2 dL/dW2; Step
 dL/db2; Step 4 dL/dh; Step 5 relu_mask and dL/dz1; Step 6 dL/dW1; Step 7 dL/db1; deeper
 networks follow ``reference.quantities`` order). Each entry is shown exactly (as a
 fraction where it is not a short decimal: L = 717/800) and as a decimal, with the reason
-for each zero. Output as markdown (readable as plain text), LaTeX (a complete document
-that compiles with pdflatex) or HTML (a complete page).
+for each zero and its working: the formula with the numbers substituted
+(``compare.working``: ∂L/∂W2[2][0] = h[2] · ∂L/∂ŷ[0] = 0.5 × (−0.45) = −0.225), values that
+are no short decimals to ``--digits`` decimals. Output as markdown (readable as plain
+text; on a terminal its long columns wrap to the width, ``compare.tables``), LaTeX (a
+complete document that compiles with pdflatex, the working in math mode) or HTML (a
+complete page).
 
 Exit status 0, or 2 with one line on stderr for bad usage or a bad exercise file.
 """
@@ -18,17 +22,20 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-from tabulate import tabulate
 
+from compare.cli.options import digits_value
+from compare.expression import LATEX, TEXT, Formula
 from compare.formatting import (array_text, exact_text, latex_escape, short_decimal, significant_decimal,
                                 terminating_places)
 from compare.progress import progress_while
-from compare.reasons import Reasons, neuron_name
+from compare.tables import tabulate, table_width, width_for_output
 from compare.usage import Parser, UsageError, atomic_output, load_selected
+from compare.why_zero import ZeroReasons
+from compare.working import Working
 from reference import quantities
 from reference.quantities import step_groups, step_title  # noqa: F401 (the key's step titles)
 from reference import losses
-from reference.backprop import Pass, check_finite, run_pass
+from reference.backprop import check_finite, run_pass
 from reference.numbers import as_fraction
 from reference.exercise import CHAPTER7_PATH, Exercise, ExerciseError, answer_shape, printable
 
@@ -37,7 +44,8 @@ FORMATS = ("markdown", "latex", "html")
 # key of a 1000-1000-4 network would have a million entries (124 MB).
 MAX_ENTRIES = 50_000
 SHORT_DECIMAL_PLACES = 4  # exact values with more decimals (or none finite) are shown as fractions
-HEADERS = ["entry", "exact", "decimal", "why zero"]
+DEFAULT_DIGITS = 4  # decimals of the working's values that are no short decimals
+HEADERS = ["entry", "exact", "decimal", "why zero", "working"]
 
 
 @dataclass
@@ -48,6 +56,11 @@ class Entry:
     exact: Fraction
     why_zero: str
     approximate: bool = False  # the ground truth is mpmath at 50 digits, not a rational
+    formula: Formula | None = None  # the working (compare.working); None for a quantity without a step
+
+    def working(self, digits: int = DEFAULT_DIGITS, latex: bool = False) -> str:
+        """The formula with the numbers substituted, as text or LaTeX math ("" without one)."""
+        return "" if self.formula is None else self.formula.render(LATEX if latex else TEXT, digits)
 
     @property
     def exact_cell(self) -> str:
@@ -78,6 +91,7 @@ class AnswerKey:
     """The whole key of one exercise."""
     exercise: Exercise
     steps: list[Step]
+    digits: int = DEFAULT_DIGITS  # decimals of the working's values that are no short decimals
 
     def _repr_html_(self) -> str:
         """Jupyter: the HTML handout's body."""
@@ -114,75 +128,14 @@ def decimal_text(value: Fraction, digits: int = 8) -> str:
     return f"{significant_decimal(value, digits)}..."
 
 
-class _ZeroReasons:
-    """Why an entry of the exact pass is zero, worded as the text."""
-
-    def __init__(self, exercise: Exercise, exact: Pass):
-        self.exercise = exercise
-        self.arch = exercise.architecture
-        self.n = self.arch.n_layers
-        self.values = exact.values
-        self.zs = exact.pre_activations
-        self.gradients = Reasons(exercise, exact)
-
-    def _layer(self, name: str) -> int:
-        digits = "".join(c for c in name if c.isdigit())
-        return int(digits) if digits else 1
-
-    def _z(self, layer: int, index: tuple) -> tuple[str, Fraction]:
-        example, j = (index if len(index) == 2 else (0, index[0]))
-        label = f"z{layer}" + (f"[{example}]" if len(index) == 2 else "") + f"[{j}]"
-        return label, as_fraction(self.zs[layer - 1][example, j])
-
-    def _dead(self, layer: int, index: tuple, derivative: bool) -> str:
-        """Why ReLU's output (``derivative`` False) or its derivative is 0 at this neuron."""
-        label, z = self._z(layer, index)
-        neuron = neuron_name(layer, index[-1], self.n)
-        if z == 0:
-            rule = "ReLU'(0) = 0" if derivative else "ReLU(0) = 0"
-            return f"{label} = 0 exactly: {rule}, dead {neuron} (on the boundary)"
-        return f"{label} = {exact_text(z) if _is_short(z) else _fraction_text(z)} < 0: dead {neuron}"
-
-    def why(self, name: str, index: tuple) -> str:
-        if self.values[name][index] != 0:
-            return ""
-        if name.startswith(("dL/dW", "dL/db")):
-            return self.gradients.for_entry(name[4:], index)
-        if name == "L":
-            return "every output equals its target"
-        j = index[-1]
-        if name == "dL/dy_hat":
-            return f"output {j} equals its target"
-        if name == "y_hat":
-            return f"output {j}: the weighted sum and the bias cancel"
-        if name.startswith("z"):
-            kink = self.arch.activations[self._layer(name) - 1] == "relu"
-            return "pre-activation exactly 0" + (": at the ReLU kink" if kink else "")
-        if name.startswith("relu_mask"):
-            return self._dead(self._layer(name), index, derivative=True)
-        if name.startswith("h"):
-            k = self._layer(name)
-            if self.arch.activations[k - 1] == "relu":
-                return self._dead(k, index, derivative=False)
-            return f"{self.arch.activations[k - 1]}(0) = 0: {self._z(k, index)[0]} = 0"
-        if name.startswith("dL/dz"):
-            k = self._layer(name)
-            mask = quantities.derivative_name(k, self.n, self.arch.activations[k - 1])
-            if mask in self.values and self.values[mask][index] == 0:
-                return f"ReLU gate closed: {quantities.entry_label(mask, index)} = 0"
-            upstream = "dL/dy_hat" if k == self.n else f"dL/d{quantities.hidden_name(k, self.n)}"
-            return f"{quantities.entry_label(upstream, index)} = 0"
-        if name.startswith("dL/dh"):
-            return f"the upstream gradients reaching neuron {j} through its outgoing weights cancel or are 0"
-        return ""
-
-
-def build_answer_key(exercise: Exercise) -> AnswerKey:
-    """The exact pass of ``exercise`` (ReLU'(0) = 0, as the text) arranged step by step.
-    Intermediates have shape (n,) for one example and (B, n) for a batch; gradients the
-    parameters' (in, out) shapes."""
+def build_answer_key(exercise: Exercise, digits: int = DEFAULT_DIGITS) -> AnswerKey:
+    """The exact pass of ``exercise`` (ReLU'(0) = 0, as the text) arranged step by step,
+    each entry with its working (values that are no short decimals shown to ``digits``
+    decimals). Intermediates have shape (n,) for one example and (B, n) for a batch;
+    gradients the parameters' (in, out) shapes."""
     exact = run_pass(exercise, exercise.architecture.ground_truth)
-    reasons = _ZeroReasons(exercise, exact)
+    reasons = ZeroReasons(exercise, exact)
+    working = Working(exercise, exact)
     arch = exercise.architecture
     steps = []
     for title, names in arch.step_groups():
@@ -191,9 +144,26 @@ def build_answer_key(exercise: Exercise) -> AnswerKey:
             value = exact.values[name]
             for index in np.ndindex(value.shape):
                 entries.append(Entry(quantities.entry_label(name, index), as_fraction(value[index]),
-                                     reasons.why(name, index), approximate=not arch.rational))
+                                     reasons.why(name, index), approximate=not arch.rational,
+                                     formula=working.formula(name, index)))
         steps.append(Step(title, names, entries))
-    return AnswerKey(exercise, steps)
+    return AnswerKey(exercise, steps, digits)
+
+
+def convention_line(exercise: Exercise) -> str:
+    """What the key takes at a kink, and which probabilities the loss reads, for this
+    network: nothing about ReLU where there is none."""
+    arch = exercise.architecture
+    parts = []
+    if "relu" in arch.activations:
+        parts.append("ReLU'(0) = 0, as the text and PyTorch")
+    if "leaky_relu" in arch.activations:
+        parts.append(f"leaky ReLU'(0) = {arch.negative_slope} (its slope below 0), as PyTorch")
+    if arch.loss == "cross_entropy":
+        parts.append("p = softmax(ŷ) of each example, the class probabilities")
+    if arch.loss == "bce_with_logits":
+        parts.append("σ(ŷ), the probabilities of the logits ŷ")
+    return "; ".join(parts)
 
 
 def given_lines(exercise: Exercise) -> list[str]:
@@ -202,7 +172,8 @@ def given_lines(exercise: Exercise) -> list[str]:
     lines = [f"Network: sizes {'-'.join(map(str, arch.sizes))}, activations {', '.join(arch.activations)}; "
              f"loss {arch.loss} ({losses.DESCRIPTIONS[arch.loss]}), {arch.reduction} over the "
              f"{exercise.batch_size} example{'s' if exercise.batch_size > 1 else ''}"
-             + bias_note(arch) + ". Layout z = x @ W + b, W of shape (in, out); ReLU'(0) = 0."]
+             + bias_note(arch) + ". Layout z = x @ W + b, W of shape (in, out)"
+             + ("; " + convention_line(exercise) if convention_line(exercise) else "") + "."]
     lines += [f"{name} = {array_text(value)}" for name, value in exercise.parameters.items()]
     for b in range(exercise.batch_size):
         which = f" (example {b})" if exercise.batch_size > 1 else ""
@@ -218,8 +189,8 @@ def bias_note(arch) -> str:
     return f"; no bias in layer{'s' if len(without) > 1 else ''} {', '.join(without)}"
 
 
-def _rows(step: Step) -> list[list[str]]:
-    return [[e.label, e.exact_cell, e.decimal_cell, e.why_zero] for e in step.entries]
+def _rows(step: Step, digits: int) -> list[list[str]]:
+    return [[e.label, e.exact_cell, e.decimal_cell, e.why_zero, e.working(digits)] for e in step.entries]
 
 
 def render_markdown(key: AnswerKey) -> str:
@@ -231,7 +202,7 @@ def render_markdown(key: AnswerKey) -> str:
     parts += [f"- {line}" for line in given_lines(ex)] + [""]
     for step in key.steps:
         parts += [f"## {step.title}", "",
-                  tabulate(_rows(step), headers=HEADERS, tablefmt="github", disable_numparse=True), ""]
+                  tabulate(_rows(step, key.digits), headers=HEADERS, tablefmt="github", disable_numparse=True), ""]
     return "\n".join(parts)
 
 
@@ -256,11 +227,15 @@ def render_latex(key: AnswerKey) -> str:
     lines.append(r"\end{itemize}")
     for step in key.steps:
         lines += [rf"\subsection*{{{latex_escape(step.title)}}}",
-                  r"\begin{longtable}{lrrp{0.45\textwidth}}", r"\hline",
-                  " & ".join(rf"\textbf{{{h}}}" for h in HEADERS) + r" \\", r"\hline", r"\endhead"]
+                  r"\begin{longtable}{lrrp{0.3\textwidth}}", r"\hline",
+                  " & ".join(rf"\textbf{{{h}}}" for h in HEADERS[:4]) + r" \\",
+                  r"\multicolumn{4}{l}{\hspace{1.5em}\small\textit{working}} \\", r"\hline", r"\endhead"]
         for e in step.entries:
             lines.append(rf"\texttt{{{latex_escape(e.label)}}} & {_latex_number(e.exact, e.exact_cell)} & "
                          rf"{latex_escape(e.decimal_cell)} & {latex_escape(e.why_zero)} \\")
+            if e.formula is not None:  # the working on a row of its own, in math mode (it breaks at = and +)
+                lines.append(rf"\multicolumn{{4}}{{p{{0.95\textwidth}}}}{{\hspace{{1.5em}}\small "
+                             rf"${e.working(key.digits, latex=True)}$}} \\[2pt]")
         lines += [r"\hline", r"\end{longtable}"]
     lines.append(r"\end{document}")
     return "\n".join(lines) + "\n"
@@ -273,7 +248,7 @@ def render_html(key: AnswerKey) -> str:
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8"/>',
              f"<title>Answer key: {esc(ex.title)}</title>",
              "<style>table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px}"
-             "td.num{text-align:right;font-family:monospace}</style>", "</head>", "<body>",
+             "td.num{text-align:right;font-family:monospace}td.working{font-family:serif}</style>", "</head>", "<body>",
              f"<h1>Answer key: {esc(ex.title)}</h1>"]
     if ex.source:
         parts.append(f"<p>Source: {esc(ex.source)}</p>")
@@ -283,7 +258,8 @@ def render_html(key: AnswerKey) -> str:
                   "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in HEADERS) + "</tr>"]
         for e in step.entries:
             parts.append(f"<tr><td><code>{esc(e.label)}</code></td><td class=\"num\">{esc(e.exact_cell)}</td>"
-                         f"<td class=\"num\">{esc(e.decimal_cell)}</td><td>{esc(e.why_zero)}</td></tr>")
+                         f"<td class=\"num\">{esc(e.decimal_cell)}</td><td>{esc(e.why_zero)}</td>"
+                         f"<td class=\"working\">{esc(e.working(key.digits))}</td></tr>")
         parts.append("</table>")
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
@@ -309,6 +285,11 @@ def build_parser(prog: str = "python -m compare answer-key") -> argparse.Argumen
     parser.add_argument("--output", "-o", metavar="FILE",
                         help="write to FILE (atomically: a temporary file renamed; a symbolic link is written "
                              "through) instead of stdout")
+    parser.add_argument("--digits", type=digits_value, default=DEFAULT_DIGITS, metavar="N",
+                        help=f"decimals of the working's values that are no short decimals (default {DEFAULT_DIGITS})")
+    parser.add_argument("--wide", action="store_true",
+                        help="one line per row on a terminal too (by default long columns wrap to $COLUMNS or "
+                             "the terminal's width; a pipe wraps only when $COLUMNS is set, -o FILE never)")
     parser.add_argument("--allow-large", action="store_true",
                         help=f"write a key of more than {MAX_ENTRIES:,} entries (a large network's key is huge)")
     return parser
@@ -331,8 +312,8 @@ def main(argv: list[str], prog: str = "python -m compare answer-key") -> int:
         if entries > MAX_ENTRIES and not args.allow_large:
             raise UsageError(f"the key would have {entries:,} entries, more than {MAX_ENTRIES:,}; "
                              "--allow-large writes it anyway")
-        with progress_while("answer key"):
-            text = render(build_answer_key(exercise), args.format)
+        with progress_while("answer key"), table_width(None if args.output else width_for_output(args.wide)):
+            text = render(build_answer_key(exercise, args.digits), args.format)
         if args.output:
             try:
                 with atomic_output(args.output) as stream:

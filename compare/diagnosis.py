@@ -35,7 +35,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
-from tabulate import tabulate
+from compare.tables import tabulate  # tabulate, wrapping long text columns to the terminal
 
 from compare.catalogue import (ForwardMistake, Mistake, catalogue, forward_mistakes, loss_factor,
                                wrong_probabilities)

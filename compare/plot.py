@@ -5,44 +5,49 @@ from neuron i of layer k-1 to neuron j of layer k, coloured by the sign of its e
 gradient dL/dW_k[i][j] (blue: negative, gradient descent raises the weight; red:
 positive, it lowers it; pale grey: zero, the weight does not move) with a width that
 grows with |dL/dW|. An edge whose source is 0 (a zero input pixel, a dead neuron's h)
-is dashed: no gradient can flow along it. Dead ReLU neurons (z <= 0: ReLU' = 0, the
-text's convention; only plain ReLU: a leaky ReLU never dies) are greyed and labelled; a
-ReLU or leaky ReLU neuron exactly on the kink (z = 0 exactly, ``compare.kinks``) gets an
-orange ring. Inputs show their pixel values, hidden neurons z, h and dL/dz (= dL/db),
-outputs y_hat, the target y and dL/dy_hat; layer headers name the activation; the title
-carries the exact loss (or the 50-digit one, for sigmoid and tanh networks). All values
-come from the ground-truth pass of ``reference.backprop`` (Fractions, or mpmath).
+is dashed: no gradient can flow along it. Each edge's label sits on its own edge, turned
+along it, where no other label, neuron or text is and the fewest other edges cross it
+(``compare.plot_labels``, measured with the renderer). Each neuron's bias is a small box
+above it, on a stub coloured like an edge, holding dL/db (the weight of a constant 1).
+Dead ReLU neurons (z <= 0: ReLU' = 0, the text's convention; only plain ReLU: a leaky
+ReLU never dies) are greyed and labelled; a ReLU or leaky ReLU neuron exactly on the
+kink (z = 0 exactly, ``compare.kinks``) gets an orange ring. Inputs show their pixel
+values, hidden neurons z, h and dL/dz, outputs y_hat, the target y and dL/dy_hat; for a
+batch, a table per neuron with a row per example (the values the batch's gradients
+sum). Layer headers name the activation; the title carries the exact loss (or the
+50-digit one, for sigmoid and tanh networks). All values come from the ground-truth pass
+of ``reference.backprop`` (Fractions, or mpmath; ``compare.picture``).
 
 The figure stays at most ``MAX_INCHES`` a side (about 1400 x 1400 pixels as PNG): a
 layer of more than ``DRAWN_LIMIT`` neurons is drawn in part (the first ``DRAWN_HEAD``,
 a "⋮ N more" marker, the last ``DRAWN_TAIL``; the subtitle says which layers), edge
 widths share one scale over the drawn edges. A weight layer with more than
 ``EDGE_LABEL_ALL`` drawn edges labels only its ``EDGE_LABEL_TOP`` largest |dL/dW|; a
-layer of more than ``NODE_LABEL_LIMIT`` neurons is drawn without per-neuron values. For
-a batch, gradients are the batch's; a neuron counts as dead when it is dead in every
-example, and per-neuron values are shown for one example only (``--example N``). The
-legend lists only what the picture can show.
+layer of more than ``NODE_LABEL_LIMIT`` neurons is drawn without per-neuron values and
+bias boxes, and so is a batch whose tables would not fit at full size. A neuron of a
+batch counts as dead when it is dead in every example. The legend lists only what the
+picture can show.
 
 Drawn with matplotlib's object API (``Figure``, the Agg/SVG canvases; no pyplot state)
 and written atomically: a temporary file in the target directory, then ``os.replace``.
 """
-from fractions import Fraction
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
 import mpmath
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch
 import numpy as np
 
 from compare.formatting import exact_text
-from compare.kinks import find_kinks
+from compare.picture import TABLE_WIDTH, NetworkPicture, short  # noqa: F401 (short: the labels' numbers, tests use it)
+from compare.plot_labels import EdgeLabel, place
 from compare.usage import atomic_output
-from reference import activations, quantities
-from reference.numbers import as_fraction
-from reference.backprop import Pass, run_pass
+from reference import activations
 from reference.exercise import Exercise
 
 FORMATS = (".png", ".svg")
@@ -55,87 +60,13 @@ NATURAL_SCALE = 0.93  # inches per data unit when nothing needs shrinking (the C
 NEGATIVE, POSITIVE, ZERO = "#1f62b4", "#c8312b", "#c9c9c9"
 DEAD_FACE, ALIVE_FACE, KINK_RING = "#d9d9d9", "#ffffff", "#f08c00"
 LAYER_GAP, NEURON_GAP, RADIUS = 4.0, 1.85, 0.28
+# inches: the bias box's stub above a neuron, a line of the values under a hidden neuron
+# (one example) and of a batch's table, the room a status line ("dead") takes above the box
+BIAS_STUB, VALUE_LINE, TABLE_LINE, STATUS_ROOM = 0.25, 0.137, 0.125, 0.22
 
 
 class PlotError(ValueError):
     """A file the picture cannot be written to; ``str`` is one line."""
-
-
-def short(value) -> str:
-    """A number for a label: exact decimals when short (``-0.0975``), else 3 significant
-    digits (``0.333``)."""
-    value = as_fraction(value)
-    text = exact_text(value) if value.denominator.bit_length() < 40 else ""
-    return text if text and "/" not in text and len(text) <= 7 else f"{float(value):.3g}"
-
-
-class NetworkPicture:
-    """What the picture shows, from one exact pass: per layer the neuron states, per
-    weight layer the gradients. ``layers[0]`` is the input layer."""
-
-    def __init__(self, exercise: Exercise):
-        self.exercise = exercise
-        self.arch = exercise.architecture
-        self.exact: Pass = run_pass(exercise, exercise.architecture.ground_truth)
-        self.n = self.arch.n_layers
-        self.batch = exercise.batch_size
-        zs = self.exact.pre_activations  # each (B, n_k)
-        self.kinks: dict[tuple[int, int], list[int]] = {}  # (layer, neuron) -> examples at z = 0
-        for kink in find_kinks(exercise, zs, {}):
-            self.kinks.setdefault((kink.neuron.layer, kink.neuron.index), []).append(kink.neuron.example)
-        self.dead = set()
-        for k in range(1, self.n + 1):
-            # only a plain ReLU dies: leaky ReLU's derivative for z < 0 is its slope, and
-            # sigmoid, tanh and identity have no flat part
-            if self.arch.activations[k - 1] == "relu":
-                for j in range(self.arch.sizes[k]):
-                    if all(zs[k - 1][b, j] <= 0 for b in range(self.batch)):
-                        self.dead.add((k, j))
-        acts = [exercise.x] + [self._batch(quantities.hidden_name(k, self.n)) for k in range(1, self.n)]
-        self.zero_source = {(k, i) for k in range(self.n) for i in range(self.arch.sizes[k])
-                            if all(acts[k][b, i] == 0 for b in range(self.batch))}
-
-    def _batch(self, name: str) -> np.ndarray:
-        value = self.exact.values[name]
-        return value.reshape(1, -1) if value.ndim == 1 else value
-
-    def gradient(self, k: int) -> np.ndarray:
-        """dL/dW_k, shape (in, out), exact."""
-        return self.exact.gradient(f"W{k}")
-
-    def loss(self) -> Fraction:
-        return as_fraction(self.exact.values["L"][()])
-
-    def neuron_text(self, layer: int, j: int) -> str:
-        """The values beside a neuron (one example only; empty for a batch)."""
-        if self.batch > 1:
-            return ""
-        if layer == 0:
-            return f"x[{j}] = {short(self.exercise.x[0, j])}"
-        z = self._batch(f"z{layer}")[0, j]
-        if layer == self.n:
-            y_hat, y = self._batch("y_hat")[0, j], self.exercise.y[0, j]
-            grad = self._batch("dL/dy_hat")[0, j]
-            return f"ŷ[{j}] = {short(y_hat)}   y = {short(y)}\n∂L/∂ŷ = {short(grad)}"
-        h = self._batch(quantities.hidden_name(layer, self.n))[0, j]
-        upstream = self._batch(f"dL/dz{layer}")[0, j]
-        return f"z = {short(z)}\nh = {short(h)}\n∂L/∂z = {short(upstream)}"
-
-    def status_text(self, layer: int, j: int) -> str:
-        """``"dead"``, ``"dead, on the kink (z = 0)"``, ``"on the kink (z = 0)"`` or ``""``."""
-        dead, kink = (layer, j) in self.dead, (layer, j) in self.kinks
-        where = f" in all {self.batch} examples" if self.batch > 1 and dead else ""
-        if kink:
-            examples = self.kinks[(layer, j)]
-            kink_text = "on the kink (z = 0" + (
-                "" if self.batch == 1 else
-                " in example " + ", ".join(map(str, examples)) if len(examples) < self.batch else
-                " in every example") + ")"
-        if dead and kink:
-            return f"dead{where}, {kink_text}"
-        if dead:
-            return f"dead{where}"
-        return kink_text if kink else ""
 
 
 def _drawn(size: int) -> list[int]:
@@ -151,9 +82,8 @@ def _slots(size: int) -> int:
     return size if size <= DRAWN_LIMIT else DRAWN_HEAD + 1 + DRAWN_TAIL
 
 
-def _positions(sizes, layer_gap: float = None) -> list[dict[int, tuple[float, float]]]:
+def _positions(sizes, layer_gap: float = LAYER_GAP, neuron_gap: float = NEURON_GAP) -> list[dict]:
     """Per layer, ``{neuron index: (x, y)}`` in data units for the drawn neurons."""
-    layer_gap = LAYER_GAP if layer_gap is None else layer_gap
     layers = []
     for k, size in enumerate(sizes):
         slots = _slots(size)
@@ -161,7 +91,7 @@ def _positions(sizes, layer_gap: float = None) -> list[dict[int, tuple[float, fl
         for slot, j in enumerate(_drawn(size)):
             if size > DRAWN_LIMIT and slot >= DRAWN_HEAD:
                 slot += 1  # leave the marker's place free
-            places[j] = (k * layer_gap, ((slots - 1) / 2 - slot) * NEURON_GAP)
+            places[j] = (k * layer_gap, ((slots - 1) / 2 - slot) * neuron_gap)
         layers.append(places)
     return layers
 
@@ -179,40 +109,6 @@ def _layer_name(k: int, n: int, activations_=None) -> str:
         return name
     activation = activations_[k - 1]
     return f"{name} ({ACTIVATION_NAMES.get(activation, activation)})"
-
-
-def _edge_label_spots(positions, k: int, labelled: list[tuple[int, int]], scale: float,
-                      valued: tuple[bool, ...], radius: float = RADIUS, flagged=frozenset()) -> dict:
-    """Where along each labelled edge of weight layer ``k`` its label goes: greedy, the
-    first of a few fractions of the edge whose spot clears every label placed so far,
-    the neurons at both ends and the values printed under hidden neurons. ``scale`` is
-    inches per data unit (labels have a fixed size in inches); ``valued[layer]`` whether
-    that layer's neurons carry printed values; ``flagged`` the (layer, neuron) pairs with
-    a status ("dead", "on the kink") printed above them."""
-    # obstacles: (x, y, half-width, half-height) in data units; a label is ~(0.5, 0.15) inch
-    lw, lh = 0.5 / scale, 0.15 / scale
-    obstacles = []
-    for layer in (k - 1, k):
-        for j, (x, y) in positions[layer].items():
-            obstacles.append((x, y, radius + lw, radius + lh))
-            if (layer, j) in flagged:
-                obstacles.append((x, y + radius + 0.2 / scale, 1.1 / scale + lw, 0.1 / scale + lh))
-            if 0 < layer < len(positions) - 1 and valued[layer]:
-                obstacles.append((x, y - radius - 0.45 / scale, 0.45 / scale + lw, 0.37 / scale + lh))
-    spots = {}
-    for i, j in labelled:
-        (x0, y0), (x1, y1) = positions[k - 1][i], positions[k][j]
-        best = None
-        for t in (0.5, 0.35, 0.65, 0.42, 0.58, 0.27, 0.73, 0.2, 0.8):
-            x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-            clearance = min((max(abs(x - ox) / wx, abs(y - oy) / wy) for ox, oy, wx, wy in obstacles), default=9)
-            if best is None or clearance > best[0] + 1e-9:
-                best = (clearance, x, y)
-            if clearance >= 1:
-                break
-        obstacles.append((best[1], best[2], 2 * lw, 2 * lh))
-        spots[(i, j)] = best[1:]
-    return spots
 
 
 def _labelled_edges(grad: np.ndarray, rows: list[int], cols: list[int]) -> tuple[list[tuple[int, int]], bool]:
@@ -236,135 +132,188 @@ def _loss_text(pic: "NetworkPicture") -> str:
     return f"L = {short(loss)}" + (f" (exactly {exact})" if short(loss) != exact and "/" not in exact else "")
 
 
-def draw_network(exercise: Exercise) -> Figure:
-    """The picture as a matplotlib ``Figure`` (not yet saved), at most ``MAX_INCHES``
-    on each side (at the 110 dpi of ``write_plot``: about 1400 x 1400 pixels)."""
-    pic = NetworkPicture(exercise)
-    sizes = pic.arch.sizes
-    positions = _positions(sizes)
-    slots = max(_slots(s) for s in sizes)
-    half = (slots - 1) / 2 * NEURON_GAP
-    condensed = [(k, len(positions[k]), s) for k, s in enumerate(sizes) if len(positions[k]) < s]
 
-    # edges first: what they show decides the legend and the subtitle
-    drawn_grads = [pic.gradient(k)[i, j] for k in range(1, pic.n + 1)
-                   for i in positions[k - 1] for j in positions[k]]
-    largest = max((abs(g) for g in drawn_grads), default=0) or 1  # one scale for every layer
-    labelled, selected = {}, False
-    for k in range(1, pic.n + 1):
-        labelled[k], part = _labelled_edges(pic.gradient(k), list(positions[k - 1]), list(positions[k]))
-        selected |= part
+@dataclass
+class Layout:
+    """Where everything goes: ``scale`` inches per data unit, neuron ``positions`` per
+    layer (data units), the neuron ``radius`` (data units), the figure's size and limits,
+    and per layer whether its neurons show their values (``valued``) and bias boxes
+    (``biased``)."""
+    positions: list
+    scale: float
+    radius: float
+    gap_inches: float
+    half: float
+    valued: tuple
+    biased: tuple
+    two_line_headers: bool
+    size: tuple
+    limits: tuple
+    bottom_margin: float
+    header_y: float
 
-    title = exercise.title
-    subtitle = _loss_text(pic)
-    grads = [g for p in pic.exercise.architecture.parameter_shapes() for g in pic.exact.gradient(p).reshape(-1)]
-    subtitle += (f"; {sum(g != 0 for g in grads)} of {len(grads)} parameters get a nonzero gradient; "
-                 "edges: ∂L/∂W")
-    notes = []
-    if condensed:
-        notes.append("; ".join(f"{_layer_name(k, pic.n)}: {drawn} of {size} neurons shown"
-                               for k, drawn, size in condensed))
-    if selected:
-        notes.append(f"edge labels: the {EDGE_LABEL_TOP} largest |∂L/∂W| per layer"
-                     + (" (of the edges drawn)" if condensed else "")
-                     + (f" of more than {EDGE_LABEL_ALL} edges" if any(
-                         len(positions[k - 1]) * len(positions[k]) <= EDGE_LABEL_ALL for k in range(1, pic.n + 1))
-                        else ""))
-    for note in notes:
-        subtitle += "\n" + note
+
+def _value_height(pic: NetworkPicture, layer: int) -> float:
+    """Inches a neuron's values take: under a hidden neuron three lines, beside an input
+    one and beside an output two; a batch's table (a row per example) anywhere."""
     if pic.batch > 1:
-        subtitle += (f"\na batch of {pic.batch} examples: gradients of the batch "
-                     "(draw one example with --example N to see its values)")
-    heading = f"{title}\n{subtitle}"
+        return pic.table_rows() * TABLE_LINE
+    return (1 if layer == 0 else 2 if layer == pic.n else 3) * VALUE_LINE
 
-    # size: the vertical scale (inches per data unit) of the chapter's picture, smaller if
-    # the figure would grow past MAX_INCHES; margins, the horizontal spacing, the neurons'
-    # radius and the text keep their size in inches
+
+def _layout(pic: NetworkPicture, heading: str) -> Layout:
+    """The size of everything: the chapter's scale, smaller if the figure would pass
+    ``MAX_INCHES``; the richest of (values, bias boxes and statuses), (bias boxes and
+    statuses), (statuses) whose room above and below each neuron the final neuron gap
+    leaves. Inputs and outputs show their values beside them wherever those fit; layers of
+    more than ``NODE_LABEL_LIMIT`` neurons never show values or bias boxes."""
+    sizes = pic.arch.sizes
+    slots = max(_slots(s) for s in sizes)
+    radius_inches = RADIUS * NATURAL_SCALE
     top_margin = 0.3 + 0.21 * (heading.count("\n") + 1)
     bottom_margin = 0.75
     left, right = 2.15, 2.4  # inches beside the input and output layers, for their values
     gap_inches = min(LAYER_GAP * NATURAL_SCALE, (MAX_INCHES - 0.3 - left - right) / max(len(sizes) - 1, 1))
     two_line_headers = gap_inches < 2.3  # "hidden h3 (leaky ReLU)" is wider than that
-    above = 1.1 if two_line_headers else 0.9
-    y_span_inches = 0.8 + above  # below the lowest and above the highest neuron
-    scale = min(NATURAL_SCALE, (MAX_INCHES - top_margin - bottom_margin - y_span_inches) / (2 * half or 1))
-    positions = _positions(sizes, gap_inches / scale)
+    hidden_values = max((_value_height(pic, k) for k in range(1, pic.n)), default=0)
+    for values, biases in ((True, True), (False, True), (False, False)):
+        above_neuron = radius_inches + (BIAS_STUB + 0.16 if biases else 0.11) + STATUS_ROOM  # box, status
+        below = radius_inches + (0.11 + hidden_values if values and hidden_values else 0)
+        needed = below + above_neuron + 0.08  # centre to centre: the values below one, the box above the next
+        neuron_gap = max(NEURON_GAP * NATURAL_SCALE, needed)
+        above = above_neuron + 0.25 + (0.2 if two_line_headers else 0)  # the header over the top neuron
+        below_span = max(0.8, below + 0.1)
+        half_units = (slots - 1) / 2 * neuron_gap / NATURAL_SCALE
+        left_for_neurons = MAX_INCHES - top_margin - bottom_margin - above - below_span
+        scale = min(NATURAL_SCALE, left_for_neurons / (2 * half_units or 1))
+        if slots == 1 or neuron_gap / NATURAL_SCALE * scale >= needed - 1e-9:
+            break
+    room = neuron_gap / NATURAL_SCALE * scale - 0.15  # inches beside an input or output for its values
+    fits = tuple(size <= NODE_LABEL_LIMIT for size in sizes)
+    valued = tuple(fits[k] and (values if 0 < k < pic.n else slots == 1 or _value_height(pic, k) <= room)
+                   for k in range(len(sizes)))
+    positions = _positions(sizes, gap_inches / scale, neuron_gap / NATURAL_SCALE)
     radius = RADIUS * max(1.0, 0.75 * NATURAL_SCALE / scale)
     x_lo, x_hi = -left / scale, (len(sizes) - 1) * gap_inches / scale + right / scale
-    y_lo, y_hi = -half - 0.8 / scale, half + above / scale
+    y_lo, y_hi = -half_units - below_span / scale, half_units + above / scale
     width = (x_hi - x_lo) * scale + 0.3
     height = (y_hi - y_lo) * scale + top_margin + bottom_margin
-    fig = Figure(figsize=(width, height), dpi=100)
-    ax = fig.add_axes((0.15 / width, bottom_margin / height, 1 - 0.3 / width, (y_hi - y_lo) * scale / height))
-    ax.set_axis_off()
-    ax.set_xlim(x_lo, x_hi)
-    ax.set_ylim(y_lo, y_hi)
-    ax.set_aspect("equal")
+    return Layout(positions, scale, radius, gap_inches, half_units, valued, tuple(f and biases for f in fits),
+                  two_line_headers, (width, height), (x_lo, x_hi, y_lo, y_hi), bottom_margin,
+                  half_units + (above_neuron + 0.05) / scale)
 
-    valued = tuple(sizes[k] <= NODE_LABEL_LIMIT and pic.batch == 1 for k in range(len(sizes)))
-    flagged = {(k, j) for k in range(len(sizes)) for j in positions[k]
-               if sizes[k] <= NODE_LABEL_LIMIT and pic.status_text(k, j)}
-    shown = set()  # which legend entries occur
+
+def _colour(g) -> str:
+    return ZERO if g == 0 else (NEGATIVE if g < 0 else POSITIVE)
+
+
+def _line_width(g, largest, thin: float, scale: float) -> float:
+    return (0.8 if g == 0 else 1.2 + 4.8 * float(abs(g) / largest)) * thin * min(1, scale / NATURAL_SCALE) ** 0.5
+
+
+def _draw_edges(ax, pic: NetworkPicture, layout: Layout, largest, shown: set) -> dict:
+    """Every drawn weight as a line; returns the segments (data points) per weight layer."""
+    segments = {}
     for k in range(1, pic.n + 1):
-        grad = pic.gradient(k)
+        grad, before, after = pic.gradient(k), layout.positions[k - 1], layout.positions[k]
         # thinner lines in a dense fan (more than 64 drawn edges), so it does not turn to a blot
-        thin = min(1.0, (64 / (len(positions[k - 1]) * len(positions[k]))) ** 0.5)
-        for i in positions[k - 1]:
-            for j in positions[k]:
-                g = grad[i, j]
-                colour = ZERO if g == 0 else (NEGATIVE if g < 0 else POSITIVE)
-                shown.add(colour)
-                lw = 0.8 if g == 0 else 1.2 + 4.8 * float(abs(g) / largest)
-                dashed = (k - 1, i) in pic.zero_source
-                shown.add("dashed") if dashed else None
-                (x0, y0), (x1, y1) = positions[k - 1][i], positions[k][j]
-                ax.plot([x0, x1], [y0, y1], color=colour, lw=lw * thin * min(1, scale / NATURAL_SCALE) ** 0.5,
-                        zorder=1, solid_capstyle="round", linestyle=(0, (4, 3)) if dashed else "-",
-                        gid=f"edge-W{k}-{i}-{j}")
-        for (i, j), (x, y) in _edge_label_spots(positions, k, labelled[k], scale, valued, radius, flagged).items():
-            g = grad[i, j]
-            ax.text(x, y, short(g), fontsize=8, ha="center", va="center", zorder=4, gid=f"label-W{k}-{i}-{j}",
-                    color=NEGATIVE if g < 0 else POSITIVE,
-                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+        thin = min(1.0, (64 / (len(before) * len(after))) ** 0.5)
+        segments[k] = []
+        for i, start in before.items():
+            for j, end in after.items():
+                g, dashed = grad[i, j], (k - 1, i) in pic.zero_source
+                shown.add(_colour(g))
+                if dashed:
+                    shown.add("dashed")
+                ax.plot([start[0], end[0]], [start[1], end[1]], color=_colour(g), zorder=1,
+                        lw=_line_width(g, largest, thin, layout.scale), solid_capstyle="round",
+                        linestyle=(0, (4, 3)) if dashed else "-", gid=f"edge-W{k}-{i}-{j}")
+                segments[k].append((start, end))
+    return segments
 
-    for k, layer in enumerate(positions):
-        for j, (x, y) in layer.items():
-            dead, kink = (k, j) in pic.dead, (k, j) in pic.kinks
-            ax.add_patch(Circle((x, y), radius, fc=DEAD_FACE if dead else ALIVE_FACE,
-                                ec="#8a8a8a" if dead else "#333333", lw=1.4, zorder=3,
-                                gid=f"neuron-{k}-{j}" + ("-dead" if dead else "")))
-            if kink:
-                ax.add_patch(Circle((x, y), radius + 0.08 / scale, fc="none", ec=KINK_RING, lw=2.6, zorder=3,
-                                    gid=f"kink-{k}-{j}"))
-            ax.text(x, y, str(j), ha="center", va="center", fontsize=9 if j < 100 else 7, zorder=5,
-                    color="#777777" if dead else "black")
-            text = pic.neuron_text(k, j) if valued[k] else ""
-            status = pic.status_text(k, j) if sizes[k] <= NODE_LABEL_LIMIT else ""
-            if k == 0:
-                ax.text(x - radius - 0.14 / scale, y, text, ha="right", va="center", fontsize=9, zorder=5)
-            elif k == pic.n:
-                ax.text(x + radius + 0.14 / scale, y, text, ha="left", va="center", fontsize=9, zorder=5)
-            elif text:
-                ax.text(x, y - radius - 0.11 / scale, text, ha="center", va="top", fontsize=8.5, zorder=5,
-                        linespacing=1.15, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.9))
-            if status:
-                colour = "#555555" if dead else KINK_RING
-                ax.text(x, y + radius + 0.11 / scale, status, ha="center", va="bottom", fontsize=8.5, zorder=5,
-                        gid=f"status-{k}-{j}",
-                        color=colour, fontweight="bold",
-                        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+
+def _bias_spots(layout: Layout, k: int, j: int) -> tuple:
+    """Data points of the bias stub's ends and of the status line above the box."""
+    x, y = layout.positions[k][j]
+    top = y + layout.radius
+    box = y + (RADIUS * NATURAL_SCALE + BIAS_STUB) / layout.scale
+    return (x, top), (x, box), (x, box + 0.2 / layout.scale)
+
+
+def _draw_biases(ax, pic: NetworkPicture, layout: Layout, largest) -> list:
+    """Each bias as a box above its neuron holding ∂L/∂b, on a stub coloured and as wide as
+    an edge with that gradient; returns the stubs' segments."""
+    stubs = []
+    for k in range(1, pic.n + 1):
+        grad = pic.bias_gradient(k)
+        if grad is None or not layout.biased[k]:
+            continue
+        for j in layout.positions[k]:
+            (x, top), (_, box), _ = _bias_spots(layout, k, j)
+            g = grad[j]
+            ax.plot([x, x], [top, box], color=_colour(g), lw=_line_width(g, largest, 1.0, layout.scale), zorder=2,
+                    gid=f"bias-edge-{k}-{j}")
+            ax.text(x, box, short(g, TABLE_WIDTH), ha="center", va="bottom", fontsize=7.5, zorder=5,
+                    gid=f"bias-{k}-{j}",
+                    color="#666666" if g == 0 else _colour(g),
+                    bbox=dict(boxstyle="square,pad=0.25", fc="white", ec=_colour(g), lw=1.1))
+            stubs.append(((x, top), (x, box)))
+    return stubs
+
+
+def _draw_neuron(ax, pic: NetworkPicture, layout: Layout, k: int, j: int) -> None:
+    """One neuron: its circle (grey when dead, an orange ring on the kink), its index, its
+    values (lines, or a batch's table) and its status."""
+    x, y = layout.positions[k][j]
+    scale, radius = layout.scale, layout.radius
+    dead, kink = (k, j) in pic.dead, (k, j) in pic.kinks
+    ax.add_patch(Circle((x, y), radius, fc=DEAD_FACE if dead else ALIVE_FACE, ec="#8a8a8a" if dead else "#333333",
+                        lw=1.4, zorder=3, gid=f"neuron-{k}-{j}" + ("-dead" if dead else "")))
+    if kink:
+        ax.add_patch(Circle((x, y), radius + 0.08 / scale, fc="none", ec=KINK_RING, lw=2.6, zorder=3,
+                            gid=f"kink-{k}-{j}"))
+    ax.text(x, y, str(j), ha="center", va="center", fontsize=9 if j < 100 else 7, zorder=5,
+            color="#777777" if dead else "black")
+    text = pic.neuron_text(k, j) if layout.valued[k] else ""
+    table = dict(fontfamily="DejaVu Sans Mono", fontsize=7, linespacing=1.2) if pic.batch > 1 else \
+        dict(fontsize=9 if k in (0, pic.n) else 8.5, linespacing=1.15)
+    if text and k in (0, pic.n):
+        side = -1 if k == 0 else 1
+        ax.text(x + side * (radius + 0.14 / scale), y, text, ha="right" if k == 0 else "left", va="center",
+                zorder=5, gid=f"values-{k}-{j}", **table)
+    elif text:
+        ax.text(x, y - radius - 0.11 / scale, text, ha="center", va="top", zorder=5, gid=f"values-{k}-{j}",
+                bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.9), **table)
+    status = pic.status_text(k, j) if pic.arch.sizes[k] <= NODE_LABEL_LIMIT else ""
+    if status:
+        spot = _bias_spots(layout, k, j)[2] if layout.biased[k] and pic.bias_gradient(k) is not None else \
+            (x, y + radius + 0.11 / scale)
+        ax.text(*spot, status, ha="center", va="bottom", fontsize=8.5, zorder=5, gid=f"status-{k}-{j}",
+                color="#555555" if dead else KINK_RING, fontweight="bold",
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+
+
+def _draw_layers(ax, pic: NetworkPicture, layout: Layout) -> None:
+    """Every drawn neuron, the "⋮ N more" markers, the layer headers."""
+    sizes, scale = pic.arch.sizes, layout.scale
+    for k, layer in enumerate(layout.positions):
+        for j in layer:
+            _draw_neuron(ax, pic, layout, k, j)
         if len(layer) < sizes[k]:
-            x = k * gap_inches / scale
-            y = ((_slots(sizes[k]) - 1) / 2 - DRAWN_HEAD) * NEURON_GAP
+            x = k * layout.gap_inches / scale
+            y = ((_slots(sizes[k]) - 1) / 2 - DRAWN_HEAD) * layout.positions[k][0][1] / ((_slots(sizes[k]) - 1) / 2)
             ax.text(x, y, f"⋮ {sizes[k] - len(layer)} more", ha="center", va="center", fontsize=9,
                     zorder=5, gid=f"more-{k}", fontweight="bold", color="#333333",
                     bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="#8a8a8a", alpha=0.95))
     for k in range(len(sizes)):
         header = _layer_name(k, pic.n, pic.arch.activations)
-        ax.text(k * gap_inches / scale, half + 0.7 / scale, header.replace(" (", "\n(") if two_line_headers else header,
+        ax.text(k * layout.gap_inches / scale, layout.header_y,
+                header.replace(" (", "\n(") if layout.two_line_headers else header,
                 ha="center", va="bottom", fontsize=10, fontweight="bold", gid=f"header-{k}")
 
-    fig.suptitle(heading, fontsize=11.5, y=1 - 0.12 / height, va="top")
+
+def _legend(fig, pic: NetworkPicture, shown: set, biases: bool) -> None:
+    """Only what the picture shows."""
     relu = "relu" in pic.arch.activations
     kinked = any(a in activations.KINKED for a in pic.arch.activations)
     handles = [Line2D([], [], color=NEGATIVE, lw=3, label="∂L/∂W < 0: the weight will increase")
@@ -375,13 +324,97 @@ def draw_network(exercise: Exercise) -> Figure:
                Line2D([], [], color="#555555", lw=1.5, linestyle=(0, (4, 3)),
                       label="from a zero input or dead neuron" if relu else "from a zero input")
                if "dashed" in shown else None,
+               Patch(fc="white", ec="#333333", label="box above a neuron: ∂L/∂b of its bias") if biases else None,
                Patch(fc=DEAD_FACE, ec="#8a8a8a", label="dead ReLU neuron (z ≤ 0, ReLU′ = 0)") if relu else None,
                Line2D([], [], marker="o", color="none", markerfacecolor="none", markeredgecolor=KINK_RING,
                       markeredgewidth=2.4, markersize=12, label="on the kink (z = 0 exactly)")
                if kinked else None]
-    handles = [h for h in handles if h is not None]
-    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8.5, frameon=False,
-               bbox_to_anchor=(0.5, 0.005), handlelength=2.6)
+    fig.legend(handles=[h for h in handles if h is not None], loc="lower center", ncol=3, fontsize=8.5,
+               frameon=False, bbox_to_anchor=(0.5, 0.005), handlelength=2.6)
+
+
+def _label_edges(fig, ax, pic: NetworkPicture, layout: Layout, labelled: dict, segments: dict, stubs: list) -> None:
+    """A label per labelled edge, on its own edge (``compare.plot_labels``), the largest
+    |∂L/∂W| placed first."""
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    ax.apply_aspect()
+    obstacles = [t.get_window_extent(renderer).padded(2) for t in ax.texts if t.get_text().strip()]
+    obstacles += [p.get_window_extent(renderer) for p in ax.patches]
+    order = sorted(((k, i, j) for k in labelled for i, j in labelled[k]),
+                   key=lambda e: (-abs(pic.gradient(e[0])[e[1], e[2]]), e))
+    for k, i, j in order:
+        g = pic.gradient(k)[i, j]
+        start, end = layout.positions[k - 1][i], layout.positions[k][j]
+        text = ax.text(*start, short(g), fontsize=8, ha="center", va="center", rotation_mode="anchor", zorder=4,
+                       gid=f"label-W{k}-{i}-{j}", color=NEGATIVE if g < 0 else POSITIVE,
+                       bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+        place(ax, renderer, [EdgeLabel(text, start, end)], segments[k] + stubs, obstacles)
+
+
+def draw_network(exercise: Exercise) -> Figure:
+    """The picture as a matplotlib ``Figure`` (not yet saved), at most ``MAX_INCHES``
+    on each side (at the 110 dpi of ``write_plot``: about 1400 x 1400 pixels)."""
+    pic = NetworkPicture(exercise)
+    sizes = pic.arch.sizes
+    positions = _positions(sizes)
+    condensed = [(k, len(positions[k]), s) for k, s in enumerate(sizes) if len(positions[k]) < s]
+
+    # edges first: what they show decides the legend and the subtitle
+    drawn_grads = [pic.gradient(k)[i, j] for k in range(1, pic.n + 1)
+                   for i in positions[k - 1] for j in positions[k]]
+    drawn_grads += [g for k in range(1, pic.n + 1) if pic.bias_gradient(k) is not None
+                    for j, g in enumerate(pic.bias_gradient(k)) if j in positions[k]]
+    largest = max((abs(g) for g in drawn_grads), default=0) or 1  # one scale for every layer and bias
+    labelled, selected = {}, False
+    for k in range(1, pic.n + 1):
+        labelled[k], part = _labelled_edges(pic.gradient(k), list(positions[k - 1]), list(positions[k]))
+        selected |= part
+
+    grads = [g for name, value in pic.exact.values.items() if name.startswith(("dL/dW", "dL/db"))
+             for g in value.reshape(-1)]
+    subtitle = (f"{_loss_text(pic)}; {sum(g != 0 for g in grads)} of {len(grads)} parameters get a nonzero "
+                "gradient; edges: ∂L/∂W")
+    notes = []
+    if condensed:
+        notes.append("; ".join(f"{_layer_name(k, pic.n)}: {drawn} of {size} neurons shown"
+                               for k, drawn, size in condensed))
+    if selected:
+        notes.append(f"edge labels: the {EDGE_LABEL_TOP} largest |∂L/∂W| per layer"
+                     + (" (of the edges drawn)" if condensed else "")
+                     + (f" of more than {EDGE_LABEL_ALL} edges" if any(
+                         len(positions[k - 1]) * len(positions[k]) <= EDGE_LABEL_ALL for k in range(1, pic.n + 1))
+                        else ""))
+    layout = _layout(pic, "\n".join([exercise.title, subtitle, *notes]))
+    fitting = all(size <= NODE_LABEL_LIMIT for size in sizes)
+    if pic.batch > 1 or (fitting and not all(layout.valued)):  # a line more: the layout again, with it
+        layout = _layout(pic, "\n".join([exercise.title, subtitle, *notes, "one more line"]))
+    if pic.batch > 1:
+        notes.append(f"a batch of {pic.batch} examples: edges" + (" and bias boxes" if any(layout.biased) else "")
+                     + " carry the batch's gradients, "
+                     + ("the tables each example's values (ex)" if any(layout.valued) else
+                        "too many examples or neurons for a table per neuron (draw one with --example N)"))
+    elif fitting and not all(layout.valued):
+        notes.append("too many neurons to show every value at full size"
+                     + ("" if any(layout.biased) else " or the bias gradients"))
+    heading = "\n".join([exercise.title, subtitle, *notes])
+
+    width, height = layout.size
+    x_lo, x_hi, y_lo, y_hi = layout.limits
+    fig = Figure(figsize=(width, height), dpi=100)
+    ax = fig.add_axes((0.15 / width, layout.bottom_margin / height, 1 - 0.3 / width,
+                       (y_hi - y_lo) * layout.scale / height))
+    ax.set_axis_off()
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
+    ax.set_aspect("equal")
+
+    shown = set()  # which legend entries occur
+    segments = _draw_edges(ax, pic, layout, largest, shown)
+    stubs = _draw_biases(ax, pic, layout, largest)
+    _draw_layers(ax, pic, layout)
+    fig.suptitle(heading, fontsize=11.5, y=1 - 0.12 / height, va="top")
+    _legend(fig, pic, shown, bool(stubs))
+    _label_edges(fig, ax, pic, layout, labelled, segments, stubs)
     return fig
 
 

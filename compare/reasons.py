@@ -5,6 +5,7 @@ Worded as the text's summary table: "dead neuron 0", "input x[1] = 0", "will dec
 """
 import numpy as np
 
+from reference import quantities
 from reference.backprop import Pass
 from reference.exercise import Exercise
 
@@ -45,15 +46,25 @@ class Reasons:
     def _input_zero(self, layer: int, example: int, i: int) -> str:
         if layer == 1:
             return f"input x[{i}] = 0"
-        if self.arch.activations[layer - 2] == "relu":
+        activation = self.arch.activations[layer - 2]
+        if activation == "relu":
             return _dead(layer - 1, i, self.zs[layer - 2][example, i], self.n)
-        # leaky ReLU, tanh and identity give 0 only at z = 0 exactly; sigmoid never does
-        return f"{neuron_name(layer - 1, i, self.n)} outputs 0 (its pre-activation is exactly 0)"
+        neuron = neuron_name(layer - 1, i, self.n)
+        if activation == "sigmoid":  # never exactly 0: only the 50-digit track's underflow makes it so
+            return f"{neuron} outputs 0 (σ underflows to 0 in the 50-digit track)"
+        # leaky ReLU (never dead), tanh and identity give 0 only at z = 0 exactly
+        return f"{neuron} outputs 0 (its pre-activation is exactly 0)"
 
     def _upstream_zero(self, layer: int, example: int, j: int) -> str:
+        activation = self.arch.activations[layer - 1]
         z = self.zs[layer - 1][example, j]
-        if self.arch.activations[layer - 1] == "relu" and z <= 0:
+        if activation == "relu" and z <= 0:
             return _dead(layer, j, z, self.n)
+        derivative = quantities.derivative_name(layer, self.n, activation)
+        if activation in ("sigmoid", "tanh") and derivative in self.exact.values and \
+                self._batch(derivative)[example, j] == 0:
+            name = "σ" if activation == "sigmoid" else "tanh"
+            return f"{name}′ = 0 at {neuron_name(layer, j, self.n)} (saturated to 50 digits)"
         if layer == self.n:
             return f"output {j} already equals its target"
         return f"no gradient reaches {neuron_name(layer, j, self.n)}"

@@ -5,13 +5,13 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from tabulate import tabulate
 
 from compare import finite_differences as fdm
 from compare.alive import alive_json, alive_parts, applies as alive_applies
 from compare.comparison import Comparison, Row, summarize
 from compare.diagnosis import answers_table, summary_line as answers_summary_line
 from compare.formatting import diff_text, exact_text, float_text, latex_escape
+from compare.tables import tabulate
 from reference.backprop import underflows
 from reference.numbers import MP_EXPONENT_LIMIT
 

@@ -5,7 +5,7 @@ import json
 from fractions import Fraction
 
 import numpy as np
-from tabulate import tabulate
+from compare.tables import tabulate  # tabulate, wrapping long text columns to the terminal
 
 from compare.formatting import approximate_text, diff_text, exact_text, float_text, significant_decimal
 from compare.kinks import Neuron

@@ -3,6 +3,13 @@ import pytest
 from reference.exercise import CHAPTER7_PATH, load_exercise
 
 
+@pytest.fixture(autouse=True)
+def _no_columns(monkeypatch):
+    """Reports are compared line by line: $COLUMNS (set by some shells and CI runners) would
+    wrap their tables (compare.tables); tests of the wrapping set it themselves."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 @pytest.fixture(scope="session")
 def chapter7():
     return load_exercise(CHAPTER7_PATH)

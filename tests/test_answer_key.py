@@ -116,7 +116,8 @@ def test_latex_structure(chapter7):
     assert tex.count("\\begin{longtable}") == tex.count("\\end{longtable}") == 8
     assert "\\frac{717}{800}" in tex and "\\texttt{dL/dy\\_hat[0]}" in tex
     body = tex.split("\\begin{document}")[1]
-    assert "_" not in body.replace("\\_", "")  # every underscore escaped
+    text = re.sub(r"\$[^$]*\$", "", body)  # outside math mode (the working, the exact values)
+    assert "_" not in text.replace("\\_", "")  # every underscore escaped
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")

@@ -9,6 +9,7 @@ import pytest
 from compare.cli import main
 from compare.plot import PlotError, draw_network, short, write_plot
 from reference.exercise import load_exercise
+from tests.networks import network_toml
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -179,22 +180,6 @@ def test_written_file_has_the_usual_mode(chapter7, tmp_path):
     assert path.stat().st_mode & 0o777 == 0o644
 
 
-def network_toml(sizes, activations, examples=3):
-    """An exercise of any size: deterministic weights in [-0.5, 0.5], inputs in {0, 0.5, 1}."""
-    def weight(k, i, j):
-        return f"{((i * 7 + j * 13 + k * 5) % 11 - 5) / 10}"
-    lines = [f'title = "{"-".join(map(str, sizes))} network"', "[network]", f"sizes = {list(sizes)}",
-             "activations = [" + ", ".join(f'"{a}"' for a in activations) + "]", "[parameters]"]
-    for k in range(1, len(sizes)):
-        rows = ("[" + ", ".join(weight(k, i, j) for j in range(sizes[k])) + "]" for i in range(sizes[k - 1]))
-        lines.append(f"W{k} = [" + ", ".join(rows) + "]")
-        lines.append(f"b{k} = [" + ", ".join(f"{((j * 3 + k) % 5 - 2) / 10}" for j in range(sizes[k])) + "]")
-    for e in range(examples):
-        lines += ["[[examples]]", "x = [" + ", ".join(f"{((i + e) % 3) / 2}" for i in range(sizes[0])) + "]",
-                  "y = [" + ", ".join(f"{(j + e) % 2}" for j in range(sizes[-1])) + "]"]
-    return "\n".join(lines) + "\n"
-
-
 @pytest.mark.parametrize("sizes", [[20, 8, 3], [50, 60, 10]])
 def test_wide_networks_give_a_bounded_picture(tmp_path, sizes):
     path = tmp_path / "wide.toml"
@@ -293,3 +278,135 @@ def test_headers_of_a_deep_network_do_not_overlap(tmp_path):
     assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))
     width, height = fig.get_size_inches()
     assert width <= 12.7 and height <= 12.7
+
+
+# ---- edge labels on their own edge, bias boxes, the batch's tables ----
+
+def _figure_parts(exercise):
+    """The drawn figure, its renderer, and its texts and edges by gid."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    fig = draw_network(exercise)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    ax = fig.axes[0]
+    texts = {t.get_gid(): t for t in ax.texts if t.get_gid()}
+    edges = {line.get_gid(): line for line in ax.lines if (line.get_gid() or "").startswith("edge-")}
+    return ax, renderer, texts, edges
+
+
+def _screen_segment(ax, line):
+    xs, ys = line.get_data()
+    return [tuple(p) for p in ax.transData.transform(list(zip(xs, ys)))]
+
+
+def _label_cases(tmp_path):
+    from compare.cli import BATCH_PATH
+    data = Path(__file__).resolve().parents[1] / "reference" / "data"
+    cases = {p.stem: load_exercise(p) for p in [BATCH_PATH, *sorted(data.glob("*.toml"))]}
+    for sizes, activations, examples in (([3, 6, 5, 2], ["tanh", "relu", "identity"], 1),
+                                         ([3, 6, 5, 2], ["tanh", "relu", "identity"], 3),
+                                         ([20, 8, 3], ["relu", "identity"], 2)):
+        path = tmp_path / f"{'-'.join(map(str, sizes))}-{examples}.toml"
+        path.write_text(network_toml(sizes, activations, examples))
+        cases[path.stem] = load_exercise(path)
+    return cases
+
+
+def test_edge_labels_sit_on_their_own_edge_and_overlap_nothing(tmp_path):
+    from compare.plot_labels import upright_angle
+    for name, exercise in _label_cases(tmp_path).items():
+        ax, renderer, texts, edges = _figure_parts(exercise)
+        labels = {gid: t for gid, t in texts.items() if gid.startswith("label-")}
+        assert labels, name
+        boxes = {gid: t.get_window_extent(renderer) for gid, t in labels.items()}
+        others = [t.get_window_extent(renderer) for gid, t in texts.items() if not gid.startswith("label-")]
+        others += [p.get_window_extent(renderer) for p in ax.patches]
+        names = sorted(boxes)
+        for i, a in enumerate(names):
+            assert not any(boxes[a].overlaps(boxes[b]) for b in names[i + 1:]), (name, a)
+            assert not any(boxes[a].overlaps(o) for o in others), (name, a)
+            # on its own edge, turned along it
+            (x0, y0), (x1, y1) = _screen_segment(ax, edges[a.replace("label-", "edge-")])
+            cx, cy = ax.transData.transform(labels[a].get_position())
+            distance = abs((x1 - x0) * (y0 - cy) - (x0 - cx) * (y1 - y0)) / np.hypot(x1 - x0, y1 - y0)
+            assert distance < 0.5 and min(x0, x1) <= cx <= max(x0, x1), (name, a)
+            edge = edges[a.replace("label-", "edge-")].get_data()
+            angle = upright_angle(ax, (edge[0][0], edge[1][0]), (edge[0][1], edge[1][1]))
+            assert abs(labels[a].get_rotation() % 360 - angle % 360) < 0.5, (name, a)
+
+
+def test_no_other_edge_crosses_a_label_of_a_bundled_network(tmp_path):
+    from compare.plot_labels import crossings
+    for name, exercise in _label_cases(tmp_path).items():
+        if "-" in name:  # the generated dense networks: crossings are unavoidable there
+            continue
+        ax, renderer, texts, edges = _figure_parts(exercise)
+        for gid, text in texts.items():
+            if not gid.startswith("label-"):
+                continue
+            layer = gid.split("-")[1]
+            others = [_screen_segment(ax, e) for g, e in edges.items()
+                      if g.split("-")[1] == layer and g != gid.replace("label-", "edge-")]
+            rotation = text.get_rotation()
+            text.set_rotation(0)
+            size = text.get_window_extent(renderer)
+            text.set_rotation(rotation)
+            center = ax.transData.transform(text.get_position())
+            assert crossings(center, rotation, (size.width, size.height), others) == 0, (name, gid)
+
+
+def test_a_label_where_two_edges_cross_is_seen_crossed():
+    """The check above can fail: a label put where edges W2-0-2 and W2-2-0 of the batch cross."""
+    from compare.cli import BATCH_PATH
+    from compare.plot_labels import crossings
+    ax, renderer, texts, edges = _figure_parts(load_exercise(BATCH_PATH))
+    (a0, a1), (b0, b1) = _screen_segment(ax, edges["edge-W2-0-2"]), _screen_segment(ax, edges["edge-W2-2-0"])
+    da, db = np.subtract(a1, a0), np.subtract(b1, b0)
+    def cross(u, v):
+        return u[0] * v[1] - u[1] * v[0]
+    t = cross(np.subtract(b0, a0), db) / cross(da, db)
+    meeting = np.add(a0, t * da)
+    angle = np.degrees(np.arctan2(da[1], da[0]))
+    assert crossings(meeting, angle, (40, 12), [(b0, b1)]) == 1
+    assert crossings(meeting + [0, 200], angle, (40, 12), [(b0, b1)]) == 0
+
+
+def test_bias_gradients_are_drawn_in_boxes_above_the_neurons(chapter7, tmp_path):
+    _, groups, texts = svg_tree(write_plot(chapter7, tmp_path / "c.svg"))
+    assert [group_text(groups[f"bias-1-{j}"]) for j in range(3)] == ["0", "0", "0.44"]
+    assert [group_text(groups[f"bias-2-{j}"]) for j in range(4)] == ["-0.45", "-0.55", "-0.025", "-0.625"]
+    stub = {g: ET.tostring(groups[f"bias-edge-{g}"], encoding="unicode") for g in ("2-0", "1-2", "1-0")}
+    assert "#1f62b4" in stub["2-0"] and "#c8312b" in stub["1-2"] and "#c9c9c9" in stub["1-0"]
+    assert "box above a neuron: ∂L/∂b of its bias" in texts
+    assert not any(g.startswith("bias-0-") for g in groups)  # inputs have no bias
+
+
+def test_the_batch_picture_shows_the_values_it_sums():
+    from fractions import Fraction
+    from compare.cli import BATCH_PATH
+    exercise = load_exercise(BATCH_PATH)
+    _, _, texts, _ = _figure_parts(exercise)
+    for k, column, size in ((1, 3, 3), (2, 3, 4)):  # ∂L/∂z of a hidden neuron, ∂L/∂ŷ of an output
+        for j in range(size):
+            lines = texts[f"values-{k}-{j}"].get_text().splitlines()
+            assert lines[0].split()[0] == "ex" and len(lines) == 2 + 4
+            rows = [line.split() for line in lines[2:]]
+            assert [r[0] for r in rows] == ["0", "1", "2", "3"]
+            total = sum(Fraction(r[column]) for r in rows)
+            assert total == Fraction(texts[f"bias-{k}-{j}"].get_text()), (k, j)
+    x = [[Fraction(line.split()[1]) for line in texts[f"values-0-{i}"].get_text().splitlines()[2:]] for i in range(4)]
+    assert x == [[Fraction(v) for v in exercise.x[:, i]] for i in range(4)]
+    z = [line.split()[1] for line in texts["values-1-0"].get_text().splitlines()[2:]]
+    assert z == ["-0.1", "0.4", "0.6", "0"]  # neuron 0: alive in examples 1 and 2, on the kink in 3
+
+
+def test_a_large_batch_shows_a_count_or_leaves_the_tables_out(tmp_path):
+    path = tmp_path / "ten.toml"
+    path.write_text(network_toml([2, 2, 1], ["relu", "identity"], 10))
+    _, _, texts, _ = _figure_parts(load_exercise(path))
+    lines = texts["values-1-0"].get_text().splitlines()
+    assert len(lines) == 2 + 7 + 1 and lines[-1].split()[:3] == ["…", "3", "more"]
+    path.write_text(network_toml([3, 12, 2], ["relu", "identity"], 30))
+    _, _, texts, _ = _figure_parts(load_exercise(path))
+    assert not any(g.startswith("values-") for g in texts)
+    suptitle = draw_network(load_exercise(path))._suptitle.get_text()
+    assert "too many examples or neurons for a table per neuron (draw one with --example N)" in suptitle

@@ -1,5 +1,6 @@
 """``python -m compare [check] [EXERCISE]``: the cross-check, entry by entry or per tensor."""
-from compare.cli.options import add_exercise, add_numbers, add_output_format, non_negative_int, positive_int, table_format
+from compare.cli.options import (add_exercise, add_numbers, add_output_format, non_negative_int, positive_int,
+                                 report_width, table_format)
 from compare.comparison import compare_exercise
 from compare.finite_differences import estimate
 from compare.progress import progress_bar, progress_while
@@ -52,7 +53,7 @@ def run(exercise, args, tolerance) -> int:
         add_finite_differences(result, args.sample, seed, progress_bar("finite differences"))
     if args.jvp:
         add_jvp(result, args.jvp, seed, progress_bar("torch.func.jvp"))
-    with progress_while("report"):
+    with progress_while("report"), report_width(args):
         text = render_json(result) if args.json else render_text(result, fmt)
     print(text)
     return 0 if result.ok else 1
@@ -71,5 +72,6 @@ def _large(exercise, args, tolerance, cost, fmt: str, seed: int) -> int:
     if args.jvp:
         with progress_while("torch.func.jvp"):
             add_bulk_jvp(check, model_inputs, args.jvp, seed)
-    print(bulk_json(check) if args.json else render_bulk(check, exercise.title, fmt))
+    with report_width(args):
+        print(bulk_json(check) if args.json else render_bulk(check, exercise.title, fmt))
     return 0 if check.ok else 1

@@ -2,10 +2,9 @@
 import os
 from pathlib import Path
 
-from tabulate import tabulate
-
-from compare.cli.options import (add_numbers, add_output_format, non_negative_int, positive_int, table_format,
-                                 timeout_value)
+from compare.cli.options import (add_numbers, add_output_format, non_negative_int, positive_int, report_width,
+                                 table_format, timeout_value)
+from compare.tables import tabulate
 from compare.grading.key import DEFAULT_TIMEOUT
 from compare.grading.probes import DEFAULT_PROBES
 from compare.usage import UsageError
@@ -48,7 +47,6 @@ def add_parser(subparsers) -> None:
 
 def run(exercise, args, tolerance) -> int:
     """Grade every submission; 0 when every student passes, 1 otherwise."""
-    from compare.grading.feedback import render_json, render_text
     from compare.grading.grade import grade_all
     from compare.grading.gradebook import row, write_feedback, write_gradebook
     from compare.grading.key import GradingKey
@@ -78,6 +76,14 @@ def run(exercise, args, tolerance) -> int:
     if args.gradescope:
         from compare.grading.gradescope import write_results
         write_results(Path(args.gradescope), graded)
+    with report_width(args):
+        _print_report(args, graded, rows, fmt)
+    return 0 if all(r.status == "pass" for r in rows) else 1
+
+
+def _print_report(args, graded, rows, fmt: str) -> None:
+    """One student's report, or the class's summary table; JSON with ``--json``."""
+    from compare.grading.feedback import render_json, render_text
     if len(graded) == 1 and graded[0].check is not None:
         check = graded[0].check
         print(render_json(check) if args.json else render_text(check, fmt))
@@ -89,7 +95,6 @@ def run(exercise, args, tolerance) -> int:
         print(summary_table(rows, fmt))
         if args.out:
             print(f"wrote {Path(args.out) / 'gradebook.csv'}, gradebook.json and {len(rows)} feedback file(s)")
-    return 0 if all(r.status == "pass" for r in rows) else 1
 
 
 def variant_keys(folder: Path, args, tolerance):

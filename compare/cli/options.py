@@ -4,6 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from tabulate import tabulate_formats
 
+from compare.tables import table_width, width_for_output
 from compare.usage import UsageError
 from reference.exercise import CHAPTER7_PATH
 
@@ -31,6 +32,14 @@ def non_negative_int(text: str) -> int:
 
 def positive_int(text: str) -> int:
     return _number(text, int, lambda v: v >= 1, "a whole number >= 1")
+
+
+MAX_DIGITS = 30  # --digits: decimals of the answer key's working
+
+
+def digits_value(text: str) -> int:
+    """``--digits``: a whole number from 1 to ``MAX_DIGITS``."""
+    return _number(text, int, lambda v: 1 <= v <= MAX_DIGITS, f"a whole number from 1 to {MAX_DIGITS}")
 
 
 def timeout_value(text: str) -> float:
@@ -61,10 +70,20 @@ def add_numbers(parser: argparse.ArgumentParser) -> None:
 
 
 def add_output_format(parser: argparse.ArgumentParser) -> None:
-    """--format and --json, which do not go together."""
+    """--format, --json and --wide; --json goes with neither of the others."""
     parser.add_argument("--format", metavar="FORMAT",
                         help="table format, any of tabulate's (default github): " + ", ".join(tabulate_formats))
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--wide", action="store_true",
+                        help="one line per table row on a terminal too (by default long text columns wrap to "
+                             "$COLUMNS or the terminal's width; output to a pipe or a file wraps only when "
+                             "$COLUMNS is set)")
+
+
+def report_width(args):
+    """The context in which a command prints its text report: tables wrapped to the
+    terminal (``compare.tables``), unless ``--wide`` or ``--json``."""
+    return table_width(width_for_output(getattr(args, "wide", False), getattr(args, "json", False)))
 
 
 def table_format(args) -> str:
@@ -74,4 +93,6 @@ def table_format(args) -> str:
         raise UsageError(f"--format: expected one of {', '.join(tabulate_formats)}; got {args.format!r}")
     if getattr(args, "json", False) and args.format is not None:
         raise UsageError("--format: does not go with --json (JSON has no table format)")
+    if getattr(args, "json", False) and getattr(args, "wide", False):
+        raise UsageError("--wide: does not go with --json (JSON has no tables)")
     return args.format or "github"

@@ -1,5 +1,6 @@
 """``python -m compare train``: gradient-descent steps, exact vs NumPy vs torch.optim.SGD."""
-from compare.cli.options import add_exercise, add_numbers, add_output_format, decimal, non_negative_int, table_format
+from compare.cli.options import (add_exercise, add_numbers, add_output_format, decimal, non_negative_int, report_width,
+                                 table_format)
 from compare.cli.plot import draw
 from compare.progress import progress_while
 from compare.training import KINK_SIDES, TrainingSettings, run_training
@@ -61,7 +62,7 @@ def run(exercise, args, tolerance) -> int:
         training = run_training(exercise, settings, show_progress=True)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    with progress_while("report"):
+    with progress_while("report"), report_width(args):
         text = render_training_json(training) if args.json else render_training_text(training, fmt)
     print(text)
     if args.plot:

@@ -27,10 +27,10 @@ from reference.numbers import EXACT, convert, mp
 
 # The coefficient of each loss and of its gradient, numerator and divisors ("n": the outputs),
 # before the 1/B of a mean over the batch: L = 1/n Σ (ŷ − y)², ∂L/∂ŷ = 2/n (ŷ − y) for mse, ...
-LOSS_COEFFICIENTS = {"mse": (1, ["n"]), "sse": (1, [2]), "bce": (-1, ["n"]), "bce_with_logits": (1, ["n"]),
-                     "cross_entropy": (-1, [])}
-GRADIENT_COEFFICIENTS = {"mse": (2, ["n"]), "sse": (1, []), "bce": (1, ["n"]), "bce_with_logits": (1, ["n"]),
-                         "cross_entropy": (1, [])}
+LOSS_COEFFICIENTS = {"mse": (1, ["n"]), "sse": (1, [2]), "sum_squares": (1, []), "bce": (-1, ["n"]),
+                     "bce_with_logits": (1, ["n"]), "cross_entropy": (-1, [])}
+GRADIENT_COEFFICIENTS = {"mse": (2, ["n"]), "sse": (1, []), "sum_squares": (2, []), "bce": (1, ["n"]),
+                         "bce_with_logits": (1, ["n"]), "cross_entropy": (1, [])}
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "identity")
 
 
@@ -70,6 +70,7 @@ class Working:
                 self.kinds[quantities.hidden_name(k, self.n)] = (self.activation, k)
                 self.kinds[f"dL/d{quantities.hidden_name(k, self.n)}"] = (self.to_previous_layer, k + 1)
         self.kinds["y_hat"] = (self.output, self.n)
+        self.kinds[quantities.PROBABILITIES_NAME] = (self.probabilities, self.n)
         self.kinds["L"] = (self.loss, self.n)
         self.kinds["dL/dy_hat"] = (self.loss_gradient, self.n)
 
@@ -170,6 +171,20 @@ class Working:
             return Entry("y_hat", index), self.affine(k, b, j)
         return self.activation(k, index)
 
+    def probabilities(self, k: int, index: tuple):
+        """p: softmax(ŷ)[j] = exp(ŷ[j]) / Σ_c exp(ŷ[c]) for cross-entropy, σ(ŷ[j]) for BCE on logits."""
+        b, j = self._example(index)
+        lhs = Entry(quantities.PROBABILITIES_NAME, index)
+        if self.arch.loss == "bce_with_logits":
+            y_hat = self.q("y_hat", b, j)
+            one = Value(self.number(Fraction(1)))
+            return lhs, Shown(Applied("sigmoid", y_hat.symbol), Div(one, Add([one, Call("exp", Neg(y_hat))])))
+        if self.arch.loss != "cross_entropy":
+            raise NoWorking(self.arch.loss)
+        n_out = self.arch.sizes[-1]
+        below = Add(Terms(n_out, lambda c: Call("exp", self.q("y_hat", b, c))))
+        return lhs, Div(Call("exp", self.q("y_hat", b, j)), Group(below))
+
     # ---- the loss and its gradient ----
 
     def _coefficient(self, numerator: int, divisors: list[int]) -> Value | None:
@@ -202,7 +217,7 @@ class Working:
         """The loss of one output of one example, before its coefficient."""
         one = Value(self.number(Fraction(1)))
         loss = self.arch.loss
-        if loss in ("mse", "sse"):
+        if loss in ("mse", "sse", "sum_squares"):
             return Square(Sub(y_hat, y))
         if loss == "bce":
             return Group(Add([Mul([y, Call("log", y_hat)]), Mul([Sub(one, y), Call("log", Sub(one, y_hat))])]))

@@ -16,7 +16,7 @@ from reference import quantities
 from reference.activations import KINKED
 from reference.backprop import run_pass
 from reference.numbers import as_fraction
-from reference.exercise import Exercise
+from reference.exercise import Architecture, Exercise
 
 
 @dataclass
@@ -31,10 +31,23 @@ class ExampleSignal:
     y: list
     pre_activations: list[list]
     signal: list[tuple[np.ndarray, np.ndarray]]  # per layer: (a_{k-1} != 0, dL/dz_k != 0), bool
-    bias: tuple[bool, ...] = ()  # per layer, whether it has a bias b_k (() = every layer)
+    architecture: Architecture | None = None  # which layers have a bias, shared or not, and the text's layout
 
     def _has_bias(self, k: int) -> bool:
-        return not self.bias or self.bias[k - 1]
+        return self.architecture is None or self.architecture.has_bias(k)
+
+    def _bias_entries(self, k: int, d: np.ndarray) -> list[str]:
+        """The bias entries of layer k with a nonzero gradient where ``d`` (dL/dz_k != 0)
+        is: ``b1[j]`` per neuron, or ``b1`` once for a bias shared by the layer."""
+        if not self._has_bias(k):
+            return []
+        if self.architecture is not None and self.architecture.shares_bias(k):
+            return [f"b{k}"] if d.any() else []
+        return [f"b{k}[{j}]" for j in np.flatnonzero(d)]
+
+    def _weight_label(self, k: int, i: int, j: int) -> str:
+        name = f"W{k}"
+        return self.architecture.label(name, (i, j)) if self.architecture else f"{name}[{i}][{j}]"
 
     def states(self) -> list[str]:
         """``alive``/``dead``/``kink`` for each hidden neuron, layer by layer."""
@@ -44,7 +57,7 @@ class ExampleSignal:
     @property
     def count(self) -> int:
         """How many parameter entries get a nonzero gradient from this example alone."""
-        return sum(int(a.sum()) * int(d.sum()) + int(d.sum()) * self._has_bias(k)
+        return sum(int(a.sum()) * int(d.sum()) + len(self._bias_entries(k, d))
                    for k, (a, d) in enumerate(self.signal, start=1))
 
     @property
@@ -52,8 +65,8 @@ class ExampleSignal:
         """Those entries by name (``"W1[0][2]"``, ...), in the order of the parameters."""
         labels = []
         for k, (a, d) in enumerate(self.signal, start=1):
-            labels += [f"W{k}[{i}][{j}]" for i, j in np.argwhere(np.outer(a, d))]
-            labels += [f"b{k}[{j}]" for j in np.flatnonzero(d)] if self._has_bias(k) else []
+            labels += [self._weight_label(k, i, j) for i, j in np.argwhere(np.outer(a, d))]
+            labels += self._bias_entries(k, d)
         return labels
 
 
@@ -76,7 +89,7 @@ def example_signals(exercise: Exercise) -> list[ExampleSignal]:
         zs = [[as_fraction(z) for z in exact.pre_activations[k][b]] for k in range(n - 1)]
         signal = [(inputs[k][b] != 0, upstream[k][b] != 0) for k in range(n)]
         signals.append(ExampleSignal(b, [str(v) for v in exercise.x[b]], [str(v) for v in exercise.y[b]],
-                                     zs, signal, exercise.architecture.bias))
+                                     zs, signal, exercise.architecture))
     return signals
 
 
@@ -131,12 +144,17 @@ def _shared_signal(signals: list[ExampleSignal]) -> tuple[int, list[tuple[str, i
         inputs = np.array([s.signal[k - 1][0] for s in signals], dtype=np.int64)  # (B, in)
         upstream = np.array([s.signal[k - 1][1] for s in signals], dtype=np.int64)  # (B, out)
         weights, biases = inputs.T @ upstream, upstream.sum(axis=0)  # examples per entry
-        has_bias = signals[0]._has_bias(k)
-        union += int(np.count_nonzero(weights)) + int(np.count_nonzero(biases)) * has_bias
+        first = signals[0]
+        union += int(np.count_nonzero(weights))
         for i, j in np.argwhere(weights == 1):
-            only_one.append((f"W{k}[{i}][{j}]", int(np.argmax(inputs[:, i] * upstream[:, j]))))
-        for j in np.flatnonzero(biases == 1) if has_bias else []:
-            only_one.append((f"b{k}[{j}]", int(np.argmax(upstream[:, j]))))
+            only_one.append((first._weight_label(k, i, j), int(np.argmax(inputs[:, i] * upstream[:, j]))))
+        if first._has_bias(k) and first.architecture is not None and first.architecture.shares_bias(k):
+            reached = upstream.any(axis=1)  # the examples that give the shared bias a gradient
+            union += int(reached.any())
+            only_one += [(f"b{k}", int(np.argmax(reached)))] if reached.sum() == 1 else []
+        elif first._has_bias(k):
+            union += int(np.count_nonzero(biases))
+            only_one += [(f"b{k}[{j}]", int(np.argmax(upstream[:, j]))) for j in np.flatnonzero(biases == 1)]
     return union, sorted(only_one)
 
 

@@ -132,7 +132,8 @@ def build_answer_key(exercise: Exercise, digits: int = DEFAULT_DIGITS) -> Answer
     """The exact pass of ``exercise`` (ReLU'(0) = 0, as the text) arranged step by step,
     each entry with its working (values that are no short decimals shown to ``digits``
     decimals). Intermediates have shape (n,) for one example and (B, n) for a batch;
-    gradients the parameters' (in, out) shapes."""
+    gradients the parameters' shapes, their entries named and ordered as the text's layout
+    writes them (``Architecture.label``, ``text_order``)."""
     exact = run_pass(exercise, exercise.architecture.ground_truth)
     reasons = ZeroReasons(exercise, exact)
     working = Working(exercise, exact)
@@ -142,8 +143,8 @@ def build_answer_key(exercise: Exercise, digits: int = DEFAULT_DIGITS) -> Answer
         entries = []
         for name in names:
             value = exact.values[name]
-            for index in np.ndindex(value.shape):
-                entries.append(Entry(quantities.entry_label(name, index), as_fraction(value[index]),
+            for index in arch.text_order(name, value.shape):
+                entries.append(Entry(arch.label(name, index), as_fraction(value[index]),
                                      reasons.why(name, index), approximate=not arch.rational,
                                      formula=working.formula(name, index)))
         steps.append(Step(title, names, entries))
@@ -172,9 +173,9 @@ def given_lines(exercise: Exercise) -> list[str]:
     lines = [f"Network: sizes {'-'.join(map(str, arch.sizes))}, activations {', '.join(arch.activations)}; "
              f"loss {arch.loss} ({losses.DESCRIPTIONS[arch.loss]}), {arch.reduction} over the "
              f"{exercise.batch_size} example{'s' if exercise.batch_size > 1 else ''}"
-             + bias_note(arch) + ". Layout z = x @ W + b, W of shape (in, out)"
+             + bias_note(arch) + f". Layout {arch.layout_text()}"
              + ("; " + convention_line(exercise) if convention_line(exercise) else "") + "."]
-    lines += [f"{name} = {array_text(value)}" for name, value in exercise.parameters.items()]
+    lines += [f"{name} = {array_text(arch.layout_array(name, value))}" for name, value in exercise.parameters.items()]
     for b in range(exercise.batch_size):
         which = f" (example {b})" if exercise.batch_size > 1 else ""
         lines.append(f"x{which} = {array_text(exercise.x[b])}, y{which} = {array_text(exercise.y[b])}")
@@ -182,11 +183,14 @@ def given_lines(exercise: Exercise) -> list[str]:
 
 
 def bias_note(arch) -> str:
-    """``"; no bias in layer 2"`` for layers without bias (``""`` when every layer has one)."""
+    """``"; no bias in layer 2"`` for layers without bias, ``"; one bias per layer, shared
+    by its neurons, in layer 1"`` for shared ones (``""`` when every layer has a bias per neuron)."""
+    def layers(ks: list[str]) -> str:
+        return f"layer{'s' if len(ks) > 1 else ''} {', '.join(ks)}"
     without = [str(k) for k in range(1, arch.n_layers + 1) if not arch.has_bias(k)]
-    if not without:
-        return ""
-    return f"; no bias in layer{'s' if len(without) > 1 else ''} {', '.join(without)}"
+    shared = [str(k) for k in range(1, arch.n_layers + 1) if arch.shares_bias(k)]
+    return ((f"; no bias in {layers(without)}" if without else "")
+            + (f"; one bias shared by all neurons of {layers(shared)}" if shared else ""))
 
 
 def _rows(step: Step, digits: int) -> list[list[str]]:

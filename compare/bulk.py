@@ -64,7 +64,7 @@ def bulk_check(arch: Architecture, weights: list[np.ndarray], biases: list[np.nd
                x: np.ndarray, y: np.ndarray, dtype: str = "float64", tolerance: Tolerance | None = None,
                class_indices: bool = False, backprop=None) -> BulkCheck:
     """Hand backward pass (NumPy, by ``backprop``: the correct one by default) and
-    autograd on float arrays of ``dtype``: W_k (in, out), b_k (out,), x (B, in),
+    autograd on float arrays of ``dtype``: W_k (in, out), b_k (out,) (0-d where shared), x (B, in),
     y (B, out); every gradient entry compared with
     ``|hand - autograd| <= atol + rtol * |autograd|``.
 
@@ -164,7 +164,7 @@ def check_exercise(exercise: Exercise, dtype: str, tolerance: Tolerance | None =
     """``bulk_check`` on a (large) exercise file's parameters and batch."""
     n = exercise.architecture.n_layers
     weights = [convert(exercise.parameters[f"W{k}"], dtype) for k in range(1, n + 1)]
-    biases = [convert(exercise.layer_bias(k), dtype) for k in range(1, n + 1)]
+    biases = [convert(exercise.bias_array(k), dtype) for k in range(1, n + 1)]
     x, y = convert(exercise.x, dtype), convert(exercise.y, dtype)
     check = bulk_check(exercise.architecture, weights, biases, x, y, dtype, tolerance, exercise.class_indices)
     model = sequential(exercise.architecture, [torch.from_numpy(w) for w in weights],

@@ -370,30 +370,48 @@ class BceWithLogitsWithoutSigmoid(Mistake):
 # Steps 2, 3, 6, 7: weight and bias gradients --------------------------------------------
 
 class _BiasMistake(Mistake):
-    """A mistake in a bias gradient: it applies only where some layer has a bias."""
+    """A mistake in a bias gradient: it applies only where some layer has a bias. A layer
+    whose bias is shared sums the mistaken per-neuron gradients over its neurons
+    (``Backprop.shared_bias_gradient``), so the mistake means the same there."""
 
     @property
     def applies(self):
         return any(self.arch.layer_biases)
 
 
+def _out_in(arch: Architecture) -> bool:
+    return arch.layout == "out_in"
+
+
 class OuterProductWrongOrder(Mistake):
     """Outer product in the wrong order (upstream x input, reshaped to W's shape)."""
     kinds = ("dW",)
+    narrower = "WeightGradientTransposed"  # for a square W the reshape is a transpose: say that
+
+    def describe(self):
+        if _out_in(self.arch):  # the text's ∂L/∂W = δ xᵀ, (out, in)
+            return "outer product in the wrong order (input x upstream, reshaped to W's shape)"
+        return super().describe()
 
     def weight_gradient(self, inputs, upstream):
+        if _out_in(self.arch):  # x δᵀ reshaped to the text's (out, in), read back in the (in, out) layout
+            return (inputs.T @ upstream).reshape(upstream.shape[1], inputs.shape[1]).T
         return (upstream.T @ inputs).reshape(inputs.shape[1], upstream.shape[1])
 
 
 class WeightGradientTransposed(Mistake):
-    """∂L/∂W in torch's (out, in) layout (nn.Linear.weight.grad): transposed."""
+    """∂L/∂W in the other layout than the text's: torch's (out, in) for an (in, out)
+    text, (in, out) for an (out, in) one (the text's layout, ``Architecture.layout``)."""
     kinds = ("dW",)
 
     def describe(self):
+        if _out_in(self.arch):
+            return ("∂L/∂W given in the (in, out) layout (x.T @ δ): transpose it to the text's (out, in), "
+                    "the layout of W and of nn.Linear.weight.grad")
         return "∂L/∂W given in torch's (out, in) layout (nn.Linear.weight.grad): transpose it to the text's (in, out)"
 
     def weight_gradient(self, inputs, upstream):
-        return upstream.T @ inputs
+        return upstream.T @ inputs  # the other layout: what comes back, read in the (in, out) one
 
 
 class BiasGradientZero(_BiasMistake):
@@ -426,21 +444,55 @@ class BiasGradientSummedOverUnits(_BiasMistake):
     """Bias gradient summed over the units too (np.sum without axis=0): one number for every entry."""
     kinds = ("db",)
 
+    @property
+    def applies(self):  # right for a shared bias: a mistake only where a layer has a bias per neuron
+        return any(self.arch.has_bias(k) and not self.arch.shares_bias(k) for k in range(1, self.arch.n_layers + 1))
+
     def bias_gradient(self, upstream):
         total = upstream.sum()
         return np.full(upstream.shape[1:], total, dtype=object if upstream.dtype == object else upstream.dtype)
+
+    def shared_bias_gradient(self, upstream):
+        return Backprop().shared_bias_gradient(upstream)
+
+
+class _SharedBiasMistake(_BiasMistake):
+    """A mistake in the gradient of a bias shared by a layer's neurons: it applies only
+    where some layer shares one."""
+    kinds = ("db",)
+
+    @property
+    def applies(self):
+        return any(self.arch.shares_bias(k) for k in range(1, self.arch.n_layers + 1))
+
+
+class SharedBiasOneNeuron(_SharedBiasMistake):
+    """Shared bias gradient of the first neuron only, not summed over the layer's neurons."""
+
+    def shared_bias_gradient(self, upstream):
+        return np.asarray(self.bias_gradient(upstream)[0], dtype=upstream.dtype)
+
+
+class SharedBiasMeanOverNeurons(_SharedBiasMistake):
+    """Shared bias gradient averaged over the layer's neurons instead of summed."""
+
+    def shared_bias_gradient(self, upstream):
+        return np.asarray(super().shared_bias_gradient(upstream) / upstream.shape[1], dtype=upstream.dtype)
 
 
 # Step 4: back to the previous layer -----------------------------------------------------
 
 class WeightsReshapedNotTransposed(Mistake):
-    """Weights used untransposed: W reshaped to (out, in) instead of W.T."""
+    """Weights used untransposed: W reshaped to the shape of W.T instead of transposed."""
     kinds = ("da",)
 
     def describe(self):
-        return "weights used untransposed: W reshaped to (out, in) instead of W.T"
+        shape = "(in, out)" if _out_in(self.arch) else "(out, in)"
+        return f"weights used untransposed: W reshaped to {shape} instead of W.T"
 
     def to_previous_layer(self, weights, upstream, weight_gradient=None):
+        if _out_in(self.arch):  # the text's W (out, in) reshaped to (in, out) in place of W.T: Wᵀδ as (W.reshape) δ
+            return upstream @ weights.T.reshape(weights.shape).T
         return upstream @ weights.reshape(weights.shape[::-1])
 
 
@@ -543,7 +595,8 @@ STEP_MISTAKES = [MaskDropped, ReluPrimeOneAtZero, LeakySlopeIgnored,
                  SoftmaxJacobianDiagonal, OutputDeltaTimesSigmoidPrime, BceTakenAsLogits,
                  BceWithLogitsTakenAsProbabilities, BceWithLogitsWithoutSigmoid, OuterProductWrongOrder,
                  WeightGradientTransposed, BiasGradientZero, BiasGradientNotSummed, BiasGradientMean,
-                 BiasGradientSummedOverUnits, WeightsReshapedNotTransposed, ThroughWeightGradient]
+                 BiasGradientSummedOverUnits, SharedBiasOneNeuron, SharedBiasMeanOverNeurons,
+                 WeightsReshapedNotTransposed, ThroughWeightGradient]
 
 
 def catalogue(arch: Architecture, batch: int = 1) -> list[Mistake]:

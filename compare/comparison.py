@@ -34,9 +34,10 @@ PRINTED = "printed"  # the problem a wrong printed (hand-written) value raises
 @dataclass
 class Row:
     """One scalar entry: a parameter's gradient (``W1[0][2]``) or an intermediate
-    (``z1[0]``, ``L``). ``exact`` follows ReLU'(0) = 0; ``expected`` holds, per float
-    run, the exact value for the side of any kink that run took. ``hand`` is None when
-    the hand pass did not produce this entry."""
+    (``z1[0]``, ``L``). ``label`` names it as the text does (its layout), ``index`` is
+    the entry in the computed array (the (in, out) layout). ``exact`` follows ReLU'(0) =
+    0; ``expected`` holds, per float run, the exact value for the side of any kink that
+    run took. ``hand`` is None when the hand pass did not produce this entry."""
     quantity: str
     label: str
     exact: Fraction
@@ -51,6 +52,7 @@ class Row:
     finite_difference: Fraction | None = None  # set by compare.witnesses.add_finite_differences
     fd_note: str = ""
     not_returned: bool = False  # an optional intermediate the hand run (a student's code) did not give
+    index: tuple[int, ...] = ()  # the entry of the computed array (Architecture.layout_index maps it to the text's)
 
     @property
     def agree(self) -> bool:
@@ -186,12 +188,13 @@ class Truth:
 
     def entries(self):
         """``(quantity, index, label, parameter or None)`` of every row: the gradients
-        parameter by parameter, then the intermediates in the text's order."""
+        parameter by parameter, then the intermediates in the text's order; each array's
+        entries in the order and with the labels of the text's layout."""
         arch = self.exercise.architecture
         for parameter in arch.parameter_shapes():
             name = f"dL/d{parameter}"
-            for index in np.ndindex(self.exact.values[name].shape):
-                yield name, index, quantities.entry_label(parameter, index), parameter
+            for index in arch.text_order(parameter, self.exact.values[name].shape):
+                yield name, index, arch.label(parameter, index), parameter
         for name in arch.quantity_names():
             if name.startswith(("dL/dW", "dL/db")):
                 continue
@@ -277,8 +280,9 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
         if not_returned:
             hand_value, problems = None, []
         else:
-            hand_value, problems = _hand_entry(hand_values, hand_error, truth.exact.values[name], name, index)
-        r = Row(quantity=name, label=label, exact=as_fraction(truth.exact.values[name][index]),
+            hand_value, problems = _hand_entry(hand_values, hand_error, truth.exact.values[name], name, index,
+                                               truth.exercise.architecture)
+        r = Row(quantity=name, label=label, index=index, exact=as_fraction(truth.exact.values[name][index]),
                 expected={HAND: as_fraction(expected_hand[name][index]),
                           AUTOGRAD: as_fraction(truth.autograd_expected[name][index])},
                 hand=hand_value, autograd=float(truth.autograd.values[name][index]),
@@ -321,9 +325,9 @@ def disagreements(truth: Truth, values: dict[str, np.ndarray], required: list[st
     for name, array in present.items():
         if array.shape != np.shape(expected[name]):
             continue
-        for index in np.ndindex(array.shape):
+        for index in truth.exercise.architecture.text_order(name, array.shape):
             if not (math.isfinite(array[index]) and truth.tolerance.close(array[index], expected[name][index])):
-                found.append((quantities.entry_label(name, index), float(array[index]),
+                found.append((truth.exercise.architecture.label(name, index), float(array[index]),
                               as_fraction(expected[name][index])))
     return found
 
@@ -355,14 +359,14 @@ def float_arrays(values: dict, known) -> dict[str, np.ndarray]:
 def _agreeing_entries(truth: Truth, values: dict, sides: dict) -> set[str]:
     """Labels of the given entries that agree with the exact values for ``sides``."""
     expected = truth.sided(_overrides(truth, sides))
+    arch = truth.exercise.architecture
     found = set()
     for name, value in float_arrays(values, expected).items():
         if value.shape != np.shape(expected[name]):
             continue
         for i in np.ndindex(value.shape):
             if np.isfinite(value[i]) and truth.tolerance.close(value[i], expected[name][i]):
-                found.add(quantities.entry_label(name.removeprefix("dL/d") if name.startswith(("dL/dW", "dL/db"))
-                                                 else name, i))
+                found.add(arch.label(name.removeprefix("dL/d") if name.startswith(("dL/dW", "dL/db")) else name, i))
     return found
 
 
@@ -410,14 +414,17 @@ def _needs_other_side(truth: Truth, sides: dict, key: tuple, name: str, index: t
     return truth.tolerance.close(value, other[name][index])
 
 
-def _hand_entry(hand_values, hand_error, exact_value, name, index) -> tuple[float | None, list[str]]:
+def _hand_entry(hand_values, hand_error, exact_value, name, index, arch) -> tuple[float | None, list[str]]:
     if hand_error is not None:
         return None, [f"hand backward failed ({hand_error})"]
     if name not in hand_values:
         return None, [f"hand: no value for {name}"]
     value = np.asarray(hand_values[name])
-    if value.shape != exact_value.shape:
-        return None, [f"hand: {name} has shape {value.shape}, expected {exact_value.shape}"]
+    if value.shape != exact_value.shape:  # both shown as the text writes them
+        shared = (f" (layer {name[5:]} shares one bias: its gradient is one number, the sum over the layer's "
+                  "neurons)" if exact_value.ndim == 0 and name.startswith("dL/db") else "")
+        return None, [f"hand: {name} has shape {arch.layout_shape(name, value.shape)}, "
+                      f"expected {arch.layout_shape(name, exact_value.shape)}{shared}"]
     number = float(value[index])
     if not math.isfinite(number):
         return number, [f"hand: not a finite number ({number})"]

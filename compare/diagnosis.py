@@ -158,8 +158,8 @@ class Steps:
                 i, j = bindex
                 column = i if dep == self.activation_name(k - 1) else j
                 out += [(dep, (b, column)) for b in range(rows)]
-            elif kind == "db":
-                out += [(dep, (b, bindex[0])) for b in range(rows)]
+            elif kind == "db":  # a bias shared by the layer (bindex ()) reads every neuron
+                out += [(dep, (b, j)) for b in range(rows) for j in (bindex or range(cols))]
             else:  # "da": a row of dL/dz of the next layer
                 out += [(dep, (bindex[0], j)) for j in range(cols)]
         return out
@@ -197,7 +197,7 @@ class Steps:
         if kind == "dW":
             return bp.weight_gradient(self._activation(v, k - 1), v[self.dz_name(k)])
         if kind == "db":
-            return bp.bias_gradient(v[self.dz_name(k)])
+            return bp.layer_bias_gradient(v[self.dz_name(k)], arch.shares_bias(k))
         return bp.to_previous_layer(self.W[k], v[self.dz_name(k + 1)], v.get(f"dL/dW{k + 1}"))
 
     def _pinned(self, z: np.ndarray, k: int) -> np.ndarray:
@@ -394,7 +394,7 @@ class Diagnoser:
 
     def label(self, name: str, bindex: tuple) -> str:
         index = bindex[1:] if (not self.batch and self.steps.role[name][0] not in ("dW", "db", "L")) else bindex
-        return quantities.entry_label(name, index)
+        return self.exercise.architecture.label(name, index)
 
     def check(self, given: dict[tuple[str, tuple], tuple[str, tuple, Written | Returned]],
               sides: dict[tuple[int, int, int], bool] | None = None) -> list[AnswerCheck]:
@@ -411,7 +411,7 @@ class Diagnoser:
             self._variants = {}
             computed = self._box(name, own, self.correct)
             own[name] = computed.copy()
-            for bindex in np.ndindex(computed.shape):
+            for bindex in self.exercise.architecture.text_order(name, computed.shape):
                 if (name, bindex) not in given:
                     carried = self._carried(name, bindex, own, roots)
                     if carried:
@@ -518,7 +518,7 @@ class Diagnoser:
             if i != j and j < shape[0] and i < shape[1]:
                 swapped = self._box(name, own, self.correct)[j, i]
                 if not _same(swapped, computed) and reading.matches(swapped):
-                    return f"transposed matrix: this is the value of {quantities.entry_label(name, (j, i))}"
+                    return f"transposed matrix: this is the value of {self.exercise.architecture.label(name, (j, i))}"
         return None
 
     def _local_variant(self, mistake, name: str, own: dict) -> np.ndarray:
@@ -579,7 +579,7 @@ def check_returned(exercise: Exercise, values: dict[str, np.ndarray], tolerance:
     Quantities of another shape or name are left to the comparison. A ReLU′(0) = 1 is
     not a mistake here: at a real kink either side is a valid subgradient, and ``sides``
     (``Comparison.hand_sides``) says which one the student took."""
-    from reference.exercise import answer_shape
+    from reference.exercise import value_shape
     diagnoser = diagnoser or Diagnoser(exercise, subgradients_are_mistakes=False, given="returned")
     arch = exercise.architecture
     given = {}
@@ -587,7 +587,7 @@ def check_returned(exercise: Exercise, values: dict[str, np.ndarray], tolerance:
         if name not in diagnoser.steps.role:
             continue
         value = np.asarray(value, dtype=np.float64)
-        if value.shape != answer_shape(name, arch, exercise.batch_size):
+        if value.shape != value_shape(name, arch, exercise.batch_size):
             continue
         for index in np.ndindex(value.shape):
             given[(name, diagnoser.steps.batch_index(name, index))] = (name, index, Returned(value[index], tolerance))
@@ -638,10 +638,11 @@ def answers_table(checks: list[AnswerCheck], fmt: str = "github") -> str:
     rows = []
     for key, group in by_key.items():
         if all(c.agree and c.rule != CARRIED_RULE for c in group) and len(group) > 1:
-            shape = tuple(max(c.entry_index[d] for c in group) + 1 for d in range(len(group[0].entry_index)))
+            written = [quantities.split_entry(c.key)[1] for c in group]  # each entry as the text writes it
+            shape = tuple(max(index[d] for index in written) + 1 for d in range(len(written[0])))
             given, expected = np.empty(shape, dtype=object), np.empty(shape, dtype=object)
-            for c in group:
-                given[c.entry_index], expected[c.entry_index] = c.given, c.expected
+            for c, index in zip(group, written):
+                given[index], expected[index] = c.given, c.expected
             rows.append([key, array_text(given), array_text(expected, exact_text), "agree", ""])
             continue
         for c in group:

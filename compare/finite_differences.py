@@ -347,14 +347,16 @@ def finite_differences(exercise: Exercise, dtype: str = "float64",
         results.append(FiniteDifference(parameter, index, (plus - minus) / (2 * h), (plus - base_loss) / h,
                                         (base_loss - minus) / h,
                                         _crossed(exercise, base_sides, plus_sides, minus_sides,
-                                                 int(parameter[1:]), index[-1])))
+                                                 int(parameter[1:]), index[-1] if index else None)))
     return results
 
 
 def _perturbed(run, kinked: list[int], base_loss, parameter: str, index: tuple, sign: int):
     """The loss with one parameter entry moved by ``sign`` * h, recomputing only what the
     move changes; and the sides of the kinks of layers k (column j only) and after,
-    ``{layer: sides}``."""
+    ``{layer: sides}``. A bias shared by layer k (no index) moves all its columns."""
+    if not index:
+        return _shared_bias_perturbed(run, kinked, parameter, sign)
     k, j = int(parameter[1:]), index[-1]
     n = len(run.zs)
     step = run.weight_step(k, index[0], sign) if parameter[0] == "W" else run.bias_step(k, sign)
@@ -368,9 +370,21 @@ def _perturbed(run, kinked: list[int], base_loss, parameter: str, index: tuple, 
         return run.loss(y_hat), sides
     if not any(change):  # the activation did not move (a dead ReLU stays dead): nothing after it does
         return base_loss, sides
-    z = run.moved(run.zs[k] + run.row_update(k + 1, j, change))
-    for m in range(k + 1, n + 1):
-        if m > k + 1:
+    return _forward_from(run, kinked, k + 1, run.moved(run.zs[k] + run.row_update(k + 1, j, change)), sides)
+
+
+def _shared_bias_perturbed(run, kinked: list[int], parameter: str, sign: int):
+    """``_perturbed`` for a bias shared by layer k: every z_k moves by the step, and every
+    layer from k on is recomputed; the sides of the kinks of layers k and after."""
+    k = int(parameter[1:])
+    return _forward_from(run, kinked, k, run.moved(run.zs[k - 1] + run.bias_step(k, sign)), {})
+
+
+def _forward_from(run, kinked: list[int], first: int, z, sides: dict):
+    """The loss with layer ``first``'s pre-activation moved to ``z`` and every later layer
+    recomputed from it; the sides of the kinks of those layers added to ``sides``."""
+    for m in range(first, len(run.zs) + 1):
+        if m > first:
             z = run.linear(m, a)
         if m in kinked:
             sides[m] = _sides(z)
@@ -378,16 +392,16 @@ def _perturbed(run, kinked: list[int], base_loss, parameter: str, index: tuple, 
     return run.loss(a), sides
 
 
-def _crossed(exercise: Exercise, base: dict, plus: dict, minus: dict, layer: int, column: int) -> list[str]:
+def _crossed(exercise: Exercise, base: dict, plus: dict, minus: dict, layer: int, column: int | None) -> list[str]:
     """Neurons on a different side of their kink at θ + h or θ − h than at θ: column
-    ``column`` of layer ``layer`` (the only one of that layer that moves) and every neuron
-    of the layers after it, in order."""
+    ``column`` of layer ``layer`` (the only one of that layer that moves; every one for
+    ``None``, a shared bias) and every neuron of the layers after it, in order."""
     crossed = []
     n, batch = exercise.architecture.n_layers, exercise.batch_size
     for k, side in base.items():
         if k < layer:
             continue
-        if k == layer:
+        if k == layer and column is not None:
             base_column = side[:, column]
             rows = np.nonzero((plus[k] != base_column) | (minus[k] != base_column))[0]
             crossed += [Neuron(k, int(b), column).label(n, batch) for b in rows]

@@ -104,6 +104,7 @@ def affected_parameters(kinks: list[Kink]) -> set[tuple[str, tuple[int, ...]]]:
     for kink in kinks:
         k, j = kink.neuron.layer, kink.neuron.index
         affected.add((f"b{k}", (j,)))
+        affected.add((f"b{k}", ()))  # a bias shared by the layer passes through every neuron of it
         affected.add((f"W{k}", (None, j)))
         for m in range(1, k):
             affected.add((f"W{m}", None))

@@ -66,9 +66,10 @@ class NetworkPicture:
         return as_fraction(self.exact.values["L"][()])
 
     def bias_gradient(self, k: int) -> np.ndarray | None:
-        """dL/db_k, shape (out,), exact (the batch's sum for a batch); None for a layer without bias."""
+        """dL/db_k, shape (out,), exact (the batch's sum for a batch); None for a layer
+        without bias, or with one bias shared by its neurons (no box per neuron)."""
         name = f"dL/db{k}"
-        return self.exact.values[name] if name in self.exact.values else None
+        return self.exact.values[name] if name in self.exact.values and not self.arch.shares_bias(k) else None
 
     def neuron_text(self, layer: int, j: int) -> str:
         """The values beside a neuron: a few lines for one example, a table with a row per

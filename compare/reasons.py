@@ -70,14 +70,24 @@ class Reasons:
         return f"no gradient reaches {neuron_name(layer, j, self.n)}"
 
     def for_entry(self, parameter: str, index: tuple[int, ...]) -> str:
-        """The reason for ``parameter[index]`` (``"W1", (1, 2)`` -> ``"input x[1] = 0"``)."""
+        """The reason for ``parameter[index]`` (``"W1", (1, 2)`` -> ``"input x[1] = 0"``; no
+        index for a bias shared by the layer: the reasons of its neurons)."""
         gradient = self.exact.gradient(parameter)[index]
         if gradient != 0:
             size = "tiny " if abs(gradient) < TINY * self.largest else "will "
             return size + ("decrease" if gradient > 0 else "increase")
         layer = int(parameter[1:])
-        j = index[-1]
         upstream = self._batch(f"dL/dz{layer}")
+        if not index:  # a bias shared by the layer: the sum over its neurons (and examples)
+            if any(v != 0 for v in upstream.reshape(-1)):
+                return "contributions of the neurons cancel"
+            return "; ".join(self._zero_causes(parameter, layer, (j,), upstream) for j in range(upstream.shape[1]))
+        return self._zero_causes(parameter, layer, index, upstream)
+
+    def _zero_causes(self, parameter: str, layer: int, index: tuple[int, ...], upstream: np.ndarray) -> str:
+        """Why the gradient of ``parameter[index]`` (zero) is zero, example by example;
+        ``upstream`` is dL/dz of its layer (B, n)."""
+        j = index[-1]
         causes = []
         for b in range(upstream.shape[0]):
             cause = []

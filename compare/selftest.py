@@ -122,7 +122,7 @@ def _same_numbers(exercise: Exercise, backprop: Backprop) -> bool:
 
 BUNDLED = ["diagonal_flip_batch.toml", "xor_2_2_1_sigmoid.toml", "mazur_2_2_2_sigmoid.toml", "tanh_3_4_2.toml",
            "leaky_relu_sse.toml", "softmax_classifier.toml", "softmax_one_hot_tanh.toml",
-           "multilabel_bce_logits.toml", "two_layer_net_no_bias.toml"]
+           "multilabel_bce_logits.toml", "two_layer_net_no_bias.toml", "mazur_as_written.toml"]
 
 
 def self_test_mistakes(exercise: Exercise) -> list[Mistake]:

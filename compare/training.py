@@ -193,8 +193,9 @@ class HandTrack:
                 continue
             store = self.network.weights if name[0] == "W" else self.network.biases
             k = int(name[1:])
-            store[k - 1], self.velocity[name] = self.update.apply(
+            new, self.velocity[name] = self.update.apply(
                 store[k - 1], gradients[name], self.velocity[name], self.lr, self.momentum)
+            store[k - 1] = np.asarray(new, dtype=store[k - 1].dtype)  # a shared bias stays a 0-d array
 
     def denominator_digits(self) -> int:
         """Decimal digits of the largest denominator among the (exact) parameters; 0 for
@@ -256,7 +257,7 @@ class TorchTrack:
             self.optimizer.step()
 
     def parameters(self) -> dict[str, np.ndarray]:
-        """Parameters in the text's layout: ``W_k = linear.weight.T`` (in, out)."""
+        """Parameters in the computation's layout: ``W_k = linear.weight.T`` (in, out)."""
         return {name: (p.detach().numpy().T if name[0] == "W" else p.detach().numpy()).copy()
                 for name, p in self.named_parameters().items()}
 
@@ -397,10 +398,12 @@ class Training:
         return len(self.exact_parameters) - 1
 
 
-def entries(params: dict[str, np.ndarray]):
+def entries(params: dict[str, np.ndarray], arch):
+    """``(name, index, label)`` of every entry of ``params`` (the (in, out) layout), in the
+    order and with the labels of the text's layout (``Architecture.text_order``)."""
     for name, array in params.items():
-        for index in np.ndindex(array.shape):
-            yield name, index, quantities.entry_label(name, index)
+        for index in arch.text_order(name, array.shape):
+            yield name, index, arch.label(name, index)
 
 
 def _find_kinks(exercise: Exercise, exact_zs, numpy_zs, torch_zs, atol: float) -> list[tuple]:
@@ -430,9 +433,9 @@ def _beyond_float64(value) -> str:
 
 
 def _compare(record: StepRecord, exact_params, numpy_params, torch_params, tolerance: Tolerance,
-             exact_name: str = EXACT) -> None:
+             exact_name: str, arch) -> None:
     diffs = []
-    for name, index, label in entries(numpy_params):
+    for name, index, label in entries(numpy_params, arch):
         n, t = float(numpy_params[name][index]), float(torch_params[name][index])
         diffs.append(abs(n - t))
         if exact_params is not None:
@@ -546,11 +549,12 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
                 arch.activations[layer - 1], arch.negative_slope))
         numpy_now, torch_now = hand.parameters(), auto.parameters()
         if trajectory is not None:
-            trajectory[step] = np.concatenate([v.reshape(-1) for v in numpy_now.values()]).astype(np.float64)
+            trajectory[step] = np.concatenate([exercise.architecture.layout_array(p, v).reshape(-1)  # entries' order
+                                               for p, v in numpy_now.items()]).astype(np.float64)
         if step in checked:
             numpy_checked[step] = {p: v.copy() for p, v in numpy_now.items()}
         _compare(record, exact_parameters[-1] if exact_alive else None, numpy_now, torch_now, tolerance,
-                 EXACT if exercise.architecture.ground_truth != MP else f"{MP_DIGITS}-digit")
+                 EXACT if exercise.architecture.ground_truth != MP else f"{MP_DIGITS}-digit", exercise.architecture)
         if step in (1, settings.steps):
             float_parameters.append({"numpy": {p: v.copy() for p, v in numpy_now.items()}, "torch": torch_now})
         records.append(record)
@@ -562,7 +566,7 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
                 if step >= 2:  # only the gradients of steps 0 and 1 are reported
                     record.gradients = None
     if settings.lr == 0:
-        unmoved = [(label, "the learning rate is 0") for _, _, label in entries(initial)]
+        unmoved = [(label, "the learning rate is 0") for _, _, label in entries(initial, exercise.architecture)]
     else:
         unmoved = _unmoved(exercise, initial, hand.parameters(), first_exact_pass or first_hand_pass, settings.freeze)
     training = Training(exercise, settings, tolerance, records, exact_parameters, exact_stop, unmoved,
@@ -582,8 +586,8 @@ def check_steps(training: Training, numpy_parameters: dict[int, dict[str, np.nda
     checks = []
     for answer in exercise.after:
         erratum = f"{answer.step}.{answer.key}" in exercise.after_errata
-        for index, given in _written(answer):
-            label = quantities.entry_label(answer.name, index)
+        for index, given in _written(answer, exercise.architecture):
+            label = exercise.architecture.label(answer.name, index)
             expected, against = _value_after(training, numpy_parameters, answer, index)
             agree = None if expected is None else written_value_agrees(given, expected, rule)
             checks.append(StepCheck(answer.step, answer.key, label, given, expected, against, agree, erratum,
@@ -591,11 +595,11 @@ def check_steps(training: Training, numpy_parameters: dict[int, dict[str, np.nda
     return checks
 
 
-def _written(answer: StepAnswer):
-    """``(index, Decimal)`` of every entry a ``[after.K]`` key gives."""
+def _written(answer: StepAnswer, arch):
+    """``(index, Decimal)`` of every entry a ``[after.K]`` key gives, in the text's order."""
     if answer.index or answer.name == "L":
         return [(answer.index, answer.value[()])]
-    return [(index, answer.value[index]) for index in np.ndindex(answer.value.shape)]
+    return [(index, answer.value[index]) for index in arch.text_order(answer.name, answer.value.shape)]
 
 
 def _value_after(training: Training, numpy_parameters: dict, answer: StepAnswer, index: tuple):
@@ -641,7 +645,8 @@ def _unmoved(exercise: Exercise, initial, final, exact_pass: Pass, frozen=()) ->
     that they were frozen."""
     reasons = Reasons(exercise, exact_pass)
     return [(label, FROZEN_REASON if name in frozen else common_cause(reasons.for_entry(name, index)))
-            for name, index, label in entries(initial) if initial[name][index] == final[name][index]]
+            for name, index, label in entries(initial, exercise.architecture)
+            if initial[name][index] == final[name][index]]
 
 
 def as_float(value) -> float:

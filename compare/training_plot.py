@@ -43,7 +43,7 @@ def moving_parameters(training: Training, count: int = TOP_PARAMETERS) -> list[t
     are left out. Empty when the run kept no trajectory (``compare.training.MAX_TRAJECTORY``)."""
     if training.trajectory is None or len(training.trajectory) < 2:
         return []
-    labels = [label for _, _, label in entries(training.initial)]
+    labels = [label for _, _, label in entries(training.initial, training.exercise.architecture)]
     distance = np.nanmax(np.abs(training.trajectory - training.trajectory[0]), axis=0)
     order = [int(i) for i in np.argsort(-distance, kind="stable") if distance[i] > 0][:count]
     return [(labels[i], training.trajectory[:, i]) for i in order]

@@ -274,7 +274,7 @@ def step1_rows(training: Training, digits: int = 12) -> list[dict] | None:
     gradients = training.records[0].gradients
     after = training.exact_parameters[1] if len(training.exact_parameters) > 1 else None
     rows = []
-    for name, index, label in entries(training.step1["numpy"]):
+    for name, index, label in entries(training.step1["numpy"], training.exercise.architecture):
         exact = None if after is None else after[name][index]
         numpy_value = float(training.step1["numpy"][name][index])
         torch_value = float(training.step1["torch"][name][index])
@@ -314,17 +314,20 @@ def render_training_text(training: Training, fmt: str = "github") -> str:
 
 def final_parameters(training: Training) -> dict[str, dict[str, list | None]]:
     """``{"W1": {"exact": nested strings or None, "numpy": nested floats, "torch": ...}}``
-    after the last step; ``exact`` (``value_text``, 17 digits for a 50-digit value) is
+    after the last step, in the text's layout; ``exact`` (``value_text``, 17 digits for a 50-digit value) is
     None where the exact track did not reach the last step."""
     exact = (training.exact_parameters[-1]
              if training.exact_parameters and training.exact_steps == training.settings.steps else None)
     result = {}
+    arch = training.exercise.architecture
     for name, array in training.final["numpy"].items():
+        tracks = {"exact": None if exact is None else exact[name], "numpy": array, "torch": training.final["torch"][name]}
+        tracks = {track: None if v is None else arch.layout_array(name, np.asarray(v)) for track, v in tracks.items()}
         result[name] = {
             "exact": None if exact is None else
-            np.vectorize(lambda v: value_text(v, 40, 17), otypes=[object])(exact[name]).tolist(),
-            "numpy": array.astype(np.float64).tolist(),
-            "torch": training.final["torch"][name].astype(np.float64).tolist()}
+            np.vectorize(lambda v: value_text(v, 40, 17), otypes=[object])(tracks["exact"]).tolist(),
+            "numpy": tracks["numpy"].astype(np.float64).tolist(),
+            "torch": tracks["torch"].astype(np.float64).tolist()}
     return result
 
 

@@ -89,7 +89,8 @@ def _kinked_zs(exercise: Exercise) -> list[np.ndarray]:
 
 def _pin_one_kink(exercise: Exercise, rng: np.random.Generator) -> Exercise:
     """One pre-activation of the first ReLU layer set exactly to 0 by its bias (for one
-    random example and neuron); unchanged where that bias is no finite decimal."""
+    random example and neuron; a bias shared by the layer moves its other neurons too,
+    and the rules then judge the draw); unchanged where that bias is no finite decimal."""
     arch = exercise.architecture
     k = next(k for k, a in enumerate(arch.activations, start=1) if a in activations.KINKED)
     b, j = int(rng.integers(exercise.batch_size)), int(rng.integers(arch.sizes[k]))
@@ -104,7 +105,8 @@ def _pin_one_kink(exercise: Exercise, rng: np.random.Generator) -> Exercise:
         return exercise
     params = dict(exercise.parameters)
     params[f"b{k}"] = params[f"b{k}"].copy()
-    params[f"b{k}"][j] = Decimal(bias.numerator) / Decimal(bias.denominator) if places else Decimal(int(bias))
+    entry = (j,) if params[f"b{k}"].ndim else ()  # a bias shared by the layer moves every neuron of it
+    params[f"b{k}"][entry] = Decimal(bias.numerator) / Decimal(bias.denominator) if places else Decimal(int(bias))
     return replace(exercise, parameters=params)
 
 

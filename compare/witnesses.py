@@ -17,7 +17,6 @@ import numpy as np
 
 from compare import finite_differences as fdm
 from compare.comparison import AUTOGRAD, HAND, Comparison
-from reference import quantities
 from reference.numbers import GROUND_TRUTH_NAMES, as_fraction, matmul
 
 
@@ -28,10 +27,10 @@ def add_finite_differences(comparison: Comparison, sample: int | None = None, se
     exercise = comparison.exercise
     entries = fdm.sample_entries(exercise, sample, seed)
     results = fdm.finite_differences(exercise, comparison.dtype, entries, progress)
-    rows = {r.label: r for r in comparison.gradients}
+    rows = {(r.quantity, r.index): r for r in comparison.gradients}
     tol = comparison.tolerance
     for fd in results:
-        row = rows[quantities.entry_label(fd.parameter, fd.index)]
+        row = rows[(f"dL/d{fd.parameter}", fd.index)]
         if not fd.finite:
             row.fd_note = "the loss at θ ± h is not finite (it overflows), so there is no finite difference"
             continue
@@ -96,7 +95,7 @@ def add_jvp(comparison: Comparison, count: int = 4, seed: int = 0, progress=None
     jvps = directional_derivatives(comparison.exercise, directions, comparison.dtype)
     tol = comparison.tolerance
     rows = comparison.gradients
-    where = [(label_parameter(r.label), label_index(r.label)) for r in rows]
+    where = [(r.quantity.removeprefix("dL/d"), r.index) for r in rows]
     exact_column = np.array([r.exact for r in rows], dtype=object)[None, :]
     expected_columns = {run: None if all(r.expected[run] == r.exact for r in rows)
                         else np.array([r.expected[run] for r in rows], dtype=object)[None, :] for run in (HAND, AUTOGRAD)}
@@ -130,10 +129,3 @@ def _dot(row: np.ndarray, column: np.ndarray) -> Fraction:
     """⟨row, column⟩ of exact values, (1, N) times (N, 1), as a Fraction."""
     return Fraction(matmul(row, column)[0, 0]) if row.size else Fraction(0)
 
-
-def label_parameter(label: str) -> str:
-    return quantities.split_entry(label)[0]
-
-
-def label_index(label: str) -> tuple[int, ...]:
-    return quantities.split_entry(label)[1]

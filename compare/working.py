@@ -94,8 +94,16 @@ class Working:
         return Value(self._rows(name)[b, j], Entry(symbol_name or name, self.index(b, j)))
 
     def parameter(self, name: str, *index) -> Value:
-        """Entry ``index`` of parameter ``name`` (``W1``, ``b2``) of the file, in the ground truth's arithmetic."""
-        return Value(self.params[name][index], Entry(name, index))
+        """Entry ``index`` (the (in, out) layout's) of parameter ``name`` (``W1``, ``b2``;
+        no index for a shared bias) of the file, in the ground truth's arithmetic, named as
+        the text's layout names it."""
+        return Value(self.params[name][index], Entry(name, self.arch.layout_index(name, index)))
+
+    def weights(self, k: int, index: tuple) -> Entry:
+        """A row or column of W_k (``(":", j)``: the weights into neuron j, in the (in,
+        out) layout) named as the text writes it: ``W1[:,j]``, or ``W1[j,:]`` for an
+        ``out_in`` text."""
+        return Entry(f"W{k}", self.arch.layout_index(f"W{k}", index))
 
     def constant(self, value: Fraction, text: str | None = None, latex: str | None = None) -> Value:
         """A constant of the formula (``2/4``); shown as ``text`` in symbols when given."""
@@ -132,13 +140,21 @@ class Working:
     # ---- the forward pass ----
 
     def affine(self, k: int, b: int, j: int):
-        """z_k[j] = a·W_k[:,j] + b_k[j]: the sum of the products, then the bias."""
+        """z_k[j] = a·W_k[:,j] + b_k[j] (``W_k[j,:]·a`` for an ``out_in`` text, each
+        product weight first; ``b_k`` for a shared bias): the sum of the products, then the bias."""
         source, weights = self.source(k), f"W{k}"
         inputs = self._rows(source)
-        products = Terms(inputs.shape[1], lambda i: Mul([self.q(source, b, i), self.parameter(weights, i, j)]))
-        dot = Shown(Dot(Entry(source, () if self.batch == 1 else (b,)), Entry(weights, (":", j))), Add(products))
+        out_in = self.arch.layout == "out_in"
+
+        def product(i):
+            factors = [self.q(source, b, i), self.parameter(weights, i, j)]
+            return Mul(factors[::-1] if out_in else factors)
+        vectors = [Entry(source, () if self.batch == 1 else (b,)), self.weights(k, (":", j))]
+        dot = Shown(Dot(*(vectors[::-1] if out_in else vectors)), Add(Terms(inputs.shape[1], product)))
         bias = f"b{k}"
-        return Add([dot, self.parameter(bias, j)]) if bias in self.params else dot
+        if bias not in self.params:
+            return dot
+        return Add([dot, self.parameter(bias) if self.arch.shares_bias(k) else self.parameter(bias, j)])
 
     def pre_activation(self, k: int, index: tuple):
         """z_k[j] = a·W_k[:,j] + b_k[j]."""
@@ -303,24 +319,33 @@ class Working:
         return Shown(Sigma(("b",), variable_symbol), Add(Terms(self.batch, make)))
 
     def weight_gradient(self, k: int, index: tuple):
-        """∂L/∂W_k[i][j] = Σ_b a[b][i] · ∂L/∂z_k[b][j]."""
+        """∂L/∂W_k[i][j] = Σ_b a[b][i] · ∂L/∂z_k[b][j] (``∂L/∂W_k[j][i] = Σ_b ∂L/∂z_k[b][j] ·
+        a[b][i]`` for an ``out_in`` text: δ aᵀ)."""
         i, j = index
         source, upstream = self.source(k), self.upstream(k)
-        symbol = Mul([Value(0, Entry(source, ("b", i))), Value(0, Entry(upstream, ("b", j)))])
-        expression = self._over_examples(lambda b: Mul([self.q(source, b, i), self.q(upstream, b, j)]), symbol)
-        return Entry(f"dL/dW{k}", index), expression
+        order = slice(None, None, -1 if self.arch.layout == "out_in" else 1)
+        symbol = Mul([Value(0, Entry(source, ("b", i))), Value(0, Entry(upstream, ("b", j)))][order])
+        expression = self._over_examples(lambda b: Mul([self.q(source, b, i), self.q(upstream, b, j)][order]), symbol)
+        return Entry(f"dL/dW{k}", self.arch.layout_index(f"dL/dW{k}", index)), expression
 
     def bias_gradient(self, k: int, index: tuple):
-        """∂L/∂b_k[j] = Σ_b ∂L/∂z_k[b][j]."""
-        (j,) = index
+        """∂L/∂b_k[j] = Σ_b ∂L/∂z_k[b][j]; for a bias shared by the layer, the sum over
+        its neurons too: ∂L/∂b_k = Σ_j ∂L/∂z_k[j] (Σ_b Σ_j for a batch)."""
         upstream = self.upstream(k)
+        if not index:  # one bias shared by the layer's neurons: every neuron's ∂L/∂z adds to it
+            n = self.arch.sizes[k]
+            variables, symbol = (("j",), ("j",)) if self.batch == 1 else (("b", "j"), ("b", "j"))
+            terms = Add(Terms(self.batch * n, lambda t: self.q(upstream, *divmod(t, n))))
+            return Entry(f"dL/db{k}"), Shown(Sigma(variables, Entry(upstream, symbol)), terms)
+        (j,) = index
         expression = self._over_examples(lambda b: self.q(upstream, b, j), Entry(upstream, ("b", j)))
         return Entry(f"dL/db{k}", index), expression
 
     def to_previous_layer(self, k: int, index: tuple):
-        """∂L/∂a_{k−1}[i] = W_k[i,:]·∂L/∂z_k = Σ_j W_k[i][j] · ∂L/∂z_k[j]."""
+        """∂L/∂a_{k−1}[i] = W_k[i,:]·∂L/∂z_k = Σ_j W_k[i][j] · ∂L/∂z_k[j] (``W_k[:,i]`` for
+        an ``out_in`` text, its Wᵀ δ)."""
         b, i = self._example(index)
         weights, upstream = f"W{k}", self.upstream(k)
         products = Terms(self.arch.sizes[k], lambda j: Mul([self.parameter(weights, i, j), self.q(upstream, b, j)]))
-        dot = Dot(Entry(weights, (i, ":")), Entry(upstream, () if self.batch == 1 else (b,)))
+        dot = Dot(self.weights(k, (i, ":")), Entry(upstream, () if self.batch == 1 else (b,)))
         return Entry(f"dL/d{quantities.hidden_name(k - 1, self.n)}", index), Shown(dot, Add(products))

@@ -40,6 +40,16 @@ class Backprop:
         """Steps 3 and 7: dL/db[j] = dL/dz[j] (times 1), summed over the batch."""
         return upstream.sum(axis=0)
 
+    def shared_bias_gradient(self, upstream: np.ndarray) -> np.ndarray:
+        """Steps 3 and 7 for one bias b shared by all neurons of a layer: dL/db = the sum
+        over the neurons of the per-neuron ``bias_gradient`` (each neuron adds b), a 0-d
+        array of the upstream's number type."""
+        return np.asarray(self.bias_gradient(upstream).sum(), dtype=upstream.dtype)
+
+    def layer_bias_gradient(self, upstream: np.ndarray, shared: bool) -> np.ndarray:
+        """``shared_bias_gradient`` for a layer that shares its bias, else ``bias_gradient``."""
+        return self.shared_bias_gradient(upstream) if shared else self.bias_gradient(upstream)
+
     def to_previous_layer(self, weights: np.ndarray, upstream: np.ndarray,
                           weight_gradient: np.ndarray | None = None) -> np.ndarray:
         """Step 4: dL/dh[i] = sum_j W[i][j] dL/dz[j], the text's W2 @ dL/dy_hat;
@@ -77,7 +87,7 @@ class Backprop:
             out[f"dL/dz{k}"] = upstream
             out[f"dL/dW{k}"] = self.weight_gradient(acts[k - 1], upstream)
             if arch.has_bias(k):
-                out[f"dL/db{k}"] = self.bias_gradient(upstream)
+                out[f"dL/db{k}"] = self.layer_bias_gradient(upstream, arch.shares_bias(k))
             if k > 1:
                 upstream = self.to_previous_layer(network.weights[k - 1], upstream, out[f"dL/dW{k}"])
                 out[f"dL/d{quantities.hidden_name(k - 1, n)}"] = upstream
@@ -163,7 +173,7 @@ def check_finite(exercise: Exercise, number_type: str) -> Pass:
         if len(bad):
             index = tuple(int(i) for i in bad[0])
             raise ExerciseError(exercise.path, "", f"numbers whose {number_type} forward and backward pass "
-                                                   f"stays finite; {quantities.entry_label(name, index)} "
+                                                   f"stays finite; {arch.label(name, index)} "
                                                    f"overflows to {value[index]} in it")
     return result
 

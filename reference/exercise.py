@@ -11,7 +11,9 @@ The format is TOML, read with ``tomllib`` and every float parsed as ``Decimal``:
     reduction = "mean"                   # over the examples: mean or sum
     negative_slope = 0.01                # leaky_relu only
     bias = true                          # or false, or one per layer: [true, false]
-    [parameters]                  # W{k} with shape (in, out), b{k} with shape (out,) (layers with a bias)
+    shared_bias = false                  # or true: one number b{k} per layer; or one per layer
+    layout = "in_out"                    # z = x @ W + b, W (in, out); "out_in": z = W @ x + b, W (out, in)
+    [parameters]                  # W{k} in the layout, b{k} with shape (out,) (a number where shared)
     W1 = [[...], ...]
     [[examples]]                  # one or more
     x = [...]
@@ -33,6 +35,7 @@ was expected.
 """
 import difflib
 import os
+import re
 import stat
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -50,7 +53,13 @@ ACTIVATIONS = activations.NAMES
 LOSSES = losses.NAMES
 REDUCTIONS = ("mean", "sum")
 DEFAULT_NETWORK = {"sizes": [4, 3, 4], "activations": ["relu", "identity"],
-                   "loss": "mse", "reduction": "mean", "negative_slope": Decimal("0.01"), "bias": True}
+                   "loss": "mse", "reduction": "mean", "negative_slope": Decimal("0.01"), "bias": True,
+                   "shared_bias": False, "layout": "in_out"}
+# How a text writes its weight matrices: the chapter's z = x @ W + b with W (in, out), or
+# z = W @ x + b with W (out, in) (Nielsen's book, and nn.Linear.weight).
+LAYOUTS = {"in_out": "z = x @ W + b, W of shape (in, out)", "out_in": "z = W @ x + b, W of shape (out, in)"}
+WEIGHT_NAME = re.compile(r"^(dL/d)?W\d+$")  # a weight matrix or its gradient: the names a layout transposes
+BIAS_NAME = re.compile(r"^(dL/d)?b(\d+)$")  # a bias or its gradient: one number where the layer shares it
 TOP_LEVEL_KEYS = {"title", "source", "network", "parameters", "examples", "answers", "claims", "errata", "grading",
                   "training", "after", "variants"}
 TRAINING_KEYS = {"lr": "a learning rate: a number >= 0",
@@ -119,21 +128,74 @@ class Architecture:
     ``negative_slope`` is leaky ReLU's slope for z < 0 (PyTorch's name and default).
     ``bias[k-1]`` says whether layer k has a bias b_k (``nn.Linear(bias=False)`` where
     not); ``()``, the default, is a bias in every layer (a tuple of all True is stored
-    as ``()``)."""
+    as ``()``). ``shared_bias[k-1]`` says whether layer k's bias is one number shared by
+    all its neurons (``()``, the default: none is; a tuple of all False is stored as
+    ``()``). ``layout`` is how the text writes its weights (``LAYOUTS``); the computation
+    always holds W_k as (in, out), and ``layout_index``/``layout_array`` map an entry or
+    an array between that and the text's layout."""
     sizes: tuple[int, ...]
     activations: tuple[str, ...]
     loss: str
     reduction: str
     negative_slope: Decimal = Decimal("0.01")
     bias: tuple[bool, ...] = ()
+    shared_bias: tuple[bool, ...] = ()
+    layout: str = "in_out"
 
     def __post_init__(self):
         if self.bias and all(self.bias):
             object.__setattr__(self, "bias", ())
+        if not any(self.shared_bias):
+            object.__setattr__(self, "shared_bias", ())
 
     def has_bias(self, k: int) -> bool:
         """Whether layer ``k`` (1-based) has a bias b_k."""
         return not self.bias or bool(self.bias[k - 1])
+
+    def shares_bias(self, k: int) -> bool:
+        """Whether layer ``k`` (1-based) has one bias b_k shared by all its neurons: a
+        0-d parameter, its gradient the sum over the layer's neurons (and the batch)."""
+        return bool(self.shared_bias) and bool(self.shared_bias[k - 1]) and self.has_bias(k)
+
+    def transposes(self, name: str) -> bool:
+        """Whether the text writes ``name`` (``W2``, ``dL/dW2``) transposed against the
+        computation's (in, out) layout: a weight matrix of an ``out_in`` text."""
+        return self.layout == "out_in" and bool(WEIGHT_NAME.match(name))
+
+    def layout_index(self, name: str, index: tuple) -> tuple:
+        """Entry ``index`` of ``name`` in the other layout: the text's ``W1[j][i]`` for
+        the computation's ``W1[i][j]`` of an ``out_in`` text, and back (the map is its
+        own inverse); unchanged for every other name and layout."""
+        return tuple(index[::-1]) if self.transposes(name) and len(index) == 2 else tuple(index)
+
+    def layout_shape(self, name: str, shape: tuple) -> tuple:
+        """A shape of ``name`` in the other layout (as ``layout_index``)."""
+        return self.layout_index(name, tuple(shape))
+
+    def layout_array(self, name: str, array):
+        """An array of ``name`` in the other layout: a 2-d weight (gradient) of an
+        ``out_in`` text transposed, both ways; anything else as it is."""
+        return array.T if self.transposes(name) and np.ndim(array) == 2 else array
+
+    def layout_values(self, values: dict) -> dict:
+        """``values`` (arrays by quantity or parameter name) with each array in the other
+        layout (``layout_array``): a student's ``params`` from the computation's, what the
+        function returns back to it."""
+        return {name: self.layout_array(name, value) for name, value in values.items()}
+
+    def label(self, name: str, index: tuple) -> str:
+        """How the text names entry ``index`` (the computation's) of ``name``:
+        ``"W1[0][2]"``, or ``"W1[2][0]"`` in an ``out_in`` text."""
+        return quantities.entry_label(name, self.layout_index(name, index))
+
+    def text_order(self, name: str, shape: tuple) -> list[tuple]:
+        """The computation's indices of an array of ``name`` and ``shape`` in the order
+        the text reads its entries (row by row of the text's layout)."""
+        return [self.layout_index(name, i) for i in np.ndindex(self.layout_shape(name, shape))]
+
+    def layout_text(self) -> str:
+        """``"z = x @ W + b, W of shape (in, out)"`` or its ``out_in`` form."""
+        return LAYOUTS[self.layout]
 
     @property
     def layer_biases(self) -> tuple[bool, ...]:
@@ -167,20 +229,27 @@ class Architecture:
         return len(self.sizes) - 1
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
-        """``{"W1": (4, 3), "b1": (3,), ...}`` in the text's (in, out) layout; no ``b{k}``
-        for a layer without bias."""
+        """``{"W1": (4, 3), "b1": (3,), ...}`` in the computation's (in, out) layout
+        (``layout_shape`` gives the text's); ``()`` for a shared bias; no ``b{k}`` for a
+        layer without bias."""
         shapes = {}
         for k in range(1, self.n_layers + 1):
             shapes[f"W{k}"] = (self.sizes[k - 1], self.sizes[k])
             if self.has_bias(k):
-                shapes[f"b{k}"] = (self.sizes[k],)
+                shapes[f"b{k}"] = () if self.shares_bias(k) else (self.sizes[k],)
         return shapes
+
+    def written_shapes(self) -> dict[str, tuple[int, ...]]:
+        """``parameter_shapes`` in the text's layout: how the file writes each parameter."""
+        return {name: self.layout_shape(name, shape) for name, shape in self.parameter_shapes().items()}
 
 
 @dataclass(frozen=True)
 class Answer:
     """One hand answer as written: ``key`` as in the file, the quantity ``name``, the
-    entry ``index`` (``()`` for a whole array) and the value(s) as a ``Decimal`` array."""
+    entry ``index`` (``()`` for a whole array) and the value(s) as a ``Decimal`` array;
+    ``index`` and ``value`` in the computation's (in, out) layout, whatever the text's
+    (``Architecture.layout_index`` gives the text's entry)."""
     key: str
     name: str
     index: tuple[int, ...]
@@ -267,9 +336,20 @@ class Exercise:
     after: tuple[StepAnswer, ...] = ()  # values printed after update steps ([after.K])
     after_errata: frozenset[str] = frozenset()  # [errata] after: "1.L", known wrong in the text
 
+    def bias_array(self, k: int) -> np.ndarray:
+        """b_k as a network holds it (``reference.network``): the parameter (0-d for a
+        bias shared by the layer, broadcast in the forward pass), or zeros of shape
+        (sizes[k],) for a layer without bias."""
+        if self.architecture.shares_bias(k):
+            return self.parameters[f"b{k}"]
+        return self.layer_bias(k)
+
     def layer_bias(self, k: int) -> np.ndarray:
-        """b_k as written (a ``Decimal`` array of shape (sizes[k],)), or zeros for a layer
+        """What layer k adds to its neurons: b_k as written (a ``Decimal`` array of shape
+        (sizes[k],)), a shared bias repeated for every neuron, or zeros for a layer
         without bias: the forward pass adds it either way (``reference.network``)."""
+        if self.architecture.shares_bias(k):
+            return np.array([self.parameters[f"b{k}"][()]] * self.architecture.sizes[k], dtype=object)
         if self.architecture.has_bias(k):
             return self.parameters[f"b{k}"]
         return np.array([Decimal(0)] * self.architecture.sizes[k], dtype=object)
@@ -373,8 +453,9 @@ def _parse(path: Path, data: dict, dtype: str) -> Exercise:
     architecture = _architecture(path, data.get("network", {}), dtype)
     parameters = _parameters(path, data["parameters"], architecture, dtype)
     x, y = _examples(path, data["examples"], architecture, dtype)
-    answers = _answers(path, data.get("answers", {}), architecture, x.shape[0], dtype)
-    after = _after(path, data.get("after", {}), architecture, dtype)
+    _shared_biases_as_numbers(path, data, architecture)
+    answers = _computed_layout(_answers(path, data.get("answers", {}), architecture, x.shape[0], dtype), architecture)
+    after = _computed_layout(_after(path, data.get("after", {}), architecture, dtype), architecture)
     claims = _claims(path, data.get("claims", {}), architecture, dtype)
     errata, after_errata = _errata(path, data.get("errata", {}), claims, after)
     return Exercise(path=str(path), title=_text(path, data, "title", path.stem),
@@ -484,7 +565,7 @@ def _after(path, table, architecture: Architecture, dtype: str) -> tuple[StepAns
     K >= 1 update steps."""
     if not isinstance(table, dict):
         raise ExerciseError(path, "after", "tables [after.K] of values after update step K")
-    shapes = {"L": (), **architecture.parameter_shapes()}
+    shapes = {"L": (), **architecture.written_shapes()}
     found = []
     for step_key, values in table.items():
         if not step_key.isdigit() or int(step_key) < 1 or len(step_key) > 6:
@@ -601,6 +682,11 @@ def _architecture(path, network, dtype: str) -> Architecture:
     if not isinstance(bias, list) or len(bias) != len(sizes) - 1 or not all(isinstance(b, bool) for b in bias):
         raise ExerciseError(path, "network.bias", f"true, false, or a list of {len(sizes) - 1} of them, one per "
                                                   "weight layer (whether it has a bias b_k)")
+    shared = _shared_bias(path, network.get("shared_bias", False), bias)
+    layout = network.get("layout", "in_out")
+    if not isinstance(layout, str) or layout not in LAYOUTS:
+        raise ExerciseError(path, "network.layout", " or ".join(f'"{name}" ({text})' for name, text in LAYOUTS.items())
+                            + did_you_mean(layout, LAYOUTS))
     needed = losses.OUTPUT_ACTIVATION.get(loss)
     if needed and activations[-1] != needed:
         raise ExerciseError(path, f"network.activations[{len(activations) - 1}]",
@@ -612,7 +698,25 @@ def _architecture(path, network, dtype: str) -> Architecture:
     if "negative_slope" in network and "leaky_relu" not in activations:
         raise ExerciseError(path, "network.negative_slope", "only with a \"leaky_relu\" layer in network.activations "
                                                             "(it is leaky ReLU's slope); this network has none")
-    return Architecture(tuple(sizes), tuple(activations), loss, reduction, Decimal(slope), tuple(bias))
+    return Architecture(tuple(sizes), tuple(activations), loss, reduction, Decimal(slope), tuple(bias),
+                        tuple(shared), layout)
+
+
+def _shared_bias(path, shared, bias: list[bool]) -> list[bool]:
+    """``network.shared_bias``: ``true`` (every layer with a bias shares it), ``false``,
+    or a list of one boolean per weight layer (``true`` only for a layer with a bias)."""
+    layers = len(bias)
+    if isinstance(shared, bool):
+        if shared and not any(bias):
+            raise ExerciseError(path, "network.shared_bias", "false: no layer has a bias to share (network.bias)")
+        return [shared and b for b in bias]
+    if not isinstance(shared, list) or len(shared) != layers or not all(isinstance(s, bool) for s in shared):
+        raise ExerciseError(path, "network.shared_bias", f"true, false, or a list of {layers} of them, one per "
+                                                         "weight layer (whether one bias b_k is shared by its neurons)")
+    for k, (s, b) in enumerate(zip(shared, bias), start=1):
+        if s and not b:
+            raise ExerciseError(path, "network.shared_bias", f"false for layer {k}: it has no bias (network.bias)")
+    return shared
 
 
 def _numbers(path, key: str, value, shape: tuple[int, ...] | None, dtype: str) -> np.ndarray:
@@ -666,11 +770,70 @@ def _parameters(path, table, architecture: Architecture, dtype: str) -> dict[str
                             "one of " + ", ".join(shapes) + f" for sizes {list(architecture.sizes)}"
                             + did_you_mean(unknown[0], shapes))
     params = {}
-    for name, shape in shapes.items():
+    for name, shape in architecture.written_shapes().items():
         if name not in table:
-            raise ExerciseError(path, f"parameters.{name}", f"an array of shape {shape}; it is missing")
-        params[name] = _numbers(path, f"parameters.{name}", table[name], shape, dtype)
+            raise ExerciseError(path, f"parameters.{name}", (f"one number (layer {name[1:]} shares one bias: "
+                                                             "network.shared_bias)" if shape == () else
+                                                             f"an array of shape {shape}") + "; it is missing")
+        _shared_bias_is_a_number(path, f"parameters.{name}", name, table[name], architecture)
+        value = _numbers(path, f"parameters.{name}", table[name], shape, dtype)
+        params[name] = architecture.layout_array(name, value)
     return params
+
+
+def _shared_bias_is_a_number(path, key: str, name: str, value, architecture: Architecture) -> None:
+    """A shared bias ``b{k}`` (or its gradient ``dL/db{k}``) written as a list, or a
+    per-neuron one written as a single number: one line saying which the file says."""
+    k = _biased_layer(name, architecture)
+    if not k:
+        return
+    if architecture.shares_bias(k) and isinstance(value, list):
+        raise ExerciseError(path, key, f"one number: layer {k} shares one bias b{k} among its neurons "
+                                       f"(network.shared_bias), so {name} is a scalar; got a list of {len(value)}")
+    if not architecture.shares_bias(k) and not isinstance(value, list):
+        raise ExerciseError(path, key, f"{architecture.sizes[k]} numbers, one per neuron of layer {k} (for one "
+                                       "number shared by the layer, set network.shared_bias)")
+
+
+def _shared_biases_as_numbers(path, data: dict, architecture: Architecture) -> None:
+    """Every ``[answers]`` (and sub-table) and ``[after.K]`` key of a shared bias or its
+    gradient is one number, never an entry ``[j]`` or a list (``ExerciseError``); the
+    other keys are left to their own sections' checks."""
+    tables = []
+    for section in ("answers", "after"):
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            continue
+        if section == "answers":
+            tables.append(("answers", table))
+        tables += [(f"{section}.{key}", sub) for key, sub in table.items() if isinstance(sub, dict)]
+    for where, table in tables:
+        for key, value in table.items():
+            if isinstance(value, dict):
+                continue
+            name, index = quantities.split_entry(key)
+            k = _biased_layer(name, architecture)
+            if not k or not architecture.shares_bias(k):
+                continue
+            if index:
+                raise ExerciseError(path, f"{where}.{key}", f"{name} without an index: layer {k} shares one "
+                                                            f"bias among its neurons (network.shared_bias)")
+            _shared_bias_is_a_number(path, f"{where}.{key}", name, value, architecture)
+
+
+def _biased_layer(name: str, architecture: Architecture) -> int:
+    """The layer k of ``b{k}`` or ``dL/db{k}`` where layer k has a bias; 0 for any other name."""
+    match = BIAS_NAME.match(name)
+    k = int(match[2]) if match else 0
+    return k if 1 <= k <= architecture.n_layers and architecture.has_bias(k) else 0
+
+
+def _computed_layout(answers: tuple, architecture: Architecture) -> tuple:
+    """Answers (or ``[after.K]`` values) as written, in the computation's (in, out)
+    layout: entries and arrays of a weight (gradient) of an ``out_in`` text transposed;
+    ``key`` stays as written."""
+    return tuple(replace(a, index=architecture.layout_index(a.name, a.index),
+                         value=architecture.layout_array(a.name, a.value)) for a in answers)
 
 
 def _examples(path, examples, architecture: Architecture, dtype: str) -> tuple[np.ndarray, np.ndarray]:
@@ -708,9 +871,16 @@ def _target(path, key: str, value, architecture: Architecture, dtype: str) -> np
 
 
 def answer_shape(name: str, architecture: Architecture, batch_size: int) -> tuple[int, ...]:
-    """Shape a whole answer for quantity ``name`` has: parameter shapes for gradients,
-    () for L, (n,) per example for intermediates (``p`` as y_hat), (B, n) for a batch of
-    B > 1."""
+    """Shape a whole answer for quantity ``name`` has as the text writes it: the
+    ``value_shape`` in the text's layout (a weight gradient of an ``out_in`` text is
+    (out, in))."""
+    return architecture.layout_shape(name, value_shape(name, architecture, batch_size))
+
+
+def value_shape(name: str, architecture: Architecture, batch_size: int) -> tuple[int, ...]:
+    """Shape the computed value of quantity ``name`` has (the computation's layout):
+    parameter shapes for gradients (() for a shared bias), () for L, (n,) per example for
+    intermediates (``p`` as y_hat), (B, n) for a batch of B > 1."""
     if name == "L":
         return ()
     if name.startswith("dL/dW") or name.startswith("dL/db"):

@@ -26,8 +26,9 @@ def snap_rounded_zeros(z: np.ndarray) -> np.ndarray:
 @dataclass
 class Network:
     """Parameters in one number type. ``weights[k-1]`` is W_k with shape (in, out),
-    ``biases[k-1]`` is b_k with shape (out,) (zeros for a layer without bias, which
-    ``architecture.has_bias`` tells apart: no parameter, nothing to update); dtype
+    ``biases[k-1]`` is b_k with shape (out,), or () for a bias shared by the layer's
+    neurons (broadcast in the forward pass), or zeros (out,) for a layer without bias,
+    which ``architecture.has_bias`` tells apart: no parameter, nothing to update; dtype
     float32, float64 or object (``Fraction``)."""
     architecture: Architecture
     weights: list[np.ndarray]
@@ -42,7 +43,7 @@ class Network:
         slope = convert(np.array([exercise.architecture.negative_slope], dtype=object), number_type)[0]
         return cls(exercise.architecture,
                    [convert(exercise.parameters[f"W{k}"], number_type) for k in range(1, n + 1)],
-                   [convert(exercise.layer_bias(k), number_type) for k in range(1, n + 1)], slope)
+                   [convert(exercise.bias_array(k), number_type) for k in range(1, n + 1)], slope)
 
     def parameters(self) -> dict[str, np.ndarray]:
         """``{"W1": W_1, "b1": b_1, ...}``: the live arrays, without the zero bias of a

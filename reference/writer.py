@@ -34,8 +34,8 @@ def _string(text: str) -> str:
 
 
 def dump_exercise(exercise: Exercise, comment: str = "") -> str:
-    """The exercise as TOML: title, source, [network], [parameters] and one
-    [[examples]] table per example (class indices written as integers where the file
+    """The exercise as TOML: title, source, [network], [parameters] (in the text's
+    layout, a shared bias as one number) and one [[examples]] table per example (class indices written as integers where the file
     had them). ``comment`` lines go first, each prefixed with ``#``."""
     arch = exercise.architecture
     lines = [f"# {line}".rstrip() for line in comment.splitlines()]
@@ -49,9 +49,14 @@ def dump_exercise(exercise: Exercise, comment: str = "") -> str:
         lines.append(f"negative_slope = {_number(arch.negative_slope)}")
     if arch.bias:
         lines.append("bias = [" + ", ".join("true" if b else "false" for b in arch.layer_biases) + "]")
+    if arch.shared_bias:
+        lines.append("shared_bias = [" + ", ".join("true" if arch.shares_bias(k) else "false"
+                                                   for k in range(1, arch.n_layers + 1)) + "]")
+    if arch.layout != "in_out":
+        lines.append(f'layout = "{arch.layout}"')
     lines += ["", "[parameters]"]
     for name, value in exercise.parameters.items():
-        lines.append(f"{name} = {_array(value)}")
+        lines.append(f"{name} = {_array(arch.layout_array(name, value))}")
     for x, y in zip(exercise.x, exercise.y):
         target = str(int(np.argmax([float(v) for v in y]))) if exercise.class_indices else _array(y)
         lines += ["", "[[examples]]", f"x = {_array(x)}", f"y = {target}"]

@@ -18,7 +18,7 @@ def test_did_you_mean_names_the_closest_choice_or_nothing():
     ('title = "', 'titel = "', "titel: expected one of after, answers, claims, errata, examples, grading, network, "
                                "parameters, source, title, training, variants; did you mean 'title'?"),
     ('loss = "mse"', 'los = "mse"', "network.los: expected one of sizes, activations, loss, reduction, "
-                                    "negative_slope, bias; did you mean 'loss'?"),
+                                    "negative_slope, bias, shared_bias, layout; did you mean 'loss'?"),
     ('loss = "mse"', 'loss = "mes"', "network.loss: expected one of mse, sse, sum_squares, bce, bce_with_logits, "
                                      "cross_entropy; did you mean 'mse'?"),
     ('loss = "mse"', 'loss = "sum_square"', "did you mean 'sum_squares'?"),

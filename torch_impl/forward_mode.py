@@ -15,7 +15,7 @@ from torch_impl.model import DTYPES, build_model, loss_value, tensor_from_decima
 def directional_derivatives(exercise: Exercise, directions: list[dict[str, np.ndarray]],
                             dtype: str = "float64", progress=None) -> list[float]:
     """⟨∇L, v⟩ for each direction v by ``torch.func.jvp``. A direction maps parameter
-    names (``"W1"``, ``"b1"``, ...; no ``b{k}`` for a layer without bias) to arrays of the parameters' shapes in the text's
+    names (``"W1"``, ``"b1"``, ...; no ``b{k}`` for a layer without bias) to arrays of the parameters' shapes in the computation's
     (in, out) layout; ``nn.Linear.weight`` gets v["W1"].T. ``progress`` wraps the loop."""
     torch_dtype = DTYPES[dtype]
     model = build_model(exercise, dtype)

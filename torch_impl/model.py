@@ -1,8 +1,13 @@
 """The exercise's network as ``nn.Sequential`` of ``nn.Linear`` and activation modules,
 its loss a standard torch loss, every gradient from ``loss.backward()``.
 
-Layout: the text's W has shape (in, out) with z = x @ W + b; ``nn.Linear.weight`` stores
-W.T with shape (out, in). A layer without bias is ``nn.Linear(bias=False)``. Tensors are
+Layout: the chapter's W has shape (in, out) with z = x @ W + b; ``nn.Linear.weight`` stores
+W.T with shape (out, in), the layout of a text that writes z = W x + b (``layout =
+"out_in"``; the parameters come here in the (in, out) layout the reference computes
+in, whatever the text's). A layer without bias is ``nn.Linear(bias=False)``; a bias
+shared by a layer's neurons is a 0-d ``nn.Parameter`` as ``linear.bias``, which
+``F.linear`` broadcasts over the outputs (its documented bias shape ``()``), so autograd
+sums its gradient over them. Tensors are
 built from the file's decimal strings as Python floats (correctly rounded float64) and
 only then cast to float32 if asked.
 """
@@ -31,8 +36,8 @@ def tensor_from_decimals(values: np.ndarray, dtype: torch.dtype) -> torch.Tensor
 
 def build_model(exercise: Exercise, dtype: str = "float64") -> nn.Sequential:
     """``nn.Sequential(Linear, act, Linear, act, ...)`` loaded with the exercise's
-    parameters: ``linear_k.weight = W_k.T`` (shape (out, in)), ``linear_k.bias = b_k``
-    (``nn.Linear(bias=False)`` for a layer without bias). ``dtype`` is ``"float64"`` or
+    parameters: ``linear_k.weight = W_k.T`` (shape (out, in)), ``linear_k.bias = b_k`` (0-d
+    for a shared bias; ``nn.Linear(bias=False)`` for a layer without bias). ``dtype`` is ``"float64"`` or
     ``"float32"``; raises ``KeyError`` otherwise."""
     torch_dtype = DTYPES[dtype]
     arch = exercise.architecture
@@ -45,10 +50,11 @@ def build_model(exercise: Exercise, dtype: str = "float64") -> nn.Sequential:
 
 def sequential(arch: Architecture, weights: list, biases: list, dtype: torch.dtype,
                share_memory: bool = False) -> nn.Sequential:
-    """The ``nn.Sequential`` of ``arch`` with ``weights[k-1]`` = W_k in the text's (in, out)
+    """The ``nn.Sequential`` of ``arch`` with ``weights[k-1]`` = W_k in the (in, out)
     layout (tensors or NumPy arrays) stored as ``linear_k.weight = W_k.T``, and
-    ``biases[k-1]`` = b_k; a layer without bias (``arch.has_bias``) is
-    ``nn.Linear(bias=False)`` and its entry of ``biases`` is not read.
+    ``biases[k-1]`` = b_k (one number for a shared bias, ``arch.shares_bias``: a 0-d
+    parameter broadcast over the layer's outputs); a layer without bias
+    (``arch.has_bias``) is ``nn.Linear(bias=False)`` and its entry of ``biases`` is not read.
 
     ``share_memory``: the parameters are views of ``weights`` and ``biases`` where their
     dtype allows (no copy; the weight is the transposed view), for a read-only check of a
@@ -66,6 +72,8 @@ def sequential(arch: Architecture, weights: list, biases: list, dtype: torch.dty
         linear.weight = nn.Parameter(weight)
         if has_bias:
             bias = torch.as_tensor(biases[k - 1]).to(dtype)
+            if arch.shares_bias(k):  # one number, broadcast by F.linear over the outputs
+                bias = bias.reshape(())
             linear.bias = nn.Parameter(bias if share_memory else bias.clone())
         modules += [linear, activation_module(arch.activations[k - 1], float(arch.negative_slope))]
     return nn.Sequential(*modules)
@@ -113,7 +121,7 @@ def loss_value(arch: Architecture, y_hat: torch.Tensor, y: torch.Tensor, class_i
 @dataclass
 class AutogradPass:
     """What autograd computed, by the same quantity names as ``reference.Pass``:
-    parameter gradients in the text's (in, out) layout (``weight.grad.T``), intermediate
+    parameter gradients in the computation's (in, out) layout (``weight.grad.T``), intermediate
     gradients captured with ``retain_grad()``, the activation derivative as autograd's
     own VJP of each activation with a vector of ones, ``p`` as ``torch.softmax`` or
     ``torch.sigmoid`` of the logits. Arrays are NumPy, float32/64."""

@@ -5,14 +5,16 @@ The function has the signature of the book's NumPy code::
     def backward(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]
 
 - ``params``: ``{"W1": (in, out), "b1": (out,), ...}``, float64 (float32 with
-  ``--dtype float32``), in the text's layout ``z = x @ W + b``; no ``b{k}`` for a layer
-  without bias (``network.bias``).
+  ``--dtype float32``), in the text's layout: ``z = x @ W + b``, or ``W1`` (out, in) where
+  the exercise says ``layout = "out_in"`` (z = W x + b); ``b1`` a 0-d array where the
+  layer shares one bias (``network.shared_bias``); no ``b{k}`` for a layer without bias
+  (``network.bias``).
 - ``x``: (n_in,) for a single example, as the book's code; (B, n_in) for a batch.
 - ``y``: the same shapes with n_out for mse, sse, bce and bce_with_logits (floats) and for
   cross-entropy with one-hot targets; for cross-entropy whose exercise writes class
   indices, an int64 array (B,) of labels (0-d for one example), as CS231n's ``softmax_loss``.
 - returns a dict keyed by the text's names: ``"dL/dW1"``, ``"dL/db1"``, ... (required, the
-  parameters' shapes; none for a layer without bias) and optionally intermediates
+  parameters' shapes in the text's layout; none for a layer without bias) and optionally intermediates
   (``"z1"``, ``"h"``, ``"y_hat"``, ``"p"`` for a loss on logits, ``"L"``, ``"dL/dy_hat"``,
   ...; (n,) for one example, (B, n) for a batch).
 
@@ -32,7 +34,6 @@ from compare.grading.key import DEFAULT_TIMEOUT, GradingKey
 from compare.grading.matching import matching_mistakes
 from compare.grading.probes import DEFAULT_PROBES, Outcome, ProbeResult, Runner, function_runner, run_probes, shrink
 from compare.grading.runner import Call, Session, SubmissionRun, run_submission
-from reference import quantities
 from reference.exercise import Exercise
 from reference.numbers import convert
 
@@ -149,7 +150,8 @@ def function_inputs(exercise: Exercise, dtype: str, as_batch: bool | None = None
     """``params``, ``x`` and ``y`` as the student's function receives them (see the
     module's docstring). ``as_batch`` (default: whether the exercise has more than one
     example) gives even one example as a batch, as a batch exercise's probes are."""
-    params = {name: convert(value, dtype) for name, value in exercise.parameters.items()}
+    params = {name: convert(value, dtype)
+              for name, value in exercise.architecture.layout_values(exercise.parameters).items()}
     x, y = convert(exercise.x, dtype), convert(exercise.y, dtype)
     if exercise.class_indices:
         y = np.array([int(np.argmax(row)) for row in exercise.y], dtype=np.int64)
@@ -247,7 +249,7 @@ def judge(run: StudentRun, key: GradingKey, probe_outcomes: list[Outcome] | None
     arch = exercise.architecture
     known = arch.quantity_names()
     required = {f"dL/d{p}" for p in arch.parameter_shapes()}
-    values = {k: v for k, v in run.values.items() if k in known}
+    values = arch.layout_values({k: v for k, v in run.values.items() if k in known})  # to the (in, out) layout
     comparison = compare_exercise(exercise, key.dtype, key.tolerance, hand_values=values,
                                   hand_error=run.failure and f"student code {STATUS_TEXT[run.status]}, see above",
                                   hand_optional=frozenset(known) - required, truth=key.truth)
@@ -273,7 +275,7 @@ def _name_mixed_sides(diagnoses: list, comparison: Comparison) -> None:
     for r in comparison.gradients + comparison.intermediates:
         for problem in r.problems:
             if problem.startswith("mixed sides of the kink: "):
-                mixed[(r.quantity, quantities.split_entry(r.label)[1])] = problem.removeprefix("mixed sides of the kink: ")
+                mixed[(r.quantity, r.index)] = problem.removeprefix("mixed sides of the kink: ")
     for check in diagnoses:
         text = mixed.get((check.quantity, check.entry_index))
         if text and not check.agree:
@@ -285,8 +287,8 @@ def _name_mixed_sides(diagnoses: list, comparison: Comparison) -> None:
 def wrong_diagnoses(check: StudentCheck) -> list:
     """The diagnoses of the returned entries the comparison rejects, in the order of the
     text's steps (an entry the comparison accepts, the other side of a kink, is no mistake)."""
-    rejected = {(r.quantity, quantities.split_entry(r.label)[1])
-                for r in check.comparison.gradients + check.comparison.intermediates if not r.agree}
+    rejected = {(r.quantity, r.index) for r in check.comparison.gradients + check.comparison.intermediates
+                if not r.agree}
     return [c for c in check.diagnoses if not c.agree and (c.quantity, c.entry_index) in rejected]
 
 

@@ -14,7 +14,7 @@ from compare.comparison import float_arrays
 from compare.diagnosis import Diagnoser
 from compare.kinks import SideMatched
 from compare.tolerance import Tolerance
-from reference.exercise import answer_shape
+from reference.exercise import value_shape
 
 
 def _as_returned(diagnoser: Diagnoser, name: str, value: np.ndarray) -> np.ndarray:
@@ -40,8 +40,9 @@ def _usable(diagnoser: Diagnoser, values: dict) -> dict[str, np.ndarray]:
 def matching_mistakes(diagnoser: Diagnoser, values: dict, tolerance: Tolerance,
                       sides: dict[tuple[int, int, int], bool] | None = None) -> list[Mistake]:
     """The catalogued mistakes whose whole pass gives every returned value, when the
-    correct pass does not. ``values``: the student's arrays by the text's names (the
-    shapes of hand answers; a weight gradient may come back transposed). ``sides``: the
+    correct pass does not. ``values``: the student's arrays by the text's names, in the
+    computation's (in, out) layout (``Architecture.layout_values``; a weight gradient may
+    come back transposed). ``sides``: the
     side of each kink neuron the student took (``compare.comparison``), so a mistake is
     judged on the student's own subgradient. Empty when the student is right or no
     single mistake explains every value."""
@@ -50,7 +51,7 @@ def matching_mistakes(diagnoser: Diagnoser, values: dict, tolerance: Tolerance,
         return []
     arch, batch = diagnoser.exercise.architecture, diagnoser.exercise.batch_size
     correct = diagnoser.steps.run(SideMatched(sides)) if sides else diagnoser.exact
-    right_shape = {name: v for name, v in values.items() if v.shape == answer_shape(name, arch, batch)}
+    right_shape = {name: v for name, v in values.items() if v.shape == value_shape(name, arch, batch)}
     if len(right_shape) == len(values) and all(
             _reproduces(_as_returned(diagnoser, name, correct[name]), v, tolerance) for name, v in values.items()):
         return []

@@ -131,7 +131,8 @@ POWERS_OF_TWO = {Decimal(1), Decimal("0.5"), Decimal("0.25"), Decimal("0.125")} 
 
 def pin_kink(ex: Exercise) -> Exercise | None:
     """The kink probe's defining property restored: b1[0] set so that z1[0] of the
-    first example is exactly 0 (after shrinking changed x or W1). A first layer without
+    first example is exactly 0 (after shrinking changed x or W1; a bias shared by the
+    layer is set so, and moves its other neurons with it). A first layer without
     bias pins one weight instead: W1[i][0] for the first input x[0][i] that is ±1, ±1/2,
     ±1/4 or ±1/8, so that the weight stays a dyadic number, exact in binary; None when
     no input is one of those."""
@@ -139,7 +140,8 @@ def pin_kink(ex: Exercise) -> Exercise | None:
     n_in = ex.architecture.sizes[0]
     if ex.architecture.has_bias(1):
         params["b1"] = params["b1"].copy()
-        params["b1"][0] = -sum((ex.x[0, i] * params["W1"][i, 0] for i in range(n_in)), Decimal(0))
+        params["b1"][(0,) if params["b1"].ndim else ()] = -sum((ex.x[0, i] * params["W1"][i, 0]
+                                                              for i in range(n_in)), Decimal(0))
         return replace(ex, parameters=params)
     pivot = next((i for i in range(n_in) if abs(ex.x[0, i]) in POWERS_OF_TWO), None)
     if pivot is None:
@@ -153,7 +155,7 @@ def pin_kink(ex: Exercise) -> Exercise | None:
 def _pinned_value(ex: Exercise) -> Decimal:
     """What ``pin_kink`` set: b1[0], or the pinned weight of a first layer without bias."""
     if ex.architecture.has_bias(1):
-        return ex.parameters["b1"][0]
+        return ex.parameters["b1"].reshape(-1)[0]
     return max(abs(v) for v in ex.parameters["W1"][:, 0])
 
 
@@ -223,7 +225,7 @@ def judge(exercise: Exercise, outcome: Outcome, tolerance: Tolerance, truth: Tru
     if outcome.error is not None or outcome.values is None:
         return []
     truth = truth or Truth(exercise, tolerance=tolerance, autograd=False)
-    return disagreements(truth, outcome.values, required_gradients(exercise))
+    return disagreements(truth, exercise.architecture.layout_values(outcome.values), required_gradients(exercise))
 
 
 def run_probes(probes: list[Probe], runner: Runner, tolerance: Tolerance,
@@ -235,7 +237,7 @@ def run_probes(probes: list[Probe], runner: Runner, tolerance: Tolerance,
         truth = (truths or {}).get(probe.label) or Truth(probe.exercise, tolerance=tolerance, autograd=False)
         result = ProbeResult(probe, outcome, judge(probe.exercise, outcome, tolerance, truth))
         if probe.kink and result.ok:
-            sides, _ = choose_sides(truth, outcome.values)
+            sides, _ = choose_sides(truth, probe.exercise.architecture.layout_values(outcome.values))
             result.side_at_kink = sides.get((1, 0, 0), False)
         results.append(result)
     return results
@@ -267,11 +269,12 @@ def _without_example(ex: Exercise, i: int) -> Exercise:
 
 
 def _without_neuron(ex: Exercise, k: int, j: int) -> Exercise:
-    """Hidden neuron j of layer k gone: its column of W_k, its bias, its row of W_{k+1}."""
+    """Hidden neuron j of layer k gone: its column of W_k, its bias (a bias shared by the
+    layer stays), its row of W_{k+1}."""
     arch = ex.architecture
     params = dict(ex.parameters)
     params[f"W{k}"] = np.delete(params[f"W{k}"], j, axis=1)
-    if arch.has_bias(k):
+    if arch.has_bias(k) and not arch.shares_bias(k):
         params[f"b{k}"] = np.delete(params[f"b{k}"], j)
     params[f"W{k + 1}"] = np.delete(params[f"W{k + 1}"], j, axis=0)
     sizes = list(arch.sizes)
@@ -295,7 +298,7 @@ def _without_output(ex: Exercise, j: int) -> Exercise | None:
         return None  # keep two classes, and every class a target names
     params = dict(ex.parameters)
     params[f"W{n}"] = np.delete(params[f"W{n}"], j, axis=1)
-    if arch.has_bias(n):
+    if arch.has_bias(n) and not arch.shares_bias(n):
         params[f"b{n}"] = np.delete(params[f"b{n}"], j)
     sizes = list(arch.sizes)
     sizes[-1] -= 1

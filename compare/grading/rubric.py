@@ -10,7 +10,6 @@ is not returned earns nothing. Without a rubric there are no points: pass or fai
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from reference import quantities
 from reference.exercise import Grading
 
 
@@ -56,7 +55,7 @@ def _why_wrong(check, name: str, carried_ok: bool) -> str:
     if not wrong:
         return ""
     kinds = {(c.quantity, c.entry_index): c.kind for c in check.diagnoses}
-    own = [r for r in wrong if kinds.get((r.quantity, quantities.split_entry(r.label)[1])) != "follows"]
+    own = [r for r in wrong if kinds.get((r.quantity, r.index)) != "follows"]
     if carried_ok and not own:
         return ""
     return f"{len(wrong)} of {len(rows)} entries wrong" + (

@@ -46,7 +46,8 @@ class Call:
     """One call of the student's function, ``function(params, x, y)``.
 
     ``params``: ``{"W1": (n_in, n_out), "b1": (n_out,), ...}``, float64 or float32 arrays
-    in the text's layout ``z = x @ W + b``; ``x``: float array, ``(n_in,)`` for one
+    in the text's layout (``z = x @ W + b``; W (n_out, n_in) for an ``out_in`` text, a 0-d
+    b for a shared bias: ``compare.grading.check.function_inputs``); ``x``: float array, ``(n_in,)`` for one
     example or ``(B, n_in)``; ``y``: float array ``(n_out,)`` / ``(B, n_out)``, or an
     integer array of class labels, 0-d or ``(B,)``. The student's function receives fresh
     copies with the same dtypes and shapes."""

@@ -322,6 +322,7 @@ class AnswerCheck:
     entry_index: tuple[int, ...] = ()
     rule: str = ""
     observed: bool = True
+    group: str = ""  # the [answers] sub-table it is written in ("" for [answers] itself)
 
     @property
     def agree(self) -> bool:
@@ -344,10 +345,13 @@ def _value_text(value: float) -> str:
     return f"{value:.6g}"
 
 
-def written_entries(exercise: Exercise) -> list[tuple[str, str, tuple, Decimal]]:
-    """``(written key, quantity, per-example index, value)`` for every written entry."""
+def written_entries(exercise: Exercise, group: str = "") -> list[tuple[str, str, tuple, Decimal]]:
+    """``(written key, quantity, per-example index, value)`` for every written entry of
+    one group of answers (``[answers]``, or a sub-table such as ``[answers.table]``)."""
     entries = []
     for answer in exercise.answers:
+        if answer.group != group:
+            continue
         if answer.index:
             entries.append((answer.key, answer.name, answer.index, answer.value[()]))
         else:
@@ -397,13 +401,15 @@ class Diagnoser:
         return quantities.entry_label(name, index)
 
     def check(self, given: dict[tuple[str, tuple], tuple[str, tuple, Written | Returned]],
-              sides: dict[tuple[int, int, int], bool] | None = None) -> list[AnswerCheck]:
+              sides: dict[tuple[int, int, int], bool] | None = None,
+              text: Mistake | None = None) -> list[AnswerCheck]:
         """Diagnose every given entry: ``given[(quantity, batch index)] = (written key,
         per-example index, reading)``. ``sides``: kink neurons where the given values take
         the other side (a student's valid subgradient), as ``compare.kinks.SideMatched``.
-        Returns the checks in the order of the text's steps."""
-        self.correct = SideMatched(sides) if sides else Backprop()
-        exact_values = self.steps.run(self.correct) if sides else self.exact
+        ``text``: the rule the text differentiates by (``[errata] backward``): its own
+        terms are then the right values. Returns the checks in the order of the text's steps."""
+        self.correct = text or (SideMatched(sides) if sides else Backprop())
+        exact_values = self.steps.run(self.correct) if (sides or text) else self.exact
         own: dict[str, np.ndarray] = {}
         roots: dict[tuple[str, tuple], list[str]] = {}  # entry -> the root errors it carries
         checks = []
@@ -565,10 +571,34 @@ def check_answers(exercise: Exercise) -> list[AnswerCheck]:
     if not exercise.answers:
         return []
     diagnoser = Diagnoser(exercise)
-    given = {}
-    for key, name, index, value in written_entries(exercise):
-        given[(name, diagnoser.steps.batch_index(name, index))] = (key, index, Written(value, exercise.grading))
-    return diagnoser.check(given)
+    text = text_backward(exercise)
+    checks = []
+    for group in dict.fromkeys(answer.group for answer in exercise.answers):  # [answers] first, then sub-tables
+        given = {}
+        for key, name, index, value in written_entries(exercise, group):
+            given[(name, diagnoser.steps.batch_index(name, index))] = (key, index, Written(value, exercise.grading))
+        group_checks = diagnoser.check(given, text=text)  # each group on its own values, at its own precision
+        for check in group_checks:
+            check.group = group
+            if group:
+                check.key = f"{check.key} ({group})"
+        checks += group_checks
+    return checks
+
+
+def text_backward(exercise: Exercise) -> Mistake | None:
+    """The catalogued mistake ``[errata] backward`` names, the rule the text's backward
+    pass uses, or None. Raises ``ExerciseError`` (one line, the names that exist) for a
+    name that is not a mistake of this network."""
+    if not exercise.text_backward:
+        return None
+    from reference.exercise import ExerciseError, did_you_mean
+    found = {m.name: m for m in catalogue(exercise.architecture, exercise.batch_size)}
+    if exercise.text_backward not in found:
+        raise ExerciseError(exercise.path, "errata.backward",
+                            "a mistake of the catalogue for this network: " + ", ".join(found)
+                            + did_you_mean(exercise.text_backward, list(found)))
+    return found[exercise.text_backward]
 
 
 def check_returned(exercise: Exercise, values: dict[str, np.ndarray], tolerance: Tolerance,
@@ -611,8 +641,13 @@ def summary_line(checks: list[AnswerCheck]) -> str:
     if slips:
         parts.append(f"{len(slips)} slip{'s' if len(slips) > 1 else ''}: {', '.join(slips)}")
     if conventions:
+        by_kind: dict[str, list[str]] = {}
+        for c in wrong:
+            if c.kind == CONVENTION:
+                by_kind.setdefault(c.convention, []).append(c.key)
         parts.append(f"{len(conventions)} convention mistake{'s' if len(conventions) > 1 else ''}: "
-                     + ", ".join(conventions))
+                     + "; ".join(", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+                                 + f" ({convention})" for convention, keys in by_kind.items()))
     if broken:
         parts.append(f"{len(broken)} not a finite number: {', '.join(broken)}")
     if follows:

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from reference import activations, losses, quantities
-from reference.numbers import EXACT, MP, decimal_array
+from reference.numbers import EXACT, MP, decimal_array, decimals_written
 
 CHAPTER7_PATH = Path(__file__).parent / "data" / "chapter7.toml"
 
@@ -57,7 +57,7 @@ TRAINING_KEYS = {"lr": "a learning rate: a number >= 0",
                  "steps": "a number of steps: a whole number >= 0",
                  "momentum": "SGD momentum: a number >= 0",
                  "freeze": "a list of parameter names (\"b1\", \"W2\") that keep their values"}
-ERRATA_KEYS = ("claims", "after")
+ERRATA_KEYS = ("claims", "after", "backward")
 VARIANT_KEYS = {"kink_margin": "a number >= 0: no pre-activation of a ReLU layer closer than this to 0",
                 "kinks": "0 or 1: how many pre-activations lie exactly at a kink (1: exactly one)",
                 "dead": '"any", "at_least_one" or "none" (every ReLU neuron alive in some example)',
@@ -185,6 +185,7 @@ class Answer:
     name: str
     index: tuple[int, ...]
     value: np.ndarray
+    group: str = ""  # "" for [answers]; "table" for [answers.table]: the same values printed again
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,7 @@ class Exercise:
     training: TrainingDefaults = TrainingDefaults()
     after: tuple[StepAnswer, ...] = ()  # values printed after update steps ([after.K])
     after_errata: frozenset[str] = frozenset()  # [errata] after: "1.L", known wrong in the text
+    text_backward: str | None = None  # [errata] backward: the catalogued rule the text differentiates by
 
     def layer_bias(self, k: int) -> np.ndarray:
         """b_k as written (a ``Decimal`` array of shape (sizes[k],)), or zeros for a layer
@@ -381,6 +383,7 @@ def _parse(path: Path, data: dict, dtype: str) -> Exercise:
                     source=_text(path, data, "source", ""), architecture=architecture,
                     parameters=parameters, x=x, y=y, answers=answers,
                     claims=claims, errata=errata, after=after, after_errata=after_errata,
+                    text_backward=_text_backward(path, data.get("errata", {})),
                     training=_training(path, data.get("training", {}), architecture, dtype),
                     grading=_grading(path, data.get("grading", {}), architecture),
                     variants=_variant_rules(path, data.get("variants", {})),
@@ -403,7 +406,8 @@ def _claims(path, table, architecture: Architecture, dtype: str) -> dict[str, in
 
 def _errata(path, table, claims: dict[str, int], after: tuple[StepAnswer, ...]) -> tuple[frozenset[str], frozenset[str]]:
     """``[errata] claims = [...]``: claims of the file known to be wrong in the text;
-    ``after = ["1.L", ...]``: values of ``[after.K]`` known to be wrong ("K.KEY")."""
+    ``after = ["1.L", ...]``: values of ``[after.K]`` known to be wrong ("K.KEY");
+    ``backward`` is read by ``_text_backward``."""
     if not isinstance(table, dict):
         raise ExerciseError(path, "errata", "a table with claims = [names of claims the text gets wrong] "
                                             "and after = [\"K.KEY\" of [after.K] values the text gets wrong]")
@@ -414,6 +418,17 @@ def _errata(path, table, claims: dict[str, int], after: tuple[StepAnswer, ...]) 
                           [a.label.removeprefix("after.") for a in after],
                           "a list of \"K.KEY\" names of [after.K] values (\"1.L\")", "\"K.KEY\" names of [after.K] values")
     return frozenset(names), frozenset(steps)
+
+
+def _text_backward(path, table) -> str | None:
+    """``[errata] backward = "CrossEntropyWithoutSoftmax"``: the text states one loss and
+    differentiates by another rule, a mistake of ``compare.catalogue`` by name (checked
+    there); its printed values are then judged on its own terms."""
+    name = table.get("backward") if isinstance(table, dict) else None
+    if name is not None and (not isinstance(name, str) or not name):
+        raise ExerciseError(path, "errata.backward", "the name of a catalogued mistake the text's backward pass "
+                                                     "makes (python -m compare self-test lists them)")
+    return name
 
 
 def _listed_names(path, key: str, names, known: list[str], a_list: str, of: str) -> list[str]:
@@ -729,20 +744,52 @@ def _layer_of(name: str, architecture: Architecture) -> int:
 
 
 def _answers(path, table, architecture: Architecture, batch_size: int, dtype: str) -> tuple[Answer, ...]:
+    """``[answers]``, and its sub-tables (``[answers.table]``): the same quantities
+    printed again elsewhere in the text, each entry at a precision of its own (an entry
+    given twice at the same precision is an error)."""
     if not isinstance(table, dict):
         raise ExerciseError(path, "answers", "a table of quantity = value")
+    answers = list(_answer_group(path, "", {k: v for k, v in table.items() if not isinstance(v, dict)},
+                                 architecture, batch_size, dtype))
+    for group, sub in table.items():
+        if isinstance(sub, dict):
+            answers += _answer_group(path, group, sub, architecture, batch_size, dtype)
+    _different_precisions(path, answers, batch_size, architecture)
+    return tuple(answers)
+
+
+def _answer_group(path, group: str, table: dict, architecture: Architecture, batch_size: int,
+                  dtype: str) -> list[Answer]:
     known = architecture.quantity_names()
+    section = "answers" + (f".{group}" if group else "")
     answers = []
-    given_by = {}  # (quantity, index) -> the key that gives it: each entry once
+    given_by = {}  # (quantity, index) -> the key that gives it: each entry once in a group
     for key, value in table.items():
         name, index = quantities.split_entry(key)
         if name not in known:
-            raise ExerciseError(path, f"answers.{key}", "a quantity of this network: " + ", ".join(known)
+            raise ExerciseError(path, f"{section}.{key}", "a quantity of this network: " + ", ".join(known)
                                 + _why_not_a_quantity(name, architecture) + did_you_mean(name, known))
-        arr = _entry_values(path, "answers", key, value, answer_shape(name, architecture, batch_size), given_by,
+        arr = _entry_values(path, section, key, value, answer_shape(name, architecture, batch_size), given_by,
                             dtype)
-        answers.append(Answer(key=key, name=name, index=index, value=arr))
-    return tuple(answers)
+        answers.append(Answer(key=f"{group}.{key}" if group else key, name=name, index=index, value=arr, group=group))
+    return answers
+
+
+def _different_precisions(path, answers: list[Answer], batch_size: int, architecture: Architecture) -> None:
+    """An entry given in two groups must be written at two precisions (4 decimals in the
+    text, 6 in its table): the same value at the same precision twice says nothing new."""
+    seen = {}
+    for answer in answers:
+        entries = ([(answer.index, answer.value[()])] if answer.index else
+                   [(i, answer.value[i]) for i in np.ndindex(answer.value.shape)])
+        for index, value in entries:
+            where = (answer.name, index, decimals_written(value))
+            if where in seen and seen[where] != answer.group:
+                raise ExerciseError(path, f"answers.{answer.key}",
+                                    f"each value of an entry at its own precision, but "
+                                    f"{quantities.entry_label(answer.name, index)} is given at the same precision by "
+                                    f"answers.{seen[where] + '.' if seen[where] else ''}{answer.name} too")
+            seen[where] = answer.group
 
 
 def _entry_values(path, section: str, key: str, value, shape: tuple[int, ...], given_by: dict, dtype: str) -> np.ndarray:

@@ -160,8 +160,12 @@ class Truth:
     then judges any number of hand runs (students' code) against it."""
 
     def __init__(self, exercise: Exercise, dtype: str = "float64", tolerance: Tolerance | None = None,
-                 autograd: bool = True):
+                 autograd: bool = True, printed: list[str] | None = None):
         self.exercise, self.dtype = exercise, dtype
+        # the quantities texts print beside the steps get rows where they are given: by
+        # the file's answers, or every one of them for students' code (``printed``)
+        used = {a.name for a in exercise.answers}
+        self.printed = [n for n in exercise.architecture.printed_names() if n in used] if printed is None else printed
         self.tolerance = tolerance or Tolerance.for_dtype(dtype)
         self.ground_truth = exercise.architecture.ground_truth
         self.exact = run_pass(exercise, self.ground_truth)
@@ -205,7 +209,7 @@ class Truth:
             name = f"dL/d{parameter}"
             for index in np.ndindex(self.exact.values[name].shape):
                 yield name, index, quantities.entry_label(parameter, index), parameter
-        for name in arch.quantity_names():
+        for name in arch.quantity_names() + self.printed:
             if name.startswith(("dL/dW", "dL/db")):
                 continue
             for index in np.ndindex(self.exact.values[name].shape):
@@ -305,7 +309,10 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
                 r.problems.append(f"mixed sides of the kink: {text}")
         return r
 
-    rows = [row(*entry) for entry in truth.entries()]
+    # a printed quantity (the error, delta_W, ...) nobody gave or asked for gets no row
+    answered = {a.name for a in exercise.answers}
+    rows = [row(*entry) for entry in truth.entries()
+            if entry[0] not in truth.printed or entry[0] in answered or (hand_values or {}).get(entry[0]) is not None]
     gradients = [r for r in rows if r.quantity.startswith(("dL/dW", "dL/db"))]
     intermediates = [r for r in rows if not r.quantity.startswith(("dL/dW", "dL/db"))]
     return Comparison(exercise, dtype, truth.tolerance, gradients, intermediates, truth.kinks,

@@ -43,10 +43,10 @@ from compare.formatting import array_text, exact_text
 from compare.kinks import SideMatched
 from compare.tolerance import Tolerance, allowance, rule_text, written_value_agrees
 from reference import activations, intervals, losses, quantities
-from reference.backprop import Backprop
+from reference.backprop import Backprop, learning_rate
 from reference.exercise import Exercise, Grading
 from reference.network import Network
-from reference.numbers import as_fraction, convert
+from reference.numbers import EXACT, as_fraction, convert
 
 AGREE, SLIP, FOLLOWS, CONVENTION, NOT_A_NUMBER = "agree", "slip", "follows", "convention", "not a number"
 CARRIED_RULE = "carried rounding: right on your own rounded upstream values"
@@ -68,7 +68,11 @@ class Steps:
     y_hat is layer K's), ``p`` (the probabilities a loss on logits sees, computed from
     y_hat), ``L``, ``dy`` (∂L/∂ŷ), ``deriv`` (the activation's derivative), ``dz``, ``dW``,
     ``db`` and ``da`` (∂L/∂h, back through the next layer's W). A layer without bias has
-    no ``db`` and adds b = 0."""
+    no ``db`` and adds b = 0. The quantities texts print beside the steps come last:
+    ``e`` (output − y), ``exps`` (exp(ŷ)), ``Lb`` (each example's loss, (B,)) and
+    ``delta`` (−lr · ∂L/∂θ, its parameter in ``delta_of``)."""
+
+    SHAPED_AS_WRITTEN = ("dW", "db", "L", "Lb", "delta")  # kinds without a batch axis to add for one example
 
     def __init__(self, exercise: Exercise, number_type: str | None = None):
         self.kink_reference: dict[str, np.ndarray] | None = None  # exact z by name, for intervals
@@ -81,12 +85,14 @@ class Steps:
             self.b = [_to_intervals(exercise.layer_bias(k)) for k in range(1, n + 1)]
             self.slope = intervals.point(self.arch.negative_slope)
             self.x, self.y = _to_intervals(exercise.x), _to_intervals(exercise.y)
+            self.lr = intervals.point(learning_rate(exercise, EXACT))
         else:
             net = Network.from_exercise(exercise, self.number_type)
             self.W, self.b, self.slope = net.weights, net.biases, net.negative_slope
             self.x, self.y = convert(exercise.x, self.number_type), convert(exercise.y, self.number_type)
+            self.lr = learning_rate(exercise, self.number_type)
         acts = list(self.arch.activations)
-        self.order = self.arch.quantity_names()
+        self.order = self.arch.quantity_names() + self.arch.printed_names()
         self.role: dict[str, tuple[str, int]] = {"y_hat": ("a", n), "L": ("L", n), "dL/dy_hat": ("dy", n)}
         if self.arch.loss in losses.PROBABILITIES:
             self.role[quantities.PROBABILITIES_NAME] = ("p", n)
@@ -101,6 +107,12 @@ class Steps:
             if k < n:
                 self.role[quantities.hidden_name(k, n)] = ("a", k)
                 self.role[f"dL/d{quantities.hidden_name(k, n)}"] = ("da", k)
+        self.role[quantities.ERROR_NAME] = ("e", n)
+        self.role[quantities.EXPONENTIALS_NAME] = ("exps", n)
+        self.role[quantities.PER_EXAMPLE_NAME] = ("Lb", n)
+        self.delta_of = {quantities.DELTA_PREFIX + p: p for p in self.arch.parameter_shapes()}
+        for name in self.delta_of:
+            self.role[name] = ("delta", n)
 
     def activation_name(self, k: int) -> str | None:
         """The name of layer k's activation (None for the input x)."""
@@ -128,8 +140,12 @@ class Steps:
             return [self.activation_name(k - 1)] if k > 1 else []
         if kind == "a":
             return [f"z{k}"]
-        if kind in ("L", "dy", "p"):
+        if kind in ("L", "dy", "p", "exps", "Lb"):
             return ["y_hat"]
+        if kind == "e":
+            return [quantities.PROBABILITIES_NAME if self.arch.loss in losses.PROBABILITIES else "y_hat"]
+        if kind == "delta":
+            return [f"dL/d{self.delta_of[name]}"]
         if kind == "deriv":
             return [f"z{k}", self.activation_name(k)]
         if kind == "dz":
@@ -146,13 +162,18 @@ class Steps:
         kind, k = self.role[name]
         out = []
         for dep in self.deps(name):
+            if kind == "delta":  # the same entry of the gradient
+                out.append((dep, bindex))
+                continue
             rows, cols = shapes[dep]  # intermediates, in batch form (B, n)
-            if kind in ("L",):
+            if kind == "Lb":  # the example's whole row
+                out += [(dep, (bindex[0], j)) for j in range(cols)]
+            elif kind in ("L",):
                 out += [(dep, i) for i in np.ndindex(shapes[dep])]
             elif (kind in ("z", "dy") or (kind == "a" and k == self.n and self._linear_output())
                   or (kind == "p" and losses.PROBABILITIES[self.arch.loss] == "softmax")):
                 out += [(dep, (bindex[0], j)) for j in range(cols)]
-            elif kind in ("a", "deriv", "dz", "p"):  # p = sigmoid(y_hat): entry by entry
+            elif kind in ("a", "deriv", "dz", "p", "e", "exps"):  # p = sigmoid(y_hat): entry by entry
                 out.append((dep, bindex))
             elif kind == "dW":
                 i, j = bindex
@@ -176,6 +197,14 @@ class Steps:
             if forward_variant and forward_variant.startswith("ReLU not applied"):
                 return v[f"z{k}"]
             return activations.forward(arch.activations[k - 1], v[f"z{k}"], self.slope)
+        if kind == "e":
+            return v[self.deps(name)[0]] - self.y
+        if kind == "exps":
+            return activations.elementwise(v["y_hat"], np.exp, "exp")
+        if kind == "Lb":
+            return losses.per_example(arch.loss, v["y_hat"], self.y)
+        if kind == "delta":
+            return v[self.deps(name)[0]] * -self.lr  # the array first: an interval times an array is not defined
         if kind == "p":
             wrong = wrong_probabilities(forward_variant, arch, v["y_hat"]) if forward_variant else None
             return wrong if wrong is not None else bp.probabilities(v["y_hat"], arch.loss)
@@ -223,7 +252,7 @@ class Steps:
 
     def batch_index(self, name: str, index: tuple[int, ...]) -> tuple[int, ...]:
         """A hand answer's index (per example, as the text prints it) in batch form."""
-        if self.batch_size == 1 and self.role[name][0] not in ("dW", "db", "L"):
+        if self.batch_size == 1 and self.role[name][0] not in self.SHAPED_AS_WRITTEN:
             return (0,) + index
         return index
 
@@ -392,12 +421,14 @@ class Diagnoser:
                 continue
         self.step_of = {name: title for title, names in arch.step_groups()
                         for name in names}
+        for title, names in quantities.printed_groups(arch.printed_names()):
+            self.step_of.update({name: title for name in names})
         self.shapes = {name: np.shape(value) for name, value in self.exact.items()}
         self.narrower = {m.describe(): next((o.describe() for o in self.mistakes if o.name == m.narrower), None)
                          for m in self.mistakes}
 
     def label(self, name: str, bindex: tuple) -> str:
-        index = bindex[1:] if (not self.batch and self.steps.role[name][0] not in ("dW", "db", "L")) else bindex
+        index = bindex[1:] if (not self.batch and self.steps.role[name][0] not in Steps.SHAPED_AS_WRITTEN) else bindex
         return quantities.entry_label(name, index)
 
     def check(self, given: dict[tuple[str, tuple], tuple[str, tuple, Written | Returned]],

@@ -145,6 +145,11 @@ class Architecture:
         and the bias gradients included where they exist."""
         return quantities.all_names(self.n_layers, list(self.activations), self.loss, self.layer_biases)
 
+    def printed_names(self) -> list[str]:
+        """The quantities texts print beside the steps (``reference.quantities.printed_names``):
+        e, exps for cross-entropy, L_per_example, delta_W1 = −lr·∂L/∂W1, ..."""
+        return quantities.printed_names(list(self.parameter_shapes()), self.loss)
+
     def step_groups(self) -> list[tuple[str, list[str]]]:
         """The text's steps of this network (``reference.quantities.step_groups``)."""
         return quantities.step_groups(self.n_layers, list(self.activations), self.loss, self.layer_biases)
@@ -728,6 +733,10 @@ def answer_shape(name: str, architecture: Architecture, batch_size: int) -> tupl
     B > 1."""
     if name == "L":
         return ()
+    if name == quantities.PER_EXAMPLE_NAME:
+        return (batch_size,)
+    if quantities.delta_parameter(name):
+        return architecture.parameter_shapes()[quantities.delta_parameter(name)]
     if name.startswith("dL/dW") or name.startswith("dL/db"):
         return architecture.parameter_shapes()[name[4:]]
     width = architecture.sizes[_layer_of(name, architecture)]
@@ -737,7 +746,8 @@ def answer_shape(name: str, architecture: Architecture, batch_size: int) -> tupl
 def _layer_of(name: str, architecture: Architecture) -> int:
     """Which layer's width an intermediate quantity has (0 = input, K = output)."""
     n = architecture.n_layers
-    if name in ("y_hat", "dL/dy_hat", quantities.PROBABILITIES_NAME):
+    if name in ("y_hat", "dL/dy_hat", quantities.PROBABILITIES_NAME, quantities.ERROR_NAME,
+                quantities.EXPONENTIALS_NAME):
         return n
     digits = "".join(c for c in name if c.isdigit())
     return int(digits) if digits else 1
@@ -760,7 +770,7 @@ def _answers(path, table, architecture: Architecture, batch_size: int, dtype: st
 
 def _answer_group(path, group: str, table: dict, architecture: Architecture, batch_size: int,
                   dtype: str) -> list[Answer]:
-    known = architecture.quantity_names()
+    known = architecture.quantity_names() + architecture.printed_names()
     section = "answers" + (f".{group}" if group else "")
     answers = []
     given_by = {}  # (quantity, index) -> the key that gives it: each entry once in a group

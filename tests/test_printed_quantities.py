@@ -137,3 +137,11 @@ def test_the_answer_key_shows_the_working_of_printed_quantities_it_is_asked_for(
     assert "L_per_example" not in out and "## The update step Δθ = −lr · ∂L/∂θ" in out
     assert main(["answer-key", str(CHAPTER7_PATH)]) == 0
     assert "delta_" not in capsys.readouterr().out  # nobody asked: the key stays the text's steps
+
+
+def test_an_unknown_name_lists_the_printed_quantities_of_this_network(tmp_path, capsys):
+    assert main([str(write(tmp_path, SETUP + '[answers]\ndelta_W3 = 1\n'))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "dL/db1, e, L_per_example, delta_W1, delta_b1, delta_W2, delta_b2; did you mean 'delta_W2'?" in err
+    assert "exps" not in err  # no softmax here

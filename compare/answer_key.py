@@ -131,15 +131,18 @@ def decimal_text(value: Fraction, digits: int = 8) -> str:
 def build_answer_key(exercise: Exercise, digits: int = DEFAULT_DIGITS) -> AnswerKey:
     """The exact pass of ``exercise`` (ReLU'(0) = 0, as the text) arranged step by step,
     each entry with its working (values that are no short decimals shown to ``digits``
-    decimals). Intermediates have shape (n,) for one example and (B, n) for a batch;
-    gradients the parameters' shapes, their entries named and ordered as the text's layout
-    writes them (``Architecture.label``, ``text_order``)."""
+    decimals), then the quantities the file's answers print beside the steps (e, exps,
+    each example's loss, Δθ). Intermediates have shape (n,) for one example and (B, n)
+    for a batch; gradients (and Δθ) the parameters' shapes, their entries named and
+    ordered as the text's layout writes them (``Architecture.label``, ``text_order``)."""
     exact = run_pass(exercise, exercise.architecture.ground_truth)
     reasons = ZeroReasons(exercise, exact)
     working = Working(exercise, exact)
     arch = exercise.architecture
     steps = []
-    for title, names in arch.step_groups():
+    used = {a.name for a in exercise.answers}
+    printed = quantities.printed_groups([n for n in arch.printed_names() if n in used])  # what the text prints too
+    for title, names in arch.step_groups() + printed:
         entries = []
         for name in names:
             value = exact.values[name]

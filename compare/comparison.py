@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from compare.claims import check_claims
-from compare.diagnosis import CARRIED_RULE, check_answers
+from compare.diagnosis import CARRIED_RULE, check_answers, text_backward
 from compare.kinks import Kink, SideMatched, affected_parameters, find_kinks, is_affected, sides_taken
 from compare.reasons import Reasons
 from compare.tolerance import Tolerance, written_value_agrees
@@ -102,6 +102,8 @@ class Comparison:
     jvp_seed: int | None = None
     answers: list = field(default_factory=list)  # compare.diagnosis.AnswerCheck of the printed values
     hand_sides: dict = field(default_factory=dict)  # kink neuron -> alive, where the hand run took the other side
+    text_backward: object = None  # compare.catalogue.Mistake: the rule the text differentiates by ([errata] backward)
+    text_differs: int = 0  # gradient entries where that rule and the stated loss differ
 
     @property
     def ok(self) -> bool:
@@ -130,13 +132,15 @@ class Comparison:
 
 
 def _published(exercise: Exercise) -> dict[tuple[str, tuple], Decimal]:
+    """The printed value of each entry, as ``[answers]`` writes it (a sub-table's second
+    printing of the same entry is judged too, shown in the hand answers' table)."""
     table = {}
-    for answer in exercise.answers:
+    for answer in sorted(exercise.answers, key=lambda a: a.group != ""):
         if answer.index:
-            table[(answer.name, answer.index)] = answer.value[()]
+            table.setdefault((answer.name, answer.index), answer.value[()])
         else:
             for index in np.ndindex(answer.value.shape):
-                table[(answer.name, index)] = answer.value[index]
+                table.setdefault((answer.name, index), answer.value[index])
     return table
 
 
@@ -158,8 +162,12 @@ class Truth:
     then judges any number of hand runs (students' code) against it."""
 
     def __init__(self, exercise: Exercise, dtype: str = "float64", tolerance: Tolerance | None = None,
-                 autograd: bool = True):
+                 autograd: bool = True, printed: list[str] | None = None):
         self.exercise, self.dtype = exercise, dtype
+        # the quantities texts print beside the steps get rows where they are given: by
+        # the file's answers, or every one of them for students' code (``printed``)
+        used = {a.name for a in exercise.answers}
+        self.printed = [n for n in exercise.architecture.printed_names() if n in used] if printed is None else printed
         self.tolerance = tolerance or Tolerance.for_dtype(dtype)
         self.ground_truth = exercise.architecture.ground_truth
         self.exact = run_pass(exercise, self.ground_truth)
@@ -175,7 +183,16 @@ class Truth:
         self.reasons = Reasons(exercise, self.exact)
         self.published = _published(exercise)
         self.answers = check_answers(exercise)
-        self.answer_by_entry = {(c.quantity, c.entry_index): c for c in self.answers}
+        self.text_backward = text_backward(exercise)
+        self.text_differs = 0  # gradient entries where the text's rule and the stated loss differ
+        if self.text_backward is not None:
+            own = run_pass(exercise, self.ground_truth, self.text_backward).values
+            self.text_differs = sum(as_fraction(own[f"dL/d{p}"][i]) != as_fraction(self.exact.values[f"dL/d{p}"][i])
+                                    for p in exercise.architecture.parameter_shapes()
+                                    for i in np.ndindex(np.shape(self.exact.values[f"dL/d{p}"])))
+        self.answer_by_entry: dict[tuple, list] = {}  # an entry printed twice has two checks
+        for c in self.answers:
+            self.answer_by_entry.setdefault((c.quantity, c.entry_index), []).append(c)
         self.affected = affected_parameters(self.kinks)
         self.claims = check_claims(exercise, {p: self.exact.gradient(p) for p in exercise.architecture.parameter_shapes()})
 
@@ -195,11 +212,11 @@ class Truth:
             name = f"dL/d{parameter}"
             for index in arch.text_order(parameter, self.exact.values[name].shape):
                 yield name, index, arch.label(parameter, index), parameter
-        for name in arch.quantity_names():
+        for name in arch.quantity_names() + self.printed:
             if name.startswith(("dL/dW", "dL/db")):
                 continue
-            for index in np.ndindex(self.exact.values[name].shape):
-                yield name, index, quantities.entry_label(name, index), None
+            for index in arch.text_order(name, self.exact.values[name].shape):  # delta_W in the text's layout
+                yield name, index, arch.label(name, index), None
 
 
 def _kink_notes(truth: Truth, hand_sides: dict | None, hand_z: dict | None, mixed: dict) -> list[str]:
@@ -296,12 +313,16 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
                 r.problems.append(f"mixed sides of the kink: {text}")
         return r
 
-    rows = [row(*entry) for entry in truth.entries()]
+    # a printed quantity (the error, delta_W, ...) nobody gave or asked for gets no row
+    answered = {a.name for a in exercise.answers}
+    rows = [row(*entry) for entry in truth.entries()
+            if entry[0] not in truth.printed or entry[0] in answered or (hand_values or {}).get(entry[0]) is not None]
     gradients = [r for r in rows if r.quantity.startswith(("dL/dW", "dL/db"))]
     intermediates = [r for r in rows if not r.quantity.startswith(("dL/dW", "dL/db"))]
     return Comparison(exercise, dtype, truth.tolerance, gradients, intermediates, truth.kinks,
                       _kink_notes(truth, hand_sides, hand_z, mixed), hand_error, truth.claims,
-                      answers=truth.answers, hand_sides=taken)
+                      answers=truth.answers, hand_sides=taken, text_backward=truth.text_backward,
+                      text_differs=truth.text_differs)
 
 
 def disagreements(truth: Truth, values: dict[str, np.ndarray], required: list[str]) -> list[tuple[str, float, object]]:
@@ -421,8 +442,8 @@ def _hand_entry(hand_values, hand_error, exact_value, name, index, arch) -> tupl
         return None, [f"hand: no value for {name}"]
     value = np.asarray(hand_values[name])
     if value.shape != exact_value.shape:  # both shown as the text writes them
-        shared = (f" (layer {name[5:]} shares one bias: its gradient is one number, the sum over the layer's "
-                  "neurons)" if exact_value.ndim == 0 and name.startswith("dL/db") else "")
+        shared = (f" (layer {name.rsplit('b', 1)[1]} shares one bias: one number, its gradient the sum over the "
+                  "layer's neurons)" if exact_value.ndim == 0 and name.startswith(("dL/db", "delta_b")) else "")
         return None, [f"hand: {name} has shape {arch.layout_shape(name, value.shape)}, "
                       f"expected {arch.layout_shape(name, exact_value.shape)}{shared}"]
     number = float(value[index])
@@ -433,8 +454,8 @@ def _hand_entry(hand_values, hand_error, exact_value, name, index, arch) -> tupl
 
 def _judge(r: Row, tolerance: Tolerance, answer=None) -> None:
     """Fill ``r.problems`` and ``r.notes``. ``answer`` is the diagnosis of the printed
-    value (``compare.diagnosis.AnswerCheck``): its verdict, carried rounding included,
-    decides the printed column."""
+    value (a list of ``compare.diagnosis.AnswerCheck``, two for an entry the text prints
+    twice): their verdicts, carried rounding included, decide the printed column."""
     if r.hand is not None and not r.problems:
         if not tolerance.close(r.hand, r.expected[HAND]):
             r.problems.append("hand ≠ exact")
@@ -446,11 +467,13 @@ def _judge(r: Row, tolerance: Tolerance, answer=None) -> None:
         if r.expected[run] != r.exact:
             r.notes.append(f"{run} took the other side of the kink: exact there {r.expected[run]}")
     if r.published is not None:
-        right = answer.agree if answer is not None else written_value_agrees(r.published, r.exact)
-        if not right:
-            r.problems.append(f"{PRINTED} {r.published} ≠ exact")
-        elif answer is not None and answer.rule == CARRIED_RULE:
-            r.notes.append(f"printed {r.published}: {CARRIED_RULE}")
+        checks = answer or []
+        for c in checks or [None]:
+            given = r.published if c is None else c.given
+            if not (c.agree if c is not None else written_value_agrees(r.published, r.exact)):
+                r.problems.append(f"{PRINTED} {given} ≠ exact" + (f" ({c.group})" if c is not None and c.group else ""))
+            elif c is not None and c.rule == CARRIED_RULE:
+                r.notes.append(f"printed {given}: {CARRIED_RULE}")
 
 
 def summarize(comparison: Comparison) -> dict:

@@ -43,10 +43,10 @@ from compare.formatting import array_text, exact_text
 from compare.kinks import SideMatched
 from compare.tolerance import Tolerance, allowance, rule_text, written_value_agrees
 from reference import activations, intervals, losses, quantities
-from reference.backprop import Backprop
+from reference.backprop import Backprop, learning_rate
 from reference.exercise import Exercise, Grading
 from reference.network import Network
-from reference.numbers import as_fraction, convert
+from reference.numbers import EXACT, as_fraction, convert
 
 AGREE, SLIP, FOLLOWS, CONVENTION, NOT_A_NUMBER = "agree", "slip", "follows", "convention", "not a number"
 CARRIED_RULE = "carried rounding: right on your own rounded upstream values"
@@ -68,7 +68,11 @@ class Steps:
     y_hat is layer K's), ``p`` (the probabilities a loss on logits sees, computed from
     y_hat), ``L``, ``dy`` (∂L/∂ŷ), ``deriv`` (the activation's derivative), ``dz``, ``dW``,
     ``db`` and ``da`` (∂L/∂h, back through the next layer's W). A layer without bias has
-    no ``db`` and adds b = 0."""
+    no ``db`` and adds b = 0. The quantities texts print beside the steps come last:
+    ``e`` (output − y), ``exps`` (exp(ŷ)), ``Lb`` (each example's loss, (B,)) and
+    ``delta`` (−lr · ∂L/∂θ, its parameter in ``delta_of``)."""
+
+    SHAPED_AS_WRITTEN = ("dW", "db", "L", "Lb", "delta")  # kinds without a batch axis to add for one example
 
     def __init__(self, exercise: Exercise, number_type: str | None = None):
         self.kink_reference: dict[str, np.ndarray] | None = None  # exact z by name, for intervals
@@ -81,12 +85,14 @@ class Steps:
             self.b = [_to_intervals(exercise.layer_bias(k)) for k in range(1, n + 1)]
             self.slope = intervals.point(self.arch.negative_slope)
             self.x, self.y = _to_intervals(exercise.x), _to_intervals(exercise.y)
+            self.lr = intervals.point(learning_rate(exercise, EXACT))
         else:
             net = Network.from_exercise(exercise, self.number_type)
             self.W, self.b, self.slope = net.weights, net.biases, net.negative_slope
             self.x, self.y = convert(exercise.x, self.number_type), convert(exercise.y, self.number_type)
+            self.lr = learning_rate(exercise, self.number_type)
         acts = list(self.arch.activations)
-        self.order = self.arch.quantity_names()
+        self.order = self.arch.quantity_names() + self.arch.printed_names()
         self.role: dict[str, tuple[str, int]] = {"y_hat": ("a", n), "L": ("L", n), "dL/dy_hat": ("dy", n)}
         if self.arch.loss in losses.PROBABILITIES:
             self.role[quantities.PROBABILITIES_NAME] = ("p", n)
@@ -101,6 +107,12 @@ class Steps:
             if k < n:
                 self.role[quantities.hidden_name(k, n)] = ("a", k)
                 self.role[f"dL/d{quantities.hidden_name(k, n)}"] = ("da", k)
+        self.role[quantities.ERROR_NAME] = ("e", n)
+        self.role[quantities.EXPONENTIALS_NAME] = ("exps", n)
+        self.role[quantities.PER_EXAMPLE_NAME] = ("Lb", n)
+        self.delta_of = {quantities.DELTA_PREFIX + p: p for p in self.arch.parameter_shapes()}
+        for name in self.delta_of:
+            self.role[name] = ("delta", n)
 
     def activation_name(self, k: int) -> str | None:
         """The name of layer k's activation (None for the input x)."""
@@ -128,8 +140,12 @@ class Steps:
             return [self.activation_name(k - 1)] if k > 1 else []
         if kind == "a":
             return [f"z{k}"]
-        if kind in ("L", "dy", "p"):
+        if kind in ("L", "dy", "p", "exps", "Lb"):
             return ["y_hat"]
+        if kind == "e":
+            return [quantities.PROBABILITIES_NAME if self.arch.loss in losses.PROBABILITIES else "y_hat"]
+        if kind == "delta":
+            return [f"dL/d{self.delta_of[name]}"]
         if kind == "deriv":
             return [f"z{k}", self.activation_name(k)]
         if kind == "dz":
@@ -146,13 +162,18 @@ class Steps:
         kind, k = self.role[name]
         out = []
         for dep in self.deps(name):
+            if kind == "delta":  # the same entry of the gradient
+                out.append((dep, bindex))
+                continue
             rows, cols = shapes[dep]  # intermediates, in batch form (B, n)
-            if kind in ("L",):
+            if kind == "Lb":  # the example's whole row
+                out += [(dep, (bindex[0], j)) for j in range(cols)]
+            elif kind in ("L",):
                 out += [(dep, i) for i in np.ndindex(shapes[dep])]
             elif (kind in ("z", "dy") or (kind == "a" and k == self.n and self._linear_output())
                   or (kind == "p" and losses.PROBABILITIES[self.arch.loss] == "softmax")):
                 out += [(dep, (bindex[0], j)) for j in range(cols)]
-            elif kind in ("a", "deriv", "dz", "p"):  # p = sigmoid(y_hat): entry by entry
+            elif kind in ("a", "deriv", "dz", "p", "e", "exps"):  # p = sigmoid(y_hat): entry by entry
                 out.append((dep, bindex))
             elif kind == "dW":
                 i, j = bindex
@@ -176,6 +197,15 @@ class Steps:
             if forward_variant and forward_variant.startswith("ReLU not applied"):
                 return v[f"z{k}"]
             return activations.forward(arch.activations[k - 1], v[f"z{k}"], self.slope)
+        if kind == "e":
+            return v[self.deps(name)[0]] - self.y
+        if kind == "exps":
+            return activations.elementwise(v["y_hat"], np.exp, "exp")
+        if kind == "Lb":
+            return losses.per_example(arch.loss, v["y_hat"], self.y)
+        if kind == "delta":
+            gradient = v[self.deps(name)[0]]  # the array first: an interval times an array is not defined
+            return np.asarray(gradient * -self.lr, dtype=gradient.dtype)  # a shared bias's stays 0-d
         if kind == "p":
             wrong = wrong_probabilities(forward_variant, arch, v["y_hat"]) if forward_variant else None
             return wrong if wrong is not None else bp.probabilities(v["y_hat"], arch.loss)
@@ -223,7 +253,7 @@ class Steps:
 
     def batch_index(self, name: str, index: tuple[int, ...]) -> tuple[int, ...]:
         """A hand answer's index (per example, as the text prints it) in batch form."""
-        if self.batch_size == 1 and self.role[name][0] not in ("dW", "db", "L"):
+        if self.batch_size == 1 and self.role[name][0] not in self.SHAPED_AS_WRITTEN:
             return (0,) + index
         return index
 
@@ -322,6 +352,7 @@ class AnswerCheck:
     entry_index: tuple[int, ...] = ()
     rule: str = ""
     observed: bool = True
+    group: str = ""  # the [answers] sub-table it is written in ("" for [answers] itself)
 
     @property
     def agree(self) -> bool:
@@ -344,10 +375,13 @@ def _value_text(value: float) -> str:
     return f"{value:.6g}"
 
 
-def written_entries(exercise: Exercise) -> list[tuple[str, str, tuple, Decimal]]:
-    """``(written key, quantity, per-example index, value)`` for every written entry."""
+def written_entries(exercise: Exercise, group: str = "") -> list[tuple[str, str, tuple, Decimal]]:
+    """``(written key, quantity, per-example index, value)`` for every written entry of
+    one group of answers (``[answers]``, or a sub-table such as ``[answers.table]``)."""
     entries = []
     for answer in exercise.answers:
+        if answer.group != group:
+            continue
         if answer.index:
             entries.append((answer.key, answer.name, answer.index, answer.value[()]))
         else:
@@ -388,22 +422,26 @@ class Diagnoser:
                 continue
         self.step_of = {name: title for title, names in arch.step_groups()
                         for name in names}
+        for title, names in quantities.printed_groups(arch.printed_names()):
+            self.step_of.update({name: title for name in names})
         self.shapes = {name: np.shape(value) for name, value in self.exact.items()}
         self.narrower = {m.describe(): next((o.describe() for o in self.mistakes if o.name == m.narrower), None)
                          for m in self.mistakes}
 
     def label(self, name: str, bindex: tuple) -> str:
-        index = bindex[1:] if (not self.batch and self.steps.role[name][0] not in ("dW", "db", "L")) else bindex
+        index = bindex[1:] if (not self.batch and self.steps.role[name][0] not in Steps.SHAPED_AS_WRITTEN) else bindex
         return self.exercise.architecture.label(name, index)
 
     def check(self, given: dict[tuple[str, tuple], tuple[str, tuple, Written | Returned]],
-              sides: dict[tuple[int, int, int], bool] | None = None) -> list[AnswerCheck]:
+              sides: dict[tuple[int, int, int], bool] | None = None,
+              text: Mistake | None = None) -> list[AnswerCheck]:
         """Diagnose every given entry: ``given[(quantity, batch index)] = (written key,
         per-example index, reading)``. ``sides``: kink neurons where the given values take
         the other side (a student's valid subgradient), as ``compare.kinks.SideMatched``.
-        Returns the checks in the order of the text's steps."""
-        self.correct = SideMatched(sides) if sides else Backprop()
-        exact_values = self.steps.run(self.correct) if sides else self.exact
+        ``text``: the rule the text differentiates by (``[errata] backward``): its own
+        terms are then the right values. Returns the checks in the order of the text's steps."""
+        self.correct = text or (SideMatched(sides) if sides else Backprop())
+        exact_values = self.steps.run(self.correct) if (sides or text) else self.exact
         own: dict[str, np.ndarray] = {}
         roots: dict[tuple[str, tuple], list[str]] = {}  # entry -> the root errors it carries
         checks = []
@@ -565,10 +603,34 @@ def check_answers(exercise: Exercise) -> list[AnswerCheck]:
     if not exercise.answers:
         return []
     diagnoser = Diagnoser(exercise)
-    given = {}
-    for key, name, index, value in written_entries(exercise):
-        given[(name, diagnoser.steps.batch_index(name, index))] = (key, index, Written(value, exercise.grading))
-    return diagnoser.check(given)
+    text = text_backward(exercise)
+    checks = []
+    for group in dict.fromkeys(answer.group for answer in exercise.answers):  # [answers] first, then sub-tables
+        given = {}
+        for key, name, index, value in written_entries(exercise, group):
+            given[(name, diagnoser.steps.batch_index(name, index))] = (key, index, Written(value, exercise.grading))
+        group_checks = diagnoser.check(given, text=text)  # each group on its own values, at its own precision
+        for check in group_checks:
+            check.group = group
+            if group:
+                check.key = f"{check.key} ({group})"
+        checks += group_checks
+    return checks
+
+
+def text_backward(exercise: Exercise) -> Mistake | None:
+    """The catalogued mistake ``[errata] backward`` names, the rule the text's backward
+    pass uses, or None. Raises ``ExerciseError`` (one line, the names that exist) for a
+    name that is not a mistake of this network."""
+    if not exercise.text_backward:
+        return None
+    from reference.exercise import ExerciseError, did_you_mean
+    found = {m.name: m for m in catalogue(exercise.architecture, exercise.batch_size)}
+    if exercise.text_backward not in found:
+        raise ExerciseError(exercise.path, "errata.backward",
+                            "a mistake of the catalogue for this network: " + ", ".join(found)
+                            + did_you_mean(exercise.text_backward, list(found)))
+    return found[exercise.text_backward]
 
 
 def check_returned(exercise: Exercise, values: dict[str, np.ndarray], tolerance: Tolerance,
@@ -611,8 +673,13 @@ def summary_line(checks: list[AnswerCheck]) -> str:
     if slips:
         parts.append(f"{len(slips)} slip{'s' if len(slips) > 1 else ''}: {', '.join(slips)}")
     if conventions:
+        by_kind: dict[str, list[str]] = {}
+        for c in wrong:
+            if c.kind == CONVENTION:
+                by_kind.setdefault(c.convention, []).append(c.key)
         parts.append(f"{len(conventions)} convention mistake{'s' if len(conventions) > 1 else ''}: "
-                     + ", ".join(conventions))
+                     + "; ".join(", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+                                 + f" ({convention})" for convention, keys in by_kind.items()))
     if broken:
         parts.append(f"{len(broken)} not a finite number: {', '.join(broken)}")
     if follows:

@@ -128,6 +128,11 @@ def summary_lines(comparison: Comparison) -> list[str]:
         lines.append(f"Hand answers: the file's {comparison.exercise.answers_left_out} answer(s) are for the whole "
                      "batch and are not checked for a single example.")
     lines += [claim["message"] for claim in s["claims"]]
+    if comparison.text_backward is not None:
+        loss = comparison.exercise.architecture.loss
+        lines.append(f"The text's backward pass: {comparison.text_backward.describe()} ([errata] backward): its "
+                     f"printed values are judged on its own terms; for the stated loss ({loss}) "
+                     f"{comparison.text_differs} of {s['gradients']} gradients differ (known erratum).")
     if s["finite_differences"]:
         f = s["finite_differences"]
         lines.append(f"Finite differences: {f['entries']} entries, central, step h = {f['step']:g} "

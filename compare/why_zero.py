@@ -117,6 +117,11 @@ class ZeroReasons:
             return ""
         if name.startswith(("dL/dW", "dL/db")):
             return self.gradients.for_entry(name[4:], index)
+        if quantities.delta_parameter(name):  # Δθ = −lr·∂L/∂θ: zero with its gradient
+            parameter = quantities.delta_parameter(name)
+            return f"∂L/∂{self.arch.label(parameter, index)} = 0: " + self.gradients.for_entry(parameter, index)
+        if name == quantities.ERROR_NAME:
+            return self.output_matches(index[-1])
         if name == "L":
             return {"bce_with_logits": "σ(ŷ) equals the target everywhere",
                     "cross_entropy": "softmax(ŷ) equals the target in every example"}.get(

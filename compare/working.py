@@ -20,7 +20,7 @@ import numpy as np
 from compare.expression import (Add, Applied, Call, Cond, Div, Dot, Entry, Formula, Group, Literal, Mul, Neg, PRODUCT,
                                 Shown, Sigma, Square, Sub, Terms, Value)
 from reference import activations, losses, quantities
-from reference.backprop import Pass
+from reference.backprop import Pass, learning_rate
 from reference.exercise import Exercise
 from reference.numbers import EXACT, convert, mp
 
@@ -72,6 +72,13 @@ class Working:
         self.kinds["y_hat"] = (self.output, self.n)
         self.kinds[quantities.PROBABILITIES_NAME] = (self.probabilities, self.n)
         self.kinds["L"] = (self.loss, self.n)
+        self.kinds[quantities.ERROR_NAME] = (self.error, self.n)
+        self.kinds[quantities.EXPONENTIALS_NAME] = (self.exponentials, self.n)
+        self.kinds[quantities.PER_EXAMPLE_NAME] = (self.per_example, self.n)
+        for parameter in arch.parameter_shapes():
+            name = quantities.DELTA_PREFIX + parameter
+            self.kinds[name] = (lambda k, index, name=name: self.update(name, index), self.n)
+        self.lr = learning_rate(exercise, self.number_type)
         self.kinds["dL/dy_hat"] = (self.loss_gradient, self.n)
 
     # ---- values and names ----
@@ -200,6 +207,40 @@ class Working:
         n_out = self.arch.sizes[-1]
         below = Add(Terms(n_out, lambda c: Call("exp", self.q("y_hat", b, c))))
         return lhs, Div(Call("exp", self.q("y_hat", b, j)), Group(below))
+
+    def error(self, k: int, index: tuple):
+        """e = ŷ − y (p − y for a loss on logits)."""
+        b, j = self._example(index)
+        output = quantities.PROBABILITIES_NAME if self.arch.loss in losses.PROBABILITIES else "y_hat"
+        return Entry(quantities.ERROR_NAME, index), Sub(self.q(output, b, j), self.q("y", b, j))
+
+    def exponentials(self, k: int, index: tuple):
+        """exps[j] = exp(ŷ[j])."""
+        b, j = self._example(index)
+        return Entry(quantities.EXPONENTIALS_NAME, index), Call("exp", self.q("y_hat", b, j))
+
+    def per_example(self, k: int, index: tuple):
+        """L of one example: the loss's coefficient (without the 1/B) times its outputs' terms."""
+        (b,) = index
+        n_out, loss = self.arch.sizes[-1], self.arch.loss
+        numerator, divisors = _known(LOSS_COEFFICIENTS, loss)
+        coefficient = self._coefficient(numerator, [n_out if d == "n" else d for d in divisors])
+        total = Add(Terms(n_out, lambda j: self._loss_term(
+            self.q("y_hat", b, j), self.q("y", b, j), self._softmax(b, j) if loss == "cross_entropy" else None)))
+        lhs = Entry(quantities.PER_EXAMPLE_NAME, index)
+        if coefficient is None:
+            return lhs, total
+        if coefficient.symbol is None and coefficient.value == -1:
+            return lhs, Neg(total)
+        return lhs, Mul([coefficient, total])
+
+    def update(self, name: str, index: tuple):
+        """Δθ = −lr · ∂L/∂θ, with the [training] lr (0.1 where the file states none)."""
+        parameter = quantities.delta_parameter(name)
+        gradient = Value(self.exact.values[f"dL/d{parameter}"][index],
+                         Entry(f"dL/d{parameter}", self.arch.layout_index(parameter, index)))
+        lr = self.constant(Fraction(str(self.lr)) if not isinstance(self.lr, Fraction) else self.lr, "lr", "\\mathrm{lr}")
+        return Entry(name, self.arch.layout_index(name, index)), Neg(Mul([lr, gradient]))
 
     # ---- the loss and its gradient ----
 

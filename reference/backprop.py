@@ -10,10 +10,12 @@ Each step is a method, so a deliberately broken variant (``compare.selftest``) c
 replace exactly one step and the comparison has to catch it.
 """
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 
 from reference import activations, losses, quantities
+from reference.activations import elementwise
 from reference.exercise import Exercise, ExerciseError
 from reference.network import Network
 from reference.numbers import EXACT, MP, convert, counting_underflows, matmul
@@ -112,9 +114,11 @@ class Pass:
         return self.values[f"dL/d{parameter}"]
 
 
-def run_pass(exercise: Exercise, number_type: str, backprop: Backprop | None = None) -> Pass:
+def run_pass(exercise: Exercise, number_type: str, backprop: Backprop | None = None,
+             printed: bool = True) -> Pass:
     """Forward and backward pass of ``exercise`` in ``number_type`` (``"exact"``,
-    ``"mp50"``, ``"float64"``, ``"float32"``), by ``backprop`` (the correct one by default).
+    ``"mp50"``, ``"float64"``, ``"float32"``), by ``backprop`` (the correct one by default),
+    with the printed quantities (``printed_values``) unless ``printed`` is false.
 
     Raises ``ValueError`` for ``"exact"`` on a network that leaves the rationals (sigmoid,
     tanh, a log-based loss: use ``exercise.architecture.ground_truth``). Errors a broken
@@ -125,14 +129,44 @@ def run_pass(exercise: Exercise, number_type: str, backprop: Backprop | None = N
                          f"use {MP!r}")
     network = Network.from_exercise(exercise, number_type)
     x, y = convert(exercise.x, number_type), convert(exercise.y, number_type)
-    return run_network_pass(network, x, y, number_type, backprop)
+    return run_network_pass(network, x, y, number_type, backprop, lr=learning_rate(exercise, number_type),
+                            printed=printed)
+
+
+DEFAULT_LR = Decimal("0.1")  # the lr of the printed delta_θ where the file's [training] says none
+
+
+def learning_rate(exercise: Exercise, number_type: str):
+    """The learning rate of ``[training]`` (``DEFAULT_LR`` where it says none) in ``number_type``."""
+    lr = exercise.training.lr if exercise.training.lr is not None else DEFAULT_LR
+    return convert(np.array([lr], dtype=object), number_type)[0]
+
+
+def printed_values(architecture, y_hat: np.ndarray, y: np.ndarray, values: dict, lr=None) -> dict:
+    """The quantities texts print beside the steps (``reference.quantities.printed_names``),
+    from a pass's ``y_hat`` (B, n_out), targets ``y`` and ``values`` (its probabilities and
+    parameter gradients): e = ŷ − y (p − y for a loss on logits), exps = exp(ŷ) for
+    cross-entropy, the loss of each example (B,), and with ``lr`` delta_θ = −lr·∂L/∂θ."""
+    output = values.get(quantities.PROBABILITIES_NAME, y_hat)
+    found = {quantities.ERROR_NAME: output - y,
+             quantities.PER_EXAMPLE_NAME: losses.per_example(architecture.loss, y_hat, y)}
+    if architecture.loss == "cross_entropy":
+        with np.errstate(over="ignore"):  # exp of a huge logit is inf in floats: reported where it is asked for
+            found[quantities.EXPONENTIALS_NAME] = elementwise(y_hat, np.exp, "exp")
+    if lr is not None:
+        for parameter in architecture.parameter_shapes():
+            gradient = values[f"dL/d{parameter}"]
+            found[quantities.DELTA_PREFIX + parameter] = np.asarray(-lr * gradient, dtype=gradient.dtype)  # 0-d stays
+    return found
 
 
 def run_network_pass(network: Network, x: np.ndarray, y: np.ndarray, number_type: str,
-                     backprop: Backprop | None = None) -> Pass:
+                     backprop: Backprop | None = None, lr=None, printed: bool = True) -> Pass:
     """Forward and backward pass of ``network`` (parameters already in ``number_type``)
-    on a batch ``x`` (B, in), ``y`` (B, out) of the same number type. Used directly where
-    the parameters are not the file's (after a gradient-descent step, say)."""
+    on a batch ``x`` (B, in), ``y`` (B, out) of the same number type, with the printed
+    quantities unless ``printed`` is false (``printed_values``; the deltas only with
+    ``lr``). Used directly where the parameters are not the file's (after a
+    gradient-descent step, say)."""
     backprop = backprop or Backprop()
     zs, acts = network.forward(x)
     n = network.architecture.n_layers
@@ -144,13 +178,16 @@ def run_network_pass(network: Network, x: np.ndarray, y: np.ndarray, number_type
         if k < n:
             raw[quantities.hidden_name(k, n)] = acts[k]
     raw.update(backprop.backward(network, zs, acts, y))
+    if printed:
+        raw.update(printed_values(network.architecture, acts[-1], y, raw, lr))
     values = {name: _per_example_shape(name, value, len(x)) for name, value in raw.items()}
     return Pass(number_type, values, zs)
 
 
 def _per_example_shape(name: str, value: np.ndarray, batch_size: int) -> np.ndarray:
     """Intermediates of a single example lose their batch axis, as the text prints them."""
-    if batch_size == 1 and not name.startswith(("dL/dW", "dL/db")) and name != "L":
+    if (batch_size == 1 and not name.startswith(("dL/dW", "dL/db", quantities.DELTA_PREFIX))
+            and name not in ("L", quantities.PER_EXAMPLE_NAME)):
         return value.reshape(value.shape[1:]) if value.ndim == 2 and value.shape[0] == 1 else value
     return value
 
@@ -180,9 +217,10 @@ def check_finite(exercise: Exercise, number_type: str) -> Pass:
 
 def underflows(exercise: Exercise) -> int:
     """How many values of the ground-truth pass of ``exercise`` underflow to 0 (only a
-    50-digit pass can: ``reference.numbers.flush_underflow``); 0 for an exact one."""
+    50-digit pass can: ``reference.numbers.flush_underflow``); 0 for an exact one. The
+    printed quantities are left out: exp(ŷ) again would count the loss's underflows twice."""
     if exercise.architecture.ground_truth != MP:
         return 0
     with counting_underflows() as counter:
-        run_pass(exercise, MP)
+        run_pass(exercise, MP, printed=False)
     return counter[0]

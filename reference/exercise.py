@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from reference import activations, losses, quantities
-from reference.numbers import EXACT, MP, decimal_array
+from reference.numbers import EXACT, MP, decimal_array, decimals_written
 
 CHAPTER7_PATH = Path(__file__).parent / "data" / "chapter7.toml"
 
@@ -58,15 +58,15 @@ DEFAULT_NETWORK = {"sizes": [4, 3, 4], "activations": ["relu", "identity"],
 # How a text writes its weight matrices: the chapter's z = x @ W + b with W (in, out), or
 # z = W @ x + b with W (out, in) (Nielsen's book, and nn.Linear.weight).
 LAYOUTS = {"in_out": "z = x @ W + b, W of shape (in, out)", "out_in": "z = W @ x + b, W of shape (out, in)"}
-WEIGHT_NAME = re.compile(r"^(dL/d)?W\d+$")  # a weight matrix or its gradient: the names a layout transposes
-BIAS_NAME = re.compile(r"^(dL/d)?b(\d+)$")  # a bias or its gradient: one number where the layer shares it
+WEIGHT_NAME = re.compile(r"^(dL/d|delta_)?W\d+$")  # a weight, its gradient or its update: what a layout transposes
+BIAS_NAME = re.compile(r"^(dL/d|delta_)?b(\d+)$")  # a bias, its gradient or update: one number where shared
 TOP_LEVEL_KEYS = {"title", "source", "network", "parameters", "examples", "answers", "claims", "errata", "grading",
                   "training", "after", "variants"}
 TRAINING_KEYS = {"lr": "a learning rate: a number >= 0",
                  "steps": "a number of steps: a whole number >= 0",
                  "momentum": "SGD momentum: a number >= 0",
                  "freeze": "a list of parameter names (\"b1\", \"W2\") that keep their values"}
-ERRATA_KEYS = ("claims", "after")
+ERRATA_KEYS = ("claims", "after", "backward")
 VARIANT_KEYS = {"kink_margin": "a number >= 0: no pre-activation of a ReLU layer closer than this to 0",
                 "kinks": "0 or 1: how many pre-activations lie exactly at a kink (1: exactly one)",
                 "dead": '"any", "at_least_one" or "none" (every ReLU neuron alive in some example)',
@@ -158,7 +158,7 @@ class Architecture:
         return bool(self.shared_bias) and bool(self.shared_bias[k - 1]) and self.has_bias(k)
 
     def transposes(self, name: str) -> bool:
-        """Whether the text writes ``name`` (``W2``, ``dL/dW2``) transposed against the
+        """Whether the text writes ``name`` (``W2``, ``dL/dW2``, ``delta_W2``) transposed against the
         computation's (in, out) layout: a weight matrix of an ``out_in`` text."""
         return self.layout == "out_in" and bool(WEIGHT_NAME.match(name))
 
@@ -207,6 +207,11 @@ class Architecture:
         and the bias gradients included where they exist."""
         return quantities.all_names(self.n_layers, list(self.activations), self.loss, self.layer_biases)
 
+    def printed_names(self) -> list[str]:
+        """The quantities texts print beside the steps (``reference.quantities.printed_names``):
+        e, exps for cross-entropy, L_per_example, delta_W1 = −lr·∂L/∂W1, ..."""
+        return quantities.printed_names(list(self.parameter_shapes()), self.loss)
+
     def step_groups(self) -> list[tuple[str, list[str]]]:
         """The text's steps of this network (``reference.quantities.step_groups``)."""
         return quantities.step_groups(self.n_layers, list(self.activations), self.loss, self.layer_biases)
@@ -254,6 +259,7 @@ class Answer:
     name: str
     index: tuple[int, ...]
     value: np.ndarray
+    group: str = ""  # "" for [answers]; "table" for [answers.table]: the same values printed again
 
 
 @dataclass(frozen=True)
@@ -335,6 +341,7 @@ class Exercise:
     training: TrainingDefaults = TrainingDefaults()
     after: tuple[StepAnswer, ...] = ()  # values printed after update steps ([after.K])
     after_errata: frozenset[str] = frozenset()  # [errata] after: "1.L", known wrong in the text
+    text_backward: str | None = None  # [errata] backward: the catalogued rule the text differentiates by
 
     def bias_array(self, k: int) -> np.ndarray:
         """b_k as a network holds it (``reference.network``): the parameter (0-d for a
@@ -462,6 +469,7 @@ def _parse(path: Path, data: dict, dtype: str) -> Exercise:
                     source=_text(path, data, "source", ""), architecture=architecture,
                     parameters=parameters, x=x, y=y, answers=answers,
                     claims=claims, errata=errata, after=after, after_errata=after_errata,
+                    text_backward=_text_backward(path, data.get("errata", {})),
                     training=_training(path, data.get("training", {}), architecture, dtype),
                     grading=_grading(path, data.get("grading", {}), architecture),
                     variants=_variant_rules(path, data.get("variants", {})),
@@ -484,7 +492,8 @@ def _claims(path, table, architecture: Architecture, dtype: str) -> dict[str, in
 
 def _errata(path, table, claims: dict[str, int], after: tuple[StepAnswer, ...]) -> tuple[frozenset[str], frozenset[str]]:
     """``[errata] claims = [...]``: claims of the file known to be wrong in the text;
-    ``after = ["1.L", ...]``: values of ``[after.K]`` known to be wrong ("K.KEY")."""
+    ``after = ["1.L", ...]``: values of ``[after.K]`` known to be wrong ("K.KEY");
+    ``backward`` is read by ``_text_backward``."""
     if not isinstance(table, dict):
         raise ExerciseError(path, "errata", "a table with claims = [names of claims the text gets wrong] "
                                             "and after = [\"K.KEY\" of [after.K] values the text gets wrong]")
@@ -495,6 +504,17 @@ def _errata(path, table, claims: dict[str, int], after: tuple[StepAnswer, ...]) 
                           [a.label.removeprefix("after.") for a in after],
                           "a list of \"K.KEY\" names of [after.K] values (\"1.L\")", "\"K.KEY\" names of [after.K] values")
     return frozenset(names), frozenset(steps)
+
+
+def _text_backward(path, table) -> str | None:
+    """``[errata] backward = "CrossEntropyWithoutSoftmax"``: the text states one loss and
+    differentiates by another rule, a mistake of ``compare.catalogue`` by name (checked
+    there); its printed values are then judged on its own terms."""
+    name = table.get("backward") if isinstance(table, dict) else None
+    if name is not None and (not isinstance(name, str) or not name):
+        raise ExerciseError(path, "errata.backward", "the name of a catalogued mistake the text's backward pass "
+                                                     "makes (python -m compare self-test lists them)")
+    return name
 
 
 def _listed_names(path, key: str, names, known: list[str], a_list: str, of: str) -> list[str]:
@@ -883,6 +903,10 @@ def value_shape(name: str, architecture: Architecture, batch_size: int) -> tuple
     intermediates (``p`` as y_hat), (B, n) for a batch of B > 1."""
     if name == "L":
         return ()
+    if name == quantities.PER_EXAMPLE_NAME:
+        return (batch_size,)
+    if quantities.delta_parameter(name):
+        return architecture.parameter_shapes()[quantities.delta_parameter(name)]
     if name.startswith("dL/dW") or name.startswith("dL/db"):
         return architecture.parameter_shapes()[name[4:]]
     width = architecture.sizes[_layer_of(name, architecture)]
@@ -892,27 +916,60 @@ def value_shape(name: str, architecture: Architecture, batch_size: int) -> tuple
 def _layer_of(name: str, architecture: Architecture) -> int:
     """Which layer's width an intermediate quantity has (0 = input, K = output)."""
     n = architecture.n_layers
-    if name in ("y_hat", "dL/dy_hat", quantities.PROBABILITIES_NAME):
+    if name in ("y_hat", "dL/dy_hat", quantities.PROBABILITIES_NAME, quantities.ERROR_NAME,
+                quantities.EXPONENTIALS_NAME):
         return n
     digits = "".join(c for c in name if c.isdigit())
     return int(digits) if digits else 1
 
 
 def _answers(path, table, architecture: Architecture, batch_size: int, dtype: str) -> tuple[Answer, ...]:
+    """``[answers]``, and its sub-tables (``[answers.table]``): the same quantities
+    printed again elsewhere in the text, each entry at a precision of its own (an entry
+    given twice at the same precision is an error)."""
     if not isinstance(table, dict):
         raise ExerciseError(path, "answers", "a table of quantity = value")
-    known = architecture.quantity_names()
+    answers = list(_answer_group(path, "", {k: v for k, v in table.items() if not isinstance(v, dict)},
+                                 architecture, batch_size, dtype))
+    for group, sub in table.items():
+        if isinstance(sub, dict):
+            answers += _answer_group(path, group, sub, architecture, batch_size, dtype)
+    _different_precisions(path, answers, batch_size, architecture)
+    return tuple(answers)
+
+
+def _answer_group(path, group: str, table: dict, architecture: Architecture, batch_size: int,
+                  dtype: str) -> list[Answer]:
+    known = architecture.quantity_names() + architecture.printed_names()
+    section = "answers" + (f".{group}" if group else "")
     answers = []
-    given_by = {}  # (quantity, index) -> the key that gives it: each entry once
+    given_by = {}  # (quantity, index) -> the key that gives it: each entry once in a group
     for key, value in table.items():
         name, index = quantities.split_entry(key)
         if name not in known:
-            raise ExerciseError(path, f"answers.{key}", "a quantity of this network: " + ", ".join(known)
+            raise ExerciseError(path, f"{section}.{key}", "a quantity of this network: " + ", ".join(known)
                                 + _why_not_a_quantity(name, architecture) + did_you_mean(name, known))
-        arr = _entry_values(path, "answers", key, value, answer_shape(name, architecture, batch_size), given_by,
+        arr = _entry_values(path, section, key, value, answer_shape(name, architecture, batch_size), given_by,
                             dtype)
-        answers.append(Answer(key=key, name=name, index=index, value=arr))
-    return tuple(answers)
+        answers.append(Answer(key=f"{group}.{key}" if group else key, name=name, index=index, value=arr, group=group))
+    return answers
+
+
+def _different_precisions(path, answers: list[Answer], batch_size: int, architecture: Architecture) -> None:
+    """An entry given in two groups must be written at two precisions (4 decimals in the
+    text, 6 in its table): the same value at the same precision twice says nothing new."""
+    seen = {}
+    for answer in answers:
+        entries = ([(answer.index, answer.value[()])] if answer.index else
+                   [(i, answer.value[i]) for i in np.ndindex(answer.value.shape)])
+        for index, value in entries:
+            where = (answer.name, index, decimals_written(value))
+            if where in seen and seen[where] != answer.group:
+                raise ExerciseError(path, f"answers.{answer.key}",
+                                    f"each value of an entry at its own precision, but "
+                                    f"{quantities.entry_label(answer.name, index)} is given at the same precision by "
+                                    f"answers.{seen[where] + '.' if seen[where] else ''}{answer.name} too")
+            seen[where] = answer.group
 
 
 def _entry_values(path, section: str, key: str, value, shape: tuple[int, ...], given_by: dict, dtype: str) -> np.ndarray:

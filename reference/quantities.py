@@ -7,6 +7,12 @@ Names follow the text: for the chapter's one-hidden-layer network they are ``z1`
 probabilities it sees (softmax(y_hat) for cross_entropy, sigmoid(y_hat) for
 bce_with_logits; ``y_hat`` stays the logits); a layer without bias has no ``dL/db{k}``.
 
+Texts also print quantities that are not steps of the pass (``printed_names``): the
+error ``e`` = ŷ − y (p − y for a loss on logits), the exponentials ``exps`` = exp(ŷ) of a
+softmax, the loss of each example ``L_per_example`` (B,), and the parameter change of an
+update step ``delta_W1`` = −lr · ∂L/∂W1 (``delta_b1``, ...). They are accepted as hand
+answers and student returns, and reported where they are given.
+
 Every function takes the number of weight layers and their activations; ``loss`` (the
 loss's name) and ``bias`` (per layer, whether it has a bias; None: every layer has one)
 are keywords, as ``reference.exercise.Architecture.quantity_names`` passes them.
@@ -124,3 +130,43 @@ def step_groups(n_layers: int, activations: list[str], loss: str | None = None,
         i += 1
         groups.append((f"Step {len(groups)}: {step_title(names, n_layers)}", names))
     return groups
+
+
+ERROR_NAME = "e"  # ŷ − y, or p − y for a loss on logits
+EXPONENTIALS_NAME = "exps"  # exp(ŷ), the numerators of a softmax
+PER_EXAMPLE_NAME = "L_per_example"  # the loss of each example of a batch, (B,)
+DELTA_PREFIX = "delta_"  # delta_W1 = −lr · ∂L/∂W1, the change of an update step
+
+
+def printed_names(parameters: list[str], loss: str | None = None) -> list[str]:
+    """The quantities texts print beside the steps, for a network with these
+    ``parameters`` (``["W1", "b1", ...]``) and ``loss``: e, exps (cross-entropy only),
+    L_per_example and one delta per parameter."""
+    names = [ERROR_NAME] + ([EXPONENTIALS_NAME] if loss == "cross_entropy" else []) + [PER_EXAMPLE_NAME]
+    return names + [DELTA_PREFIX + p for p in parameters]
+
+
+def delta_parameter(name: str) -> str | None:
+    """``"delta_W1"`` -> ``"W1"``; None for another name."""
+    return name[len(DELTA_PREFIX):] if name.startswith(DELTA_PREFIX) else None
+
+
+def printed_title(name: str) -> str:
+    """The heading a printed quantity goes under in a key or a diagnosis."""
+    if name == ERROR_NAME:
+        return "The error e = ŷ − y"
+    if name == EXPONENTIALS_NAME:
+        return "The softmax's exponentials exp(ŷ)"
+    if name == PER_EXAMPLE_NAME:
+        return "The loss of each example"
+    return "The update step Δθ = −lr · ∂L/∂θ"
+
+
+def printed_groups(names: list[str]) -> list[tuple[str, list[str]]]:
+    """``[(title, names)]`` for the printed quantities in ``names``, one group per title,
+    in the order of ``printed_names``."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(printed_title(name), []).append(name)
+    return list(groups.items())
+

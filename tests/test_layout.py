@@ -296,3 +296,23 @@ def test_parameters_of_the_wrong_layout_are_one_line_exit_2(tmp_path, capsys):
     path = write(tmp_path, in_out_text().replace("[network]", '[network]\nlayout = "out_in"'))
     assert main([str(path)]) == 2
     assert "parameters.W1: expected shape (2, 3), got (3, 2)" in capsys.readouterr().err
+
+
+def test_the_update_step_delta_w_is_in_the_text_layout(tmp_path):
+    """The printed Δθ = −lr·∂L/∂θ of a weight is written, judged, labelled and worked out
+    in the text's layout, and a student returns it so."""
+    text = OUT_IN + '\n[training]\nlr = 0.5\n[answers]\n"delta_W1" = [[0, 0, 0], [-0.17625, -0.088125, 0.17625]]\n'
+    exercise = load_exercise(write(tmp_path, text))
+    comparison = compare_exercise(exercise)
+    assert comparison.ok and all(c.agree for c in comparison.answers)
+    rows = [r.label for r in comparison.intermediates if r.quantity == "delta_W1"]
+    assert rows == ["delta_W1[0][0]", "delta_W1[0][1]", "delta_W1[0][2]", "delta_W1[1][0]", "delta_W1[1][1]",
+                    "delta_W1[1][2]"]
+    working = build_answer_key(exercise).entry("delta_W1[1][1]").working()
+    assert working == "delta_W1[1][1] = −(lr · ∂L/∂W1[1][1]) = −(0.5 × 0.17625) = −0.088125"
+
+    def with_delta(params, x, y):
+        grads = relu_backward()(params, x, y)
+        return {**grads, "delta_W1": -0.5 * grads["dL/dW1"]}
+    key = GradingKey.build(load_exercise(write(tmp_path, OUT_IN + "\n[training]\nlr = 0.5\n", "plain.toml")), probes=0)
+    assert check_function(with_delta, key).ok

@@ -171,8 +171,8 @@ def test_a_per_neuron_bias_gradient_gets_a_clear_verdict(tmp_path):
     check = check_function(shared_backward(lambda dz: dz.sum(axis=0)), GradingKey.build(exercise, probes=0))
     assert not check.ok
     (row,) = [r for r in check.comparison.gradients if r.label == "b1"]
-    assert row.problems == ["hand: dL/db1 has shape (2,), expected () (layer 1 shares one bias: its gradient is "
-                            "one number, the sum over the layer's neurons)"]
+    assert row.problems == ["hand: dL/db1 has shape (2,), expected () (layer 1 shares one bias: one number, its "
+                            "gradient the sum over the layer's neurons)"]
 
 
 @pytest.mark.parametrize("bias_gradient, mistake", [
@@ -265,3 +265,13 @@ def test_the_witnesses_move_the_one_number(tmp_path):
     mazur = compare_exercise(load_exercise(DATA / "mazur_as_written.toml"))
     add_finite_differences(mazur)
     assert mazur.ok and all(r.finite_difference is not None for r in mazur.gradients)
+
+
+def test_the_update_step_of_a_shared_bias_is_one_number(tmp_path, capsys):
+    text = SHARED + '\n[training]\nlr = 0.5\n[answers]\n"delta_b1" = 0.022125\n'
+    exercise = load_exercise(write(tmp_path, text))
+    comparison = compare_exercise(exercise)
+    assert comparison.ok and [r.label for r in comparison.intermediates if r.quantity == "delta_b1"] == ["delta_b1"]
+    bad = write(tmp_path, SHARED + '\n[answers]\n"delta_b1" = [0.01, 0.01]\n', "bad.toml")
+    assert main([str(bad)]) == 2
+    assert "answers.delta_b1: expected one number: layer 1 shares one bias b1" in capsys.readouterr().err

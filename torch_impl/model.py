@@ -20,7 +20,9 @@ from torch import nn
 from reference import quantities
 from reference.exercise import Architecture, Exercise
 from reference.losses import PROBABILITIES
-from reference.quantities import PROBABILITIES_NAME
+from reference.backprop import DEFAULT_LR
+from reference.quantities import (DELTA_PREFIX, ERROR_NAME, EXPONENTIALS_NAME, PER_EXAMPLE_NAME,
+                                  PROBABILITIES_NAME)
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 ACTIVATION_MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "identity": nn.Identity}
@@ -148,12 +150,40 @@ def activation_derivative(activation: nn.Module, z: torch.Tensor) -> torch.Tenso
 
 def run_autograd(exercise: Exercise, dtype: str = "float64") -> AutogradPass:
     """Forward pass through the ``nn.Sequential``, ``loss.backward()``, and every
-    quantity the reference computes, read back from torch. ``dtype`` as in
-    ``build_model``."""
+    quantity the reference computes, read back from torch (the printed ones with the
+    ``[training]`` lr, 0.1 where the file states none). ``dtype`` as in ``build_model``."""
     torch_dtype = DTYPES[dtype]
+    lr = exercise.training.lr if exercise.training.lr is not None else DEFAULT_LR
     return autograd_pass(build_model(exercise, dtype), exercise.architecture,
                          tensor_from_decimals(exercise.x, torch_dtype),
-                         tensor_from_decimals(exercise.y, torch_dtype), exercise.class_indices)
+                         tensor_from_decimals(exercise.y, torch_dtype), exercise.class_indices,
+                         lr=float(lr))
+
+
+def per_example_loss(arch: Architecture, y_hat: torch.Tensor, y: torch.Tensor, class_indices: bool = False
+                     ) -> torch.Tensor:
+    """The loss of each example (B,), by the torch loss with ``reduction="none"``: the
+    mean over outputs (mse, bce, bce_with_logits), half or all of the sum (sse,
+    sum_squares), cross-entropy as it is."""
+    if arch.loss == "cross_entropy":
+        return nn.CrossEntropyLoss(reduction="none")(y_hat, y.argmax(dim=1) if class_indices else y)
+    module = {"mse": nn.MSELoss, "sse": nn.MSELoss, "sum_squares": nn.MSELoss, "bce": nn.BCELoss,
+              "bce_with_logits": nn.BCEWithLogitsLoss}[arch.loss]
+    each = module(reduction="none")(y_hat, y)
+    return each.sum(dim=1) / 2 if arch.loss == "sse" else each.sum(dim=1) if arch.loss == "sum_squares" \
+        else each.mean(dim=1)
+
+
+def _printed(arch: Architecture, y_hat: torch.Tensor, y: torch.Tensor, raw: dict, class_indices: bool,
+             lr: float | None) -> dict:
+    found = {ERROR_NAME: raw.get(PROBABILITIES_NAME, y_hat) - y,
+             PER_EXAMPLE_NAME: per_example_loss(arch, y_hat, y, class_indices)}
+    if arch.loss == "cross_entropy":
+        found[EXPONENTIALS_NAME] = torch.exp(y_hat)
+    if lr is not None:
+        for parameter in arch.parameter_shapes():
+            found[DELTA_PREFIX + parameter] = -lr * raw[f"dL/d{parameter}"]
+    return found
 
 
 def parameter_gradients(model: nn.Sequential, arch: Architecture, x: torch.Tensor, y: torch.Tensor,
@@ -174,9 +204,11 @@ def parameter_gradients(model: nn.Sequential, arch: Architecture, x: torch.Tenso
 
 
 def autograd_pass(model: nn.Sequential, arch: Architecture, x: torch.Tensor, y: torch.Tensor,
-                  class_indices: bool = False) -> AutogradPass:
+                  class_indices: bool = False, lr: float | None = None) -> AutogradPass:
     """``run_autograd`` for a model and a batch already in torch: x (B, in), y (B, out)
-    of the model's dtype. Intermediates of a single example (B = 1) lose the batch axis."""
+    of the model's dtype. Intermediates of a single example (B = 1) lose the batch axis.
+    The printed quantities: e = output − y, exps = torch.exp, each example's loss (the
+    torch loss with ``reduction="none"``), and with ``lr`` delta_θ = −lr·θ.grad."""
     n = arch.n_layers
     outputs = []  # the output of every module, in order: z1, a1, z2, a2, ...
     def keep(module, inputs, output):
@@ -210,10 +242,11 @@ def autograd_pass(model: nn.Sequential, arch: Architecture, x: torch.Tensor, y: 
         if k < n:
             raw[quantities.hidden_name(k, n)] = acts[k - 1]
             raw[f"dL/d{quantities.hidden_name(k, n)}"] = acts[k - 1].grad
+    raw.update(_printed(arch, y_hat.detach(), y, raw, class_indices, lr))
     values = {}
-    for name in arch.quantity_names():
+    for name in arch.quantity_names() + [n for n in arch.printed_names() if n in raw]:
         value = raw[name].detach().numpy()
-        if len(x) == 1 and value.ndim == 2 and not name.startswith(("dL/dW", "dL/db")):
+        if len(x) == 1 and value.ndim == 2 and not name.startswith(("dL/dW", "dL/db", DELTA_PREFIX)):
             value = value[0]
         values[name] = value
     dtype = "float64" if x.dtype == torch.float64 else "float32"

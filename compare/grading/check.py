@@ -247,7 +247,7 @@ def judge(run: StudentRun, key: GradingKey, probe_outcomes: list[Outcome] | None
     that give the whole pass, and the probes, the first failing one shrunk with ``runner``."""
     exercise = key.exercise
     arch = exercise.architecture
-    known = arch.quantity_names()
+    known = arch.quantity_names() + arch.printed_names()
     required = {f"dL/d{p}" for p in arch.parameter_shapes()}
     values = arch.layout_values({k: v for k, v in run.values.items() if k in known})  # to the (in, out) layout
     comparison = compare_exercise(exercise, key.dtype, key.tolerance, hand_values=values,

@@ -47,7 +47,7 @@ class GradingKey:
         float64 or float32, ``tolerance`` its default by default)."""
         exercise = replace(exercise, answers=(), claims={}, errata=frozenset())
         tolerance = tolerance or Tolerance.for_dtype(dtype)
-        truth = Truth(exercise, dtype, tolerance)
+        truth = Truth(exercise, dtype, tolerance, printed=exercise.architecture.printed_names())
         found = make_probes(exercise, probes, seed) if probes else []
         probe_truths = {p.label: Truth(p.exercise, dtype, tolerance, autograd=False) for p in found}
         return cls(exercise, dtype, tolerance, truth,

@@ -11,7 +11,7 @@ import numpy as np
 
 from compare.catalogue import Mistake
 from compare.comparison import float_arrays
-from compare.diagnosis import Diagnoser
+from compare.diagnosis import Diagnoser, Steps
 from compare.kinks import SideMatched
 from compare.tolerance import Tolerance
 from reference.exercise import value_shape
@@ -20,7 +20,7 @@ from reference.exercise import value_shape
 def _as_returned(diagnoser: Diagnoser, name: str, value: np.ndarray) -> np.ndarray:
     """A batch-form quantity of ``Steps`` in the shape a student returns it."""
     kind = diagnoser.steps.role[name][0]
-    if diagnoser.exercise.batch_size == 1 and kind not in ("dW", "db", "L") and np.ndim(value) == 2:
+    if diagnoser.exercise.batch_size == 1 and kind not in Steps.SHAPED_AS_WRITTEN and np.ndim(value) == 2:
         return value[0]
     return value
 

@@ -705,7 +705,7 @@ def answers_table(checks: list[AnswerCheck], fmt: str = "github") -> str:
     rows = []
     for key, group in by_key.items():
         if all(c.agree and c.rule != CARRIED_RULE for c in group) and len(group) > 1:
-            written = [quantities.split_entry(c.key)[1] for c in group]  # each entry as the text writes it
+            written = [quantities.split_entry(c.key.split(" ")[0])[1] for c in group]  # as the text writes it
             shape = tuple(max(index[d] for index in written) + 1 for d in range(len(written[0])))
             given, expected = np.empty(shape, dtype=object), np.empty(shape, dtype=object)
             for c, index in zip(group, written):

@@ -316,3 +316,16 @@ def test_the_update_step_delta_w_is_in_the_text_layout(tmp_path):
         return {**grads, "delta_W1": -0.5 * grads["dL/dW1"]}
     key = GradingKey.build(load_exercise(write(tmp_path, OUT_IN + "\n[training]\nlr = 0.5\n", "plain.toml")), probes=0)
     assert check_function(with_delta, key).ok
+
+
+def test_an_answer_printed_twice_is_shown_in_the_text_layout(tmp_path, capsys):
+    text = OUT_IN + """
+[answers]
+"dL/dW1" = [[0, 0, 0], [0.35, 0.18, -0.35]]
+[answers.table]
+"dL/dW1" = [[0.0, 0.0, 0.0], [0.3525, 0.17625, -0.3525]]
+"""
+    assert main([str(write(tmp_path, text))]) == 0
+    out = capsys.readouterr().out
+    assert "| dL/dW1       | [[0, 0, 0], [0.35, 0.18, -0.35]]" in out
+    assert "| table.dL/dW1 | [[0.0, 0.0, 0.0], [0.3525, 0.17625, -0.3525]] | [[0, 0, 0], [0.3525, 0.17625, -0.3525]]" in out

@@ -21,7 +21,6 @@ import sys
 from dataclasses import dataclass
 from fractions import Fraction
 
-import numpy as np
 
 from compare.cli.options import digits_value
 from compare.expression import LATEX, TEXT, Formula

@@ -21,7 +21,6 @@ from compare.diagnosis import CARRIED_RULE, check_answers, text_backward
 from compare.kinks import Kink, SideMatched, affected_parameters, find_kinks, is_affected, sides_taken
 from compare.reasons import Reasons
 from compare.tolerance import Tolerance, written_value_agrees
-from reference import quantities
 from reference.backprop import Backprop, Pass, run_pass
 from reference.exercise import Exercise
 from reference.numbers import GROUND_TRUTH_NAMES, as_fraction
@@ -334,7 +333,7 @@ def disagreements(truth: Truth, values: dict[str, np.ndarray], required: list[st
     present = {}
     for name, array in float_arrays(values, truth.exact.values).items():
         expected_shape = np.shape(truth.exact.values[name])
-        if array.shape != expected_shape and array.size == int(np.prod(expected_shape)):
+        if _unit_axes_only(array.shape, expected_shape):
             array = array.reshape(expected_shape)  # (1, n) from batch-style code on one example
         present[name] = array
     found = [(name, None, None) for name in required
@@ -351,6 +350,14 @@ def disagreements(truth: Truth, values: dict[str, np.ndarray], required: list[st
                 found.append((truth.exercise.architecture.label(name, index), float(array[index]),
                               as_fraction(expected[name][index])))
     return found
+
+
+def _unit_axes_only(shape: tuple[int, ...], expected: tuple[int, ...]) -> bool:
+    """``shape`` is ``expected`` with size-1 axes added or dropped ((1, 4) for (4,)); a
+    transpose ((3, 4) for (4, 3), or (2, 1) for (1, 2)) is not."""
+    def squeezed(s):
+        return tuple(n for n in s if n != 1)
+    return len(shape) != len(expected) and squeezed(shape) == squeezed(expected)
 
 
 def _exact_z(truth: Truth, key: tuple[int, int, int]):

@@ -423,7 +423,7 @@ class Diagnoser:
         self.step_of = {name: title for title, names in arch.step_groups()
                         for name in names}
         for title, names in quantities.printed_groups(arch.printed_names()):
-            self.step_of.update({name: title for name in names})
+            self.step_of.update({name: title[0].lower() + title[1:] for name in names})  # "at the update step"
         self.shapes = {name: np.shape(value) for name, value in self.exact.items()}
         self.narrower = {m.describe(): next((o.describe() for o in self.mistakes if o.name == m.narrower), None)
                          for m in self.mistakes}
@@ -630,7 +630,35 @@ def text_backward(exercise: Exercise) -> Mistake | None:
         raise ExerciseError(exercise.path, "errata.backward",
                             "a mistake of the catalogue for this network: " + ", ".join(found)
                             + did_you_mean(exercise.text_backward, list(found)))
-    return found[exercise.text_backward]
+    mistake = found[exercise.text_backward]
+    why = _not_a_text_rule(exercise, mistake)
+    if why:
+        raise ExerciseError(exercise.path, "errata.backward",
+                            f"a rule the text's printed gradients can follow on this network, but {why}")
+    return mistake
+
+
+def _not_a_text_rule(exercise: Exercise, mistake: Mistake) -> str:
+    """Why ``mistake`` cannot be the rule of the text's backward pass here ("" when it
+    can): its pass fails, gives a gradient another shape than its parameter's, or gives
+    every gradient of the stated loss unchanged."""
+    from reference.backprop import run_pass
+    truth = exercise.architecture.ground_truth
+    try:
+        own = run_pass(exercise, truth, mistake).values
+    except (ValueError, ArithmeticError, IndexError) as error:
+        return f"{mistake.name} cannot run on it ({type(error).__name__})"
+    exact = run_pass(exercise, truth).values
+    gradients = [f"dL/d{p}" for p in exercise.architecture.parameter_shapes()]
+    arch = exercise.architecture
+    for name in gradients:
+        if np.shape(own[name]) != np.shape(exact[name]):
+            return (f"{mistake.name} gives {name} of shape {arch.layout_shape(name, np.shape(own[name]))}, "
+                    f"not {arch.layout_shape(name, np.shape(exact[name]))}")
+    if all(as_fraction(a) == as_fraction(b) for name in gradients
+           for a, b in zip(np.ravel(own[name]), np.ravel(exact[name]))):
+        return f"{mistake.name} gives the stated loss's own gradients here: there is nothing to record"
+    return ""
 
 
 def check_returned(exercise: Exercise, values: dict[str, np.ndarray], tolerance: Tolerance,

@@ -33,8 +33,12 @@ class Tolerance:
         return cls(default_rtol if rtol is None else rtol, default_atol if atol is None else atol)
 
     def close(self, actual: float, expected) -> bool:
-        """``actual`` (a float) agrees with ``expected`` (float or Fraction)."""
-        expected = float(expected)
+        """``actual`` (a float) agrees with ``expected`` (float or Fraction). An exact
+        value beyond the float range (exp(800)) agrees with no float."""
+        try:
+            expected = float(expected)
+        except OverflowError:
+            return False
         return abs(float(actual) - expected) <= self.atol + self.rtol * abs(expected)
 
     def near_zero(self, value: float) -> bool:

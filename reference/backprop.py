@@ -150,13 +150,14 @@ def printed_values(architecture, y_hat: np.ndarray, y: np.ndarray, values: dict,
     output = values.get(quantities.PROBABILITIES_NAME, y_hat)
     found = {quantities.ERROR_NAME: output - y,
              quantities.PER_EXAMPLE_NAME: losses.per_example(architecture.loss, y_hat, y)}
-    if architecture.loss == "cross_entropy":
-        with np.errstate(over="ignore"):  # exp of a huge logit is inf in floats: reported where it is asked for
+    # exp of a huge logit, lr times a large gradient: inf in floats, refused by check_finite where asked for
+    with np.errstate(over="ignore", invalid="ignore"):
+        if architecture.loss == "cross_entropy":
             found[quantities.EXPONENTIALS_NAME] = elementwise(y_hat, np.exp, "exp")
-    if lr is not None:
-        for parameter in architecture.parameter_shapes():
-            gradient = values[f"dL/d{parameter}"]
-            found[quantities.DELTA_PREFIX + parameter] = np.asarray(-lr * gradient, dtype=gradient.dtype)  # 0-d stays
+        if lr is not None:
+            for parameter in architecture.parameter_shapes():
+                gradient = values[f"dL/d{parameter}"]
+                found[quantities.DELTA_PREFIX + parameter] = np.asarray(-lr * gradient, dtype=gradient.dtype)  # 0-d stays
     return found
 
 
@@ -199,12 +200,15 @@ def check_finite(exercise: Exercise, number_type: str) -> Pass:
     Every number of a loaded file lies in the dtype's range, but products and exponentials
     of them may not (W = 1e300 times x = 1e300). Raises ``ExerciseError`` naming the first
     quantity, in the order of the text's steps, that overflows to inf or becomes NaN;
-    NumPy's overflow warnings are silenced.
+    NumPy's overflow warnings are silenced. A printed quantity (exps, delta_W1) is
+    checked where a hand answer gives it: exp(800) overflows a float64 though the loss
+    of logit 800 is finite.
     """
     with np.errstate(all="ignore"):
         result = run_pass(exercise, number_type)
     arch = exercise.architecture
-    for name in arch.quantity_names():
+    asked = {answer.name for answer in exercise.answers}
+    for name in arch.quantity_names() + [n for n in arch.printed_names() if n in asked]:
         value = np.asarray(result.values[name])
         bad = np.argwhere(~np.isfinite(value))
         if len(bad):

@@ -647,11 +647,11 @@ def _variant_rules(path, table) -> VariantRules:
 
 
 def _points(path, table, architecture: Architecture) -> tuple[tuple[str, Decimal], ...]:
-    """``[grading.points]``: each key a quantity, ``Step k`` or ``probes``; each value a
+    """``[grading.points]``: each key a quantity (a printed one too), ``Step k`` or ``probes``; each value a
     number of points >= 0 (at most a million)."""
     if not isinstance(table, dict):
         raise ExerciseError(path, "grading.points", GRADING_KEYS["points"])
-    names = architecture.quantity_names()
+    names = architecture.quantity_names() + architecture.printed_names()
     steps = [title.split(":")[0] for title, _ in architecture.step_groups()[1:]]
     items = []
     for key, value in table.items():
@@ -933,6 +933,9 @@ def _answers(path, table, architecture: Architecture, batch_size: int, dtype: st
                                  architecture, batch_size, dtype))
     for group, sub in table.items():
         if isinstance(sub, dict):
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", group):  # the name is printed in reports and keys
+                raise ExerciseError(path, f"answers.{group!r}",
+                                    "a sub-table name of letters, digits, _ and - ([answers.table])")
             answers += _answer_group(path, group, sub, architecture, batch_size, dtype)
     _different_precisions(path, answers, batch_size, architecture)
     return tuple(answers)

@@ -2,14 +2,14 @@
 network, parameters and examples (decimals exactly as held, so 0.1 stays 0.1).
 
 Used for what the tool makes itself: a shrunk probe printed as a ready-to-run exercise,
-a variant of an exercise. ``[grading]`` and ``[variants]`` are written where they differ
-from the defaults; hand answers, claims and errata are not written.
+a variant of an exercise. ``[training]``, ``[grading]`` and ``[variants]`` are written
+where they differ from the defaults; hand answers, claims and errata are not written.
 """
 from decimal import Decimal
 
 import numpy as np
 
-from reference.exercise import Exercise, Grading, VariantRules
+from reference.exercise import Exercise, Grading, TrainingDefaults, VariantRules
 
 
 def _number(value) -> str:
@@ -35,8 +35,10 @@ def _string(text: str) -> str:
 
 def dump_exercise(exercise: Exercise, comment: str = "") -> str:
     """The exercise as TOML: title, source, [network], [parameters] (in the text's
-    layout, a shared bias as one number) and one [[examples]] table per example (class indices written as integers where the file
-    had them). ``comment`` lines go first, each prefixed with ``#``."""
+    layout, a shared bias as one number), one [[examples]] table per example (class
+    indices written as integers where the file had them), and [training], [grading] and
+    [variants] where the file states them. ``comment`` lines go first, each prefixed
+    with ``#``."""
     arch = exercise.architecture
     lines = [f"# {line}".rstrip() for line in comment.splitlines()]
     lines += [f"title = {_string(exercise.title)}"]
@@ -60,7 +62,24 @@ def dump_exercise(exercise: Exercise, comment: str = "") -> str:
     for x, y in zip(exercise.x, exercise.y):
         target = str(int(np.argmax([float(v) for v in y]))) if exercise.class_indices else _array(y)
         lines += ["", "[[examples]]", f"x = {_array(x)}", f"y = {target}"]
-    return "\n".join(lines + _grading(exercise.grading) + _variants(exercise.variants)) + "\n"
+    return "\n".join(lines + _training(exercise.training) + _grading(exercise.grading)
+                     + _variants(exercise.variants)) + "\n"
+
+
+def _training(training: TrainingDefaults) -> list[str]:
+    """``[training]`` where the file states it: the lr of the printed update steps
+    (delta_W1 = −lr·∂L/∂W1) and the defaults of ``train`` carry over to a variant."""
+    if training == TrainingDefaults():
+        return []
+    lines = ["", "[training]"]
+    for key in ("lr", "momentum"):
+        if getattr(training, key) is not None:
+            lines.append(f"{key} = {_number(getattr(training, key))}")
+    if training.steps is not None:
+        lines.append(f"steps = {training.steps}")
+    if training.freeze:
+        lines.append("freeze = [" + ", ".join(_string(p) for p in training.freeze) + "]")
+    return lines
 
 
 def _grading(grading: Grading) -> list[str]:

@@ -150,6 +150,42 @@ probes = 4
     assert row["points"] == "0"
 
 
+ONE_EXAMPLE_SOFTMAX = """[network]
+sizes = [2, 2]
+activations = ["identity"]
+loss = "cross_entropy"
+[parameters]
+W1 = [[0.1, 0.2], [0.3, -0.4]]
+b1 = [0.1, 0.0]
+[[examples]]
+x = [1, 2]
+y = 1
+"""
+
+SOFTMAX_STUDENT = """import numpy as np
+def backward(params, x, y):
+    z = x @ params["W1"] + params["b1"]
+    p = np.exp(z) / np.exp(z).sum()
+    onehot = np.zeros(len(z))
+    onehot[y] = 1
+    return {"dL/dW1": np.outer(x, p - onehot), "dL/db1": p - onehot}
+"""
+
+
+def test_one_example_with_a_class_label_is_graded(tmp_path):
+    # the label reaches the function as a 0-d integer array, as the batch's is a 1-D one
+    exercise = tmp_path / "softmax1.toml"
+    exercise.write_text(ONE_EXAMPLE_SOFTMAX)
+    (tmp_path / "right.py").write_text(SOFTMAX_STUDENT)
+    (tmp_path / "forgot_y.py").write_text(SOFTMAX_STUDENT.replace("np.outer(x, p - onehot)", "np.outer(x, p)"))
+    out = tmp_path / "out"
+    assert main(["grade", str(tmp_path / "right.py"), str(tmp_path / "forgot_y.py"), "--exercise", str(exercise),
+                 "--out", str(out), "--probes", "2"]) == 1
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    assert (rows["right"]["status"], rows["right"]["probes_failed"]) == ("pass", "0")
+    assert (rows["forgot_y"]["status"], rows["forgot_y"]["first_mistake"]) == ("fail", "dL/dW1[0][1]")
+
+
 @pytest.mark.skipif(shutil.which("bash") is None, reason="run_autograder is a bash script")
 def test_the_gradescope_bundle_grades_a_submission_into_results_json(tmp_path):
     bundle = tmp_path / "autograder.zip"

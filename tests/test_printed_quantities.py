@@ -128,6 +128,25 @@ def test_a_student_whose_update_step_climbs_the_loss_fails_with_the_sign_named(t
     assert "sign flipped" in str(check)
 
 
+def test_the_rubric_and_the_gradebook_know_the_update_step(tmp_path):
+    import csv
+    exercise = write(tmp_path, SETUP + '[training]\nlr = 0.5\n[grading.points]\n"dL/dW2" = 3\n"delta_W2" = 2\n',
+                     "rubric.toml")
+    students = {"right": '"delta_W2": -0.5 * dL_dW2', "climbs": '"delta_W2": 0.5 * dL_dW2',
+                "old_lr": '"delta_W2": -0.1 * dL_dW2', "none": '"e": y_hat - y'}
+    paths = []
+    for name, extra in students.items():
+        paths.append(student_returning(tmp_path, extra).rename(tmp_path / f"{name}.py"))
+    out = tmp_path / "out"
+    assert main(["grade", *map(str, paths), "--exercise", str(exercise), "--out", str(out), "--probes", "0"]) == 1
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    assert {name: (r["status"], r["points"]) for name, r in rows.items()} == {
+        "right": ("pass", "5"), "climbs": ("fail", "3"), "old_lr": ("fail", "3"), "none": ("pass", "3")}
+    assert rows["climbs"]["step"] == rows["old_lr"]["step"] == "The update step Δθ = −lr · ∂L/∂θ"
+    assert rows["climbs"]["first_mistake"] == "delta_W2[2][0]"
+    assert "| delta_W2 | 0 / 2 | delta_W2 not returned |" in (out / "feedback" / "none.md").read_text()
+
+
 def test_the_answer_key_shows_the_working_of_printed_quantities_it_is_asked_for(tmp_path, capsys):
     path = write(tmp_path, SETUP + '[answers]\ne = [-0.9, -1.1, -0.05, -1.25]\n"delta_W2[2][0]" = 0.0225\n')
     assert main(["answer-key", str(path)]) == 0
@@ -145,3 +164,46 @@ def test_an_unknown_name_lists_the_printed_quantities_of_this_network(tmp_path, 
     assert err.count("\n") == 1
     assert "dL/db1, e, L_per_example, delta_W1, delta_b1, delta_W2, delta_b2; did you mean 'delta_W2'?" in err
     assert "exps" not in err  # no softmax here
+
+
+HUGE_LOGIT = """[network]
+sizes = [1, 2]
+activations = ["identity"]
+loss = "cross_entropy"
+[parameters]
+W1 = [[800, 0]]
+b1 = [0, 0]
+[[examples]]
+x = [1]
+y = 1
+"""
+
+
+ONE_WEIGHT = """[network]
+sizes = [1, 1]
+activations = ["identity"]
+[parameters]
+W1 = [[3]]
+b1 = [0]
+[[examples]]
+x = [1]
+y = [0]
+"""
+
+
+@pytest.mark.parametrize("text, dtype, named", [
+    (HUGE_LOGIT + '[answers]\n"exps[1]" = 1\n', "float64", "exps[0] overflows to inf"),  # exp(800) > 1.8e308
+    (HUGE_LOGIT.replace("800", "100") + '[answers]\n"exps[1]" = 1\n', "float32", "exps[0] overflows to inf"),
+    (ONE_WEIGHT + '[training]\nlr = 1e308\n[answers]\n"delta_W1[0][0]" = 1\n', "float64",
+     "delta_W1[0][0] overflows to -inf")])  # −1e308 · 6
+def test_a_printed_quantity_that_overflows_the_floats_is_one_line(tmp_path, capsys, text, dtype, named):
+    assert main([str(write(tmp_path, text)), "--dtype", dtype]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"expected numbers whose {dtype} forward and backward pass stays finite" in err
+    assert named in err
+
+
+def test_a_huge_logit_nobody_asks_the_exponential_of_is_checked_as_usual(tmp_path, capsys):
+    # log-softmax keeps the loss of logit 800 finite: exps overflows only where a text prints it
+    assert main([str(write(tmp_path, HUGE_LOGIT))]) == 0
+    assert "Result: everything agrees." in capsys.readouterr().out

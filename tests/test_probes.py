@@ -104,6 +104,28 @@ def test_a_correct_function_passes_every_probe_whichever_side_it_takes(chapter7,
     assert taken in summary(results, 0) and summary(results, 0).startswith("Probes: 7 of 7 agree (seed 0; 6 random")
 
 
+def transposed_weight_gradient(params, x, y):
+    """∂L/∂W1 returned as (3, 4), W1's transpose: as many numbers, another shape."""
+    grads = correct(params, x, y)
+    grads["dL/dW1"] = grads["dL/dW1"].T
+    return grads
+
+
+def bias_gradient_as_a_row(params, x, y):
+    """∂L/∂b1 returned as (1, 3), as batch-style code gives it for one example."""
+    grads = correct(params, x, y)
+    grads["dL/db1"] = grads["dL/db1"][None, :]
+    return grads
+
+
+def test_a_transposed_gradient_fails_every_probe_but_a_row_for_one_example_passes(chapter7):
+    results = run_probes(make_probes(chapter7), function_runner(transposed_weight_gradient), TOL)
+    assert not any(r.ok for r in results)
+    assert all(r.wrong == [("dL/dW1", None, None)] for r in results)  # a wrong shape, never its numbers reshaped
+    results = run_probes(make_probes(chapter7), function_runner(bias_gradient_as_a_row), TOL)
+    assert all(r.ok for r in results)
+
+
 def test_mixed_sides_fail_only_the_kink_probe_and_shrink_to_a_hand_checkable_net(chapter7):
     results = run_probes(make_probes(chapter7), function_runner(mixed_sides), TOL)
     assert [r.ok for r in results] == [True] * 6 + [False]

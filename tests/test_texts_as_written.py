@@ -45,6 +45,16 @@ def test_the_same_value_at_the_same_precision_twice_is_one_line(tmp_path, capsys
                                      "but L is given at the same precision by answers.L too") in err
 
 
+@pytest.mark.parametrize("name", ['"a\\nb"', '"table 2"', '"x]"'])
+def test_a_sub_table_name_that_is_not_plain_is_one_line(tmp_path, capsys, name):
+    # the name is printed in reports, keys and feedback: a newline or bracket would forge their lines
+    path = write(tmp_path, SETUP + f'[answers]\nL = 0.896\n[answers.{name}]\nL = 0.89625\n')
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "expected a sub-table name of letters, digits, _ and -" in err
+    assert main([str(write(tmp_path, SETUP + '[answers]\nL = 0.896\n[answers.table_2-b]\nL = 0.89625\n'))]) == 0
+
+
 def test_the_plugin_names_the_second_printing(pytester):
     pytester.makefile(".exercise.toml", text=SETUP + '[answers]\nL = 0.896\n[answers.table]\nL = 0.89626\n')
     result = pytester.runpytest("-p", "no:backprop_crosscheck", "-p", "compare.pytest_plugin",
@@ -94,3 +104,36 @@ def test_a_text_backward_that_is_no_mistake_of_the_network_is_one_line(tmp_path,
 def test_a_text_backward_that_is_no_name_is_one_line(tmp_path, capsys, text):
     assert main([str(write(tmp_path, SETUP + f"[errata]\n{text}\n"))]) == 2
     assert "errata.backward: expected the name of a catalogued mistake" in capsys.readouterr().err
+
+
+SHARED_OUT_IN = """[network]
+sizes = [3, 2, 1]
+activations = ["relu", "identity"]
+layout = "out_in"
+shared_bias = true
+[parameters]
+W1 = [[0.1, 0.2, 0.3], [-0.4, 0.5, 0.6]]
+b1 = 0.1
+W2 = [[0.7, -0.8]]
+b2 = 0.05
+[[examples]]
+x = [1, 2, 3]
+y = [1]
+[answers]
+"dL/db1" = 0.38
+"""
+
+
+@pytest.mark.parametrize("mistake, why", [
+    # a (2, 3) weight: its transposed gradient cannot be printed in the text's (2, 3) layout
+    ("WeightGradientTransposed", "WeightGradientTransposed gives dL/dW1 of shape (3, 2), not (2, 3)"),
+    # W2 is one row: read as a column it is its own transpose, so the rule changes no gradient
+    ("WeightsReshapedNotTransposed", "WeightsReshapedNotTransposed gives the stated loss's own gradients here: "
+                                     "there is nothing to record")])
+def test_a_text_backward_that_cannot_be_the_texts_rule_here_is_one_line(tmp_path, capsys, mistake, why):
+    path = write(tmp_path, SHARED_OUT_IN + f'[errata]\nbackward = "{mistake}"\n')
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "errata.backward: expected a rule the text's printed gradients can follow" in err
+    assert why in err
+    assert main([str(write(tmp_path, SHARED_OUT_IN, "no_errata.toml"))]) == 0  # the same text without it is fine

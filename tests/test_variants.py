@@ -44,6 +44,20 @@ def test_a_variant_is_written_like_its_original(name, tmp_path):
     assert all(np.array_equal(again.parameters[k], variant.parameters[k]) for k in variant.parameters)
 
 
+def test_a_variant_keeps_the_texts_training_settings(tmp_path):
+    # the printed update step delta_W2 = −lr·∂L/∂W2 is the text's only with the text's lr
+    path = tmp_path / "trained.toml"
+    path.write_text(CHAPTER7_PATH.read_text().split("[answers]")[0]
+                    + '[training]\nlr = 0.5\nsteps = 3\nmomentum = 0.9\nfreeze = ["b1", "b2"]\n')
+    variant = make_variant(load_exercise(path), 5)
+    written = tmp_path / "variant.toml"
+    written.write_text(dump_exercise(variant))
+    training = load_exercise(written).training
+    assert (training.lr, training.steps, training.momentum, training.freeze) == (
+        Decimal("0.5"), 3, Decimal("0.9"), ("b1", "b2"))
+    assert "[training]" not in dump_exercise(make_variant(CHAPTER7, 5))  # the chapter states none
+
+
 @pytest.mark.parametrize("rules, check", [
     (VariantRules(kinks=1), lambda z: sum(v == 0 for v in z.reshape(-1)) == 1),
     (VariantRules(kink_margin=Decimal("0.1")), lambda z: all(abs(v) >= Decimal("0.1") for v in z.reshape(-1))),

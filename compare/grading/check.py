@@ -34,6 +34,7 @@ from compare.grading.key import DEFAULT_TIMEOUT, GradingKey
 from compare.grading.matching import matching_mistakes
 from compare.grading.probes import DEFAULT_PROBES, Outcome, ProbeResult, Runner, function_runner, run_probes, shrink
 from compare.grading.runner import Call, Session, SubmissionRun, run_submission
+from reference import quantities
 from reference.exercise import Exercise
 from reference.numbers import convert
 
@@ -156,7 +157,7 @@ def function_inputs(exercise: Exercise, dtype: str, as_batch: bool | None = None
     if exercise.class_indices:
         y = np.array([int(np.argmax(row)) for row in exercise.y], dtype=np.int64)
     if not (exercise.batch_size > 1 if as_batch is None else as_batch):
-        x, y = x[0], y[0]
+        x, y = x[0], np.asarray(y[0])  # a class label as a 0-d array, not a NumPy scalar
     return params, x, y
 
 
@@ -298,7 +299,8 @@ def first_mistake(check: StudentCheck):
 
 
 def step_of(check: StudentCheck, quantity: str) -> str:
-    """The text's step that computes ``quantity`` ("Step 2: output layer weights")."""
+    """The text's step that computes ``quantity`` ("Step 2: output layer weights"), or
+    the heading of a printed quantity ("The update step Δθ = −lr · ∂L/∂θ")."""
     arch = check.comparison.exercise.architecture
-    return next((title for title, names in arch.step_groups()
-                 if quantity in names), "")
+    groups = arch.step_groups() + quantities.printed_groups(arch.printed_names())
+    return next((title for title, names in groups if quantity in names), "")

@@ -49,7 +49,7 @@ def _why_wrong(check, name: str, carried_ok: bool) -> str:
     rows = [r for r in check.comparison.gradients + check.comparison.intermediates if r.quantity == name]
     if check.comparison.hand_error:
         return "no result"
-    if rows and all(r.not_returned for r in rows):
+    if not rows or all(r.not_returned for r in rows):  # a printed quantity not returned has no rows
         return f"{name} not returned"
     wrong = [r for r in rows if not r.agree]
     if not wrong:

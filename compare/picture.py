@@ -71,6 +71,11 @@ class NetworkPicture:
         name = f"dL/db{k}"
         return self.exact.values[name] if name in self.exact.values and not self.arch.shares_bias(k) else None
 
+    def shared_bias_gradient(self, k: int):
+        """dL/db_k of a bias shared by layer k's neurons (the sum over them and the
+        batch), exact and 0-d; None for any other layer."""
+        return self.exact.values[f"dL/db{k}"][()] if self.arch.shares_bias(k) else None
+
     def neuron_text(self, layer: int, j: int) -> str:
         """The values beside a neuron: a few lines for one example, a table with a row per
         example for a batch (``neuron_table``)."""

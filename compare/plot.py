@@ -245,6 +245,8 @@ def _draw_biases(ax, pic: NetworkPicture, layout: Layout, largest) -> list:
     an edge with that gradient; returns the stubs' segments."""
     stubs = []
     for k in range(1, pic.n + 1):
+        if layout.biased[k] and pic.shared_bias_gradient(k) is not None:
+            stubs += _draw_shared_bias(ax, pic.shared_bias_gradient(k), layout, k, largest)
         grad = pic.bias_gradient(k)
         if grad is None or not layout.biased[k]:
             continue
@@ -259,6 +261,32 @@ def _draw_biases(ax, pic: NetworkPicture, layout: Layout, largest) -> list:
                     bbox=dict(boxstyle="square,pad=0.25", fc="white", ec=_colour(g), lw=1.1))
             stubs.append(((x, top), (x, box)))
     return stubs
+
+
+def _draw_shared_bias(ax, g, layout: Layout, k: int, largest) -> list:
+    """One bias shared by layer k: its box above the top neuron, on a stub, and a dotted
+    line down the layer's column to every neuron it is added to; returns the stub."""
+    top = max(layout.positions[k], key=lambda j: layout.positions[k][j][1])
+    bottom = min(layout.positions[k], key=lambda j: layout.positions[k][j][1])
+    (x, stub_top), (_, box), _ = _bias_spots(layout, k, top)
+    ax.plot([x, x], [stub_top, box], color=_colour(g), lw=_line_width(g, largest, 1.0, layout.scale), zorder=2,
+            gid=f"bias-edge-{k}-shared")
+    ax.plot([x, x], [layout.positions[k][bottom][1], stub_top], color=_colour(g), lw=1.0, linestyle=":", zorder=0.5,
+            gid=f"bias-column-{k}")
+    ax.text(x, box, "shared " + short(g, TABLE_WIDTH), ha="center", va="bottom", fontsize=7.5, zorder=5,
+            gid=f"bias-{k}-shared", color="#666666" if g == 0 else _colour(g),
+            bbox=dict(boxstyle="square,pad=0.25", fc="white", ec=_colour(g), lw=1.1))
+    return [((x, stub_top), (x, box))]
+
+
+def _has_box_above(pic: NetworkPicture, layout: Layout, k: int, j: int) -> bool:
+    """Whether neuron j of layer k has a bias box above it: its own, or the layer's shared
+    one above its top neuron."""
+    if not layout.biased[k]:
+        return False
+    if pic.shared_bias_gradient(k) is not None:
+        return j == max(layout.positions[k], key=lambda i: layout.positions[k][i][1])
+    return pic.bias_gradient(k) is not None
 
 
 def _draw_neuron(ax, pic: NetworkPicture, layout: Layout, k: int, j: int) -> None:
@@ -286,7 +314,7 @@ def _draw_neuron(ax, pic: NetworkPicture, layout: Layout, k: int, j: int) -> Non
                 bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.9), **table)
     status = pic.status_text(k, j) if pic.arch.sizes[k] <= NODE_LABEL_LIMIT else ""
     if status:
-        spot = _bias_spots(layout, k, j)[2] if layout.biased[k] and pic.bias_gradient(k) is not None else \
+        spot = _bias_spots(layout, k, j)[2] if _has_box_above(pic, layout, k, j) else \
             (x, y + radius + 0.11 / scale)
         ax.text(*spot, status, ha="center", va="bottom", fontsize=8.5, zorder=5, gid=f"status-{k}-{j}",
                 color="#555555" if dead else KINK_RING, fontweight="bold",
@@ -324,7 +352,9 @@ def _legend(fig, pic: NetworkPicture, shown: set, biases: bool) -> None:
                Line2D([], [], color="#555555", lw=1.5, linestyle=(0, (4, 3)),
                       label="from a zero input or dead neuron" if relu else "from a zero input")
                if "dashed" in shown else None,
-               Patch(fc="white", ec="#333333", label="box above a neuron: ∂L/∂b of its bias") if biases else None,
+               Patch(fc="white", ec="#333333", label="box above a neuron: ∂L/∂b of its bias" + (
+                   " (shared: of the one bias its layer shares)" if any(pic.arch.shared_bias) else ""))
+               if biases else None,
                Patch(fc=DEAD_FACE, ec="#8a8a8a", label="dead ReLU neuron (z ≤ 0, ReLU′ = 0)") if relu else None,
                Line2D([], [], marker="o", color="none", markerfacecolor="none", markeredgecolor=KINK_RING,
                       markeredgewidth=2.4, markersize=12, label="on the kink (z = 0 exactly)")
@@ -364,6 +394,7 @@ def draw_network(exercise: Exercise) -> Figure:
                    for i in positions[k - 1] for j in positions[k]]
     drawn_grads += [g for k in range(1, pic.n + 1) if pic.bias_gradient(k) is not None
                     for j, g in enumerate(pic.bias_gradient(k)) if j in positions[k]]
+    drawn_grads += [pic.shared_bias_gradient(k) for k in range(1, pic.n + 1) if pic.arch.shares_bias(k)]
     largest = max((abs(g) for g in drawn_grads), default=0) or 1  # one scale for every layer and bias
     labelled, selected = {}, False
     for k in range(1, pic.n + 1):

@@ -410,3 +410,23 @@ def test_a_large_batch_shows_a_count_or_leaves_the_tables_out(tmp_path):
     assert not any(g.startswith("values-") for g in texts)
     suptitle = draw_network(load_exercise(path))._suptitle.get_text()
     assert "too many examples or neurons for a table per neuron (draw one with --example N)" in suptitle
+
+
+def test_a_shared_bias_is_one_box_above_its_layer_holding_the_sum(tmp_path):
+    from fractions import Fraction
+    from reference import run_pass
+    mazur = load_exercise(Path(__file__).resolve().parent.parent / "reference" / "data" / "mazur_as_written.toml")
+    _, groups, texts = svg_tree(write_plot(mazur, tmp_path / "m.svg"))
+    exact = run_pass(mazur, mazur.architecture.ground_truth).values
+    for k in (1, 2):
+        assert not any(g.startswith(f"bias-{k}-") and not g.endswith("shared") for g in groups)  # no box per neuron
+        text = group_text(groups[f"bias-{k}-shared"])
+        assert text.startswith("shared ")
+        # the box's value is the layer's ∂L/∂b, the sum of its neurons' ∂L/∂z (δo1 + δo2 in Mazur's output layer)
+        assert float(text.split()[1]) == pytest.approx(float(exact[f"dL/db{k}"]), rel=5e-3)
+        assert float(exact[f"dL/db{k}"]) == pytest.approx(float(sum(exact[f"dL/dz{k}"])), rel=1e-12)
+        assert f"bias-column-{k}" in groups
+    assert any("of the one bias its layer shares" in t for t in texts)
+    chapter = svg_tree(write_plot(load_exercise(Path(__file__).resolve().parent.parent / "reference" / "data"
+                                                / "chapter7.toml"), tmp_path / "c.svg"))
+    assert not any(g.endswith("shared") for g in chapter[1]) and not any("shares" in t for t in chapter[2])

@@ -55,6 +55,43 @@ def _umask() -> int:
     return mask
 
 
+def check_output_file(path, option: str) -> None:
+    """Refuse, before any work, an output file ``atomic_output`` could not write: one that
+    exists and is not a regular file (through symlinks), or whose folder is missing or
+    not writable. Raises ``UsageError`` naming ``option`` and the path."""
+    real = Path(os.path.realpath(path))
+    if real.exists() and not real.is_file():
+        raise UsageError(f"{option}: {path}: expected a file to write (it exists and is not a regular file)")
+    if not real.parent.is_dir():
+        raise UsageError(f"{option}: {path}: expected a file in an existing folder ({real.parent} is not one)")
+    if not os.access(real.parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{option}: {path}: expected a file in a folder you can write ({real.parent} is not)")
+
+
+def check_output_folder(path, option: str, files=()) -> None:
+    """Refuse, before any work, an output folder that cannot be made or written: ``path``
+    exists and is not a folder, or the nearest existing folder above it is not writable;
+    each of ``files`` (relative paths inside it) is checked as ``check_output_file`` where
+    its folder exists. Raises ``UsageError`` naming ``option`` and the path."""
+    folder = Path(os.path.realpath(path))
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{option}: {path}: expected a folder (it exists and is not one)")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{option}: {path}: expected a folder ({existing} is a file, not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{option}: {path}: expected a folder you can write ({existing} is not writable)")
+    for name in files:
+        target = folder / name
+        for above in reversed(target.relative_to(folder).parents[:-1]):  # the subfolders on the way
+            if (folder / above).exists() and not (folder / above).is_dir():
+                raise UsageError(f"{option}: {folder / above}: expected a folder (it exists and is not one)")
+        if target.parent.is_dir():
+            check_output_file(target, option)
+
+
 @contextmanager
 def atomic_output(path, binary: bool = False):
     """A file object to write ``path`` through: a temporary file in the same directory,

@@ -208,3 +208,31 @@ def test_the_gradescope_bundle_grades_a_submission_into_results_json(tmp_path):
                                         for t in results["tests"])
         assert results["score"] == (1 if passes else 0)
         assert ("Student result: PASS" in results["output"]) == passes
+
+
+@pytest.mark.parametrize("option, make, says", [
+    ("--out", lambda tmp: (tmp / "afile").write_text("x") and tmp / "afile", "expected a folder (it exists and is not one)"),
+    ("--out", lambda tmp: (tmp / "afile").write_text("x") and tmp / "afile" / "sub",
+     "is a file, not a folder"),
+    ("--out", lambda tmp: (tmp / "book" / "feedback" / "correct.md").mkdir(parents=True) or tmp / "book",
+     "correct.md: expected a file to write"),
+    ("--gradescope", lambda tmp: (tmp / "results").mkdir() or tmp / "results", "expected a file to write"),
+    ("--gradescope", lambda tmp: tmp / "missing" / "results.json", "expected a file in an existing folder")])
+def test_an_output_that_cannot_be_written_is_refused_before_grading(tmp_path, capsys, option, make, says):
+    target = make(tmp_path)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert main(["grade", str(STUDENTS / "correct.py"), str(STUDENTS / "infinite_loop.py"), option, str(target),
+                 "--timeout", "30", "--probes", "0"]) == 2  # refused at once: the infinite loop never runs
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{option}: " in err and says in err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+def test_two_students_whose_feedback_would_share_a_file_are_refused(tmp_path, capsys):
+    for name in ("alice smith", "alice_smith"):
+        shutil.copy(STUDENTS / "correct.py", tmp_path / f"{name}.py")
+    args = ["grade", str(tmp_path / "alice smith.py"), str(tmp_path / "alice_smith.py"), "--probes", "0"]
+    assert main(args + ["--out", str(tmp_path / "book")]) == 2
+    assert "students 'alice smith' and 'alice_smith' would share feedback/alice_smith.md" in capsys.readouterr().err
+    assert not (tmp_path / "book").exists()
+    assert main(args) == 0  # without --out nothing is shared: both pass

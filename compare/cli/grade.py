@@ -59,6 +59,7 @@ def run(exercise, args, tolerance) -> int:
         raise UsageError(str(error)) from None
     if not submissions:
         raise UsageError("no submissions found")
+    _check_outputs(args, [s.student for s in submissions])
     key = GradingKey.build(exercise, args.dtype, tolerance, args.probes, args.seed, args.timeout, args.sandbox)
     key_for = None
     if args.variants:
@@ -68,17 +69,36 @@ def run(exercise, args, tolerance) -> int:
     except SandboxError as error:
         raise UsageError(f"--sandbox: {error}") from None
     rows = [row(g.submission.student, g.submission.path, g.check, g.score, g.problem) for g in graded]
-    if args.out:
-        out = Path(args.out)
-        write_gradebook(out, rows)
-        for g in graded:
-            write_feedback(out, g.submission.student, g.check, g.score, g.problem)
-    if args.gradescope:
-        from compare.grading.gradescope import write_results
-        write_results(Path(args.gradescope), graded)
+    try:
+        if args.out:
+            out = Path(args.out)
+            write_gradebook(out, rows)
+            for g in graded:
+                write_feedback(out, g.submission.student, g.check, g.score, g.problem)
+        if args.gradescope:
+            from compare.grading.gradescope import write_results
+            write_results(Path(args.gradescope), graded)
+    except OSError as error:  # checked up front; the disk may still fill up or change meanwhile
+        raise UsageError(f"cannot write the results: {error}") from None
     with report_width(args):
         _print_report(args, graded, rows, fmt)
     return 0 if all(r.status == "pass" for r in rows) else 1
+
+
+def _check_outputs(args, students: list[str]) -> None:
+    """``--out`` and ``--gradescope`` refused in one line before any student is graded:
+    a path that exists and is not a folder (a file), a folder that cannot be written, two
+    students whose feedback would share a file."""
+    from compare.grading.gradebook import output_files
+    from compare.usage import check_output_file, check_output_folder
+    if args.out:
+        try:
+            files = output_files(students)
+        except ValueError as error:
+            raise UsageError(f"--out: {error}; rename one of the submissions") from None
+        check_output_folder(args.out, "--out", files)
+    if args.gradescope:
+        check_output_file(args.gradescope, "--gradescope")
 
 
 def _print_report(args, graded, rows, fmt: str) -> None:

@@ -107,12 +107,31 @@ def feedback_markdown(check: StudentCheck | None, score: Score | None, student: 
     return "\n".join(lines + ["```", render_text(check, "github"), "```", ""])
 
 
+def feedback_stem(student: str) -> str:
+    """The file name (without suffix) of ``student``'s feedback: letters, digits, ``-``,
+    ``_`` and ``.`` kept, anything else ``_``."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "student"
+
+
+def output_files(students: list[str]) -> list[str]:
+    """The files ``--out`` gets, relative to it: the gradebook and each student's
+    feedback. Raises ``ValueError`` naming two students whose feedback would share a file."""
+    owner = {}
+    for student in students:
+        stem = feedback_stem(student)
+        if stem in owner and owner[stem] != student:
+            raise ValueError(f"students {owner[stem]!r} and {student!r} would share feedback/{stem}.md")
+        owner[stem] = student
+    return ["gradebook.csv", "gradebook.json"] + [f"feedback/{stem}.{suffix}" for stem in owner
+                                                  for suffix in ("md", "html")]
+
+
 def write_feedback(out: Path, student: str, check: StudentCheck | None, score: Score | None,
                    problem: str | None = None) -> None:
     """``feedback/STUDENT.md`` and ``feedback/STUDENT.html`` in ``out``."""
     folder = out / "feedback"
     folder.mkdir(parents=True, exist_ok=True)
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "student"
+    safe = feedback_stem(student)
     with atomic_output(folder / f"{safe}.md") as stream:
         stream.write(feedback_markdown(check, score, student, problem))
     title = f"Feedback: {student}"

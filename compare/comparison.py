@@ -21,6 +21,7 @@ from compare.diagnosis import CARRIED_RULE, check_answers, text_backward
 from compare.kinks import Kink, SideMatched, affected_parameters, find_kinks, is_affected, sides_taken
 from compare.reasons import Reasons
 from compare.tolerance import Tolerance, written_value_agrees
+from reference import quantities
 from reference.backprop import Backprop, Pass, run_pass
 from reference.exercise import Exercise
 from reference.numbers import GROUND_TRUTH_NAMES, as_fraction
@@ -448,6 +449,8 @@ def _hand_entry(hand_values, hand_error, exact_value, name, index, arch) -> tupl
     if name not in hand_values:
         return None, [f"hand: no value for {name}"]
     value = np.asarray(hand_values[name])
+    if name == quantities.PER_EXAMPLE_NAME and exact_value.shape == (1,) and value.shape == ():
+        value = value.reshape(1)  # one example's loss as a number, as its other quantities have no batch axis
     if value.shape != exact_value.shape:  # both shown as the text writes them
         shared = (f" (layer {name.rsplit('b', 1)[1]} shares one bias: one number, its gradient the sum over the "
                   "layer's neurons)" if exact_value.ndim == 0 and name.startswith(("dL/db", "delta_b")) else "")

@@ -983,6 +983,8 @@ def _entry_values(path, section: str, key: str, value, shape: tuple[int, ...], g
     entry given twice."""
     name, index = quantities.split_entry(key)
     where = f"{section}.{key}"
+    if name == quantities.PER_EXAMPLE_NAME and shape == (1,) and not index and not isinstance(value, list):
+        value = [value]  # one example's loss written as a number, like its other quantities
     if index:
         if len(index) != len(shape) or any(i >= s for i, s in zip(index, shape)):
             raise ExerciseError(path, where, f"an index into shape {shape}")

@@ -128,6 +128,19 @@ def test_a_student_whose_update_step_climbs_the_loss_fails_with_the_sign_named(t
     assert "sign flipped" in str(check)
 
 
+def test_one_examples_loss_may_be_a_number_or_a_list_of_one(tmp_path, chapter7):
+    for written in ("0.89625", "[0.89625]"):
+        path = write(tmp_path, SETUP + f"[answers]\nL_per_example = {written}\n")
+        assert [c.agree for c in check_answers(load_exercise(path))] == [True]
+    for returned in ("L", "np.array([L])"):
+        check = check_student(student_returning(tmp_path, f'"L_per_example": {returned}'), "backward", chapter7,
+                              probes=2)
+        assert check.ok and [r.agree for r in check.comparison.intermediates if r.quantity == "L_per_example"] == [True]
+    wrong = check_student(student_returning(tmp_path, '"L_per_example": np.array([L, L])'), "backward", chapter7,
+                          probes=0)
+    assert not wrong.ok  # two numbers for one example: a wrong shape still
+
+
 def test_the_rubric_and_the_gradebook_know_the_update_step(tmp_path):
     import csv
     exercise = write(tmp_path, SETUP + '[training]\nlr = 0.5\n[grading.points]\n"dL/dW2" = 3\n"delta_W2" = 2\n',

@@ -111,6 +111,7 @@ class Steps:
         self.role[quantities.EXPONENTIALS_NAME] = ("exps", n)
         self.role[quantities.PER_EXAMPLE_NAME] = ("Lb", n)
         self.delta_of = {quantities.DELTA_PREFIX + p: p for p in self.arch.parameter_shapes()}
+        self.frozen = frozenset(exercise.training.freeze)
         for name in self.delta_of:
             self.role[name] = ("delta", n)
 
@@ -205,7 +206,8 @@ class Steps:
             return losses.per_example(arch.loss, v["y_hat"], self.y)
         if kind == "delta":
             gradient = v[self.deps(name)[0]]  # the array first: an interval times an array is not defined
-            return np.asarray(gradient * -self.lr, dtype=gradient.dtype)  # a shared bias's stays 0-d
+            lr = self.lr * 0 if self.delta_of[name] in self.frozen else -self.lr  # a frozen parameter does not move
+            return np.asarray(gradient * lr, dtype=gradient.dtype)  # a shared bias's stays 0-d
         if kind == "p":
             wrong = wrong_probabilities(forward_variant, arch, v["y_hat"]) if forward_variant else None
             return wrong if wrong is not None else bp.probabilities(v["y_hat"], arch.loss)

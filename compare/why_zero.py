@@ -117,8 +117,12 @@ class ZeroReasons:
             return ""
         if name.startswith(("dL/dW", "dL/db")):
             return self.gradients.for_entry(name[4:], index)
-        if quantities.delta_parameter(name):  # Δθ = −lr·∂L/∂θ: zero with its gradient
+        if quantities.delta_parameter(name):  # Δθ = −lr·∂L/∂θ: zero with its gradient, lr or a freeze
             parameter = quantities.delta_parameter(name)
+            if parameter in self.exercise.training.freeze:
+                return f"{parameter} is frozen ([training] freeze): the update leaves it"
+            if self.values[f"dL/d{parameter}"][index] != 0:
+                return "lr = 0 ([training] lr)"
             return f"∂L/∂{self.arch.label(parameter, index)} = 0: " + self.gradients.for_entry(parameter, index)
         if name == quantities.ERROR_NAME:
             return self.output_matches(index[-1])

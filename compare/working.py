@@ -235,8 +235,11 @@ class Working:
         return lhs, Mul([coefficient, total])
 
     def update(self, name: str, index: tuple):
-        """Δθ = −lr · ∂L/∂θ, with the [training] lr (0.1 where the file states none)."""
+        """Δθ = −lr · ∂L/∂θ, with the [training] lr (0.1 where the file states none); 0 for
+        a parameter the file's [training] freeze keeps."""
         parameter = quantities.delta_parameter(name)
+        if parameter in self.exercise.training.freeze:
+            return Entry(name, self.arch.layout_index(name, index)), self.constant(Fraction(0))  # why: the why-zero column
         gradient = Value(self.exact.values[f"dL/d{parameter}"][index],
                          Entry(f"dL/d{parameter}", self.arch.layout_index(parameter, index)))
         lr = self.constant(Fraction(str(self.lr)) if not isinstance(self.lr, Fraction) else self.lr, "lr", "\\mathrm{lr}")

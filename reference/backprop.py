@@ -130,7 +130,7 @@ def run_pass(exercise: Exercise, number_type: str, backprop: Backprop | None = N
     network = Network.from_exercise(exercise, number_type)
     x, y = convert(exercise.x, number_type), convert(exercise.y, number_type)
     return run_network_pass(network, x, y, number_type, backprop, lr=learning_rate(exercise, number_type),
-                            printed=printed)
+                            printed=printed, frozen=exercise.training.freeze)
 
 
 DEFAULT_LR = Decimal("0.1")  # the lr of the printed delta_θ where the file's [training] says none
@@ -142,11 +142,13 @@ def learning_rate(exercise: Exercise, number_type: str):
     return convert(np.array([lr], dtype=object), number_type)[0]
 
 
-def printed_values(architecture, y_hat: np.ndarray, y: np.ndarray, values: dict, lr=None) -> dict:
+def printed_values(architecture, y_hat: np.ndarray, y: np.ndarray, values: dict, lr=None,
+                   frozen: tuple[str, ...] = ()) -> dict:
     """The quantities texts print beside the steps (``reference.quantities.printed_names``),
     from a pass's ``y_hat`` (B, n_out), targets ``y`` and ``values`` (its probabilities and
     parameter gradients): e = ŷ − y (p − y for a loss on logits), exps = exp(ŷ) for
-    cross-entropy, the loss of each example (B,), and with ``lr`` delta_θ = −lr·∂L/∂θ."""
+    cross-entropy, the loss of each example (B,), and with ``lr`` delta_θ = −lr·∂L/∂θ,
+    0 for a parameter in ``frozen`` (``[training] freeze``: the update leaves it)."""
     output = values.get(quantities.PROBABILITIES_NAME, y_hat)
     found = {quantities.ERROR_NAME: output - y,
              quantities.PER_EXAMPLE_NAME: losses.per_example(architecture.loss, y_hat, y)}
@@ -157,16 +159,18 @@ def printed_values(architecture, y_hat: np.ndarray, y: np.ndarray, values: dict,
         if lr is not None:
             for parameter in architecture.parameter_shapes():
                 gradient = values[f"dL/d{parameter}"]
-                found[quantities.DELTA_PREFIX + parameter] = np.asarray(-lr * gradient, dtype=gradient.dtype)  # 0-d stays
+                step = gradient - gradient if parameter in frozen else -lr * gradient  # +0, never -0.0
+                found[quantities.DELTA_PREFIX + parameter] = np.asarray(step, dtype=gradient.dtype)  # 0-d stays
     return found
 
 
 def run_network_pass(network: Network, x: np.ndarray, y: np.ndarray, number_type: str,
-                     backprop: Backprop | None = None, lr=None, printed: bool = True) -> Pass:
+                     backprop: Backprop | None = None, lr=None, printed: bool = True,
+                     frozen: tuple[str, ...] = ()) -> Pass:
     """Forward and backward pass of ``network`` (parameters already in ``number_type``)
     on a batch ``x`` (B, in), ``y`` (B, out) of the same number type, with the printed
     quantities unless ``printed`` is false (``printed_values``; the deltas only with
-    ``lr``). Used directly where the parameters are not the file's (after a
+    ``lr``, 0 for the ``frozen`` parameters). Used directly where the parameters are not the file's (after a
     gradient-descent step, say)."""
     backprop = backprop or Backprop()
     zs, acts = network.forward(x)
@@ -180,7 +184,7 @@ def run_network_pass(network: Network, x: np.ndarray, y: np.ndarray, number_type
             raw[quantities.hidden_name(k, n)] = acts[k]
     raw.update(backprop.backward(network, zs, acts, y))
     if printed:
-        raw.update(printed_values(network.architecture, acts[-1], y, raw, lr))
+        raw.update(printed_values(network.architecture, acts[-1], y, raw, lr, frozen))
     values = {name: _per_example_shape(name, value, len(x)) for name, value in raw.items()}
     return Pass(number_type, values, zs)
 

@@ -44,12 +44,13 @@ def test_every_printed_quantity_agrees_exactly_by_hand_and_by_torch(path):
             np.testing.assert_allclose(hand[name], want, rtol=1e-12, atol=1e-12, err_msg=name)
             np.testing.assert_allclose(torch_values[name], want, rtol=1e-12, atol=1e-12, err_msg=name)
     for parameter in arch.parameter_shapes():
+        step = 0 if parameter in exercise.training.freeze else lr  # Mazur's files freeze the biases
         # each float run steps by its own gradient: at a kink (the chapter's z1[0]) the runs take different sides
         for run in (hand, torch_values):
-            np.testing.assert_allclose(run[f"delta_{parameter}"], -float(lr) * run[f"dL/d{parameter}"],
+            np.testing.assert_allclose(run[f"delta_{parameter}"], -float(step) * run[f"dL/d{parameter}"],
                                        rtol=1e-15, atol=0)
         if arch.rational:
-            assert (exact[f"delta_{parameter}"] == -Fraction(lr) * exact[f"dL/d{parameter}"]).all()
+            assert (exact[f"delta_{parameter}"] == -Fraction(step) * exact[f"dL/d{parameter}"]).all()
     assert exact["L_per_example"].shape == (exercise.batch_size,)
 
 
@@ -139,6 +140,22 @@ def test_one_examples_loss_may_be_a_number_or_a_list_of_one(tmp_path, chapter7):
     wrong = check_student(student_returning(tmp_path, '"L_per_example": np.array([L, L])'), "backward", chapter7,
                           probes=0)
     assert not wrong.ok  # two numbers for one example: a wrong shape still
+
+
+def test_the_update_step_of_a_frozen_parameter_is_zero_in_every_track(tmp_path, capsys):
+    # Mazur's text keeps its biases: with [training] freeze their update step is 0, not −lr·∂L/∂b
+    body = (DATA / "mazur_as_written.toml").read_text().split("[answers]")[0]
+    frozen = write(tmp_path, body + '[answers]\ndelta_b1 = 0\n"delta_W2[0][0]" = -0.04108352\n'
+                                    '[training]\nlr = 0.5\nfreeze = ["b1", "b2"]\n')
+    exercise = load_exercise(frozen)
+    exact, torch_values = run_pass(exercise, exercise.architecture.ground_truth).values, run_autograd(exercise).values
+    assert exact["delta_b1"] == 0 and exact["dL/db1"] != 0 and float(torch_values["delta_b1"]) == 0
+    assert float(exact["delta_W2"][0, 0]) == pytest.approx(-0.5 * float(exact["dL/dW2"][0, 0]), rel=1e-15)
+    assert all(c.agree for c in check_answers(exercise))
+    assert main(["answer-key", str(frozen)]) == 0
+    assert "b1 is frozen ([training] freeze): the update leaves it" in capsys.readouterr().out
+    moving = write(tmp_path, body + '[answers]\ndelta_b1 = 0\n[training]\nlr = 0.5\n', "moving.toml")
+    assert not any(c.agree for c in check_answers(load_exercise(moving)))  # not frozen: −lr·∂L/∂b1 ≠ 0
 
 
 def test_the_rubric_and_the_gradebook_know_the_update_step(tmp_path):

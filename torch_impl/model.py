@@ -157,7 +157,7 @@ def run_autograd(exercise: Exercise, dtype: str = "float64") -> AutogradPass:
     return autograd_pass(build_model(exercise, dtype), exercise.architecture,
                          tensor_from_decimals(exercise.x, torch_dtype),
                          tensor_from_decimals(exercise.y, torch_dtype), exercise.class_indices,
-                         lr=float(lr))
+                         lr=float(lr), frozen=exercise.training.freeze)
 
 
 def per_example_loss(arch: Architecture, y_hat: torch.Tensor, y: torch.Tensor, class_indices: bool = False
@@ -175,14 +175,17 @@ def per_example_loss(arch: Architecture, y_hat: torch.Tensor, y: torch.Tensor, c
 
 
 def _printed(arch: Architecture, y_hat: torch.Tensor, y: torch.Tensor, raw: dict, class_indices: bool,
-             lr: float | None) -> dict:
+             lr: float | None, frozen: tuple[str, ...] = ()) -> dict:
+    """e, exps, the loss of each example and delta_θ = −lr·θ.grad (zeros for a ``frozen``
+    parameter: the optimiser leaves it), as ``reference.backprop.printed_values``."""
     found = {ERROR_NAME: raw.get(PROBABILITIES_NAME, y_hat) - y,
              PER_EXAMPLE_NAME: per_example_loss(arch, y_hat, y, class_indices)}
     if arch.loss == "cross_entropy":
         found[EXPONENTIALS_NAME] = torch.exp(y_hat)
     if lr is not None:
         for parameter in arch.parameter_shapes():
-            found[DELTA_PREFIX + parameter] = -lr * raw[f"dL/d{parameter}"]
+            gradient = raw[f"dL/d{parameter}"]
+            found[DELTA_PREFIX + parameter] = torch.zeros_like(gradient) if parameter in frozen else -lr * gradient
     return found
 
 
@@ -204,11 +207,13 @@ def parameter_gradients(model: nn.Sequential, arch: Architecture, x: torch.Tenso
 
 
 def autograd_pass(model: nn.Sequential, arch: Architecture, x: torch.Tensor, y: torch.Tensor,
-                  class_indices: bool = False, lr: float | None = None) -> AutogradPass:
+                  class_indices: bool = False, lr: float | None = None,
+                  frozen: tuple[str, ...] = ()) -> AutogradPass:
     """``run_autograd`` for a model and a batch already in torch: x (B, in), y (B, out)
     of the model's dtype. Intermediates of a single example (B = 1) lose the batch axis.
     The printed quantities: e = output − y, exps = torch.exp, each example's loss (the
-    torch loss with ``reduction="none"``), and with ``lr`` delta_θ = −lr·θ.grad."""
+    torch loss with ``reduction="none"``), and with ``lr`` delta_θ = −lr·θ.grad (zeros
+    for a ``frozen`` parameter)."""
     n = arch.n_layers
     outputs = []  # the output of every module, in order: z1, a1, z2, a2, ...
     def keep(module, inputs, output):
@@ -242,7 +247,7 @@ def autograd_pass(model: nn.Sequential, arch: Architecture, x: torch.Tensor, y: 
         if k < n:
             raw[quantities.hidden_name(k, n)] = acts[k - 1]
             raw[f"dL/d{quantities.hidden_name(k, n)}"] = acts[k - 1].grad
-    raw.update(_printed(arch, y_hat.detach(), y, raw, class_indices, lr))
+    raw.update(_printed(arch, y_hat.detach(), y, raw, class_indices, lr, frozen))
     values = {}
     for name in arch.quantity_names() + [n for n in arch.printed_names() if n in raw]:
         value = raw[name].detach().numpy()

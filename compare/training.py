@@ -324,6 +324,7 @@ class StepCheck:
     agree: bool | None
     erratum: bool = False
     rule: str = ""
+    other_side: str = ""  # where it agrees with the other subgradient at a kink only: which, in words
 
     @property
     def name(self) -> str:
@@ -343,6 +344,8 @@ class StepCheck:
         if self.erratum:
             return ("known erratum" if not self.agree else
                     "DISAGREE: listed as an erratum, but it holds: remove it from [errata] after")
+        if self.agree and self.other_side:
+            return f"agree: subgradient ({self.other_side})"
         return "agree" if self.agree else f"DISAGREE: printed {self.given} ≠ {self.against}"
 
 
@@ -572,15 +575,56 @@ def _run_training(exercise: Exercise, settings: TrainingSettings, update: Update
     training = Training(exercise, settings, tolerance, records, exact_parameters, exact_stop, unmoved,
                         n_entries, initial, float_parameters[0] if settings.steps else None, float_parameters[-1],
                         trajectory=trajectory)
-    training.step_checks = check_steps(training, numpy_checked)
+    training.step_checks = check_steps(training, numpy_checked, _text_side(exercise, settings, update, records))
     return training
 
 
-def check_steps(training: Training, numpy_parameters: dict[int, dict[str, np.ndarray]]) -> list[StepCheck]:
+@dataclass
+class TextSide:
+    """The exact track again with the text's ReLU′(0) = 0 at every kink, where the run's
+    exact track took torch's side (ReLU′ = 1) at an exact kink: ``parameters`` and
+    ``losses`` by step (those ``[after.K]`` reads), and ``where``, the first such kink in
+    words. A printed value right on this track is a valid subgradient step, not a slip."""
+    parameters: dict[int, dict[str, np.ndarray]]
+    losses: dict[int, Fraction]
+    where: str
+
+
+def _text_side(exercise: Exercise, settings: TrainingSettings, update: Update, records: list) -> TextSide | None:
+    """``TextSide`` when the exact track crossed an exact kink on torch's side before the
+    last ``[after.K]`` step the run reached; None otherwise (both sides give one path)."""
+    last = min(max((a.step for a in exercise.after), default=0), len(records) - 1)
+    crossed = [(r.step, k) for r in records[:last] for k in r.kinks
+               if k.exact_z == 0 and k.alive and k.activation == "relu"]
+    if not crossed:
+        return None
+    step, kink = crossed[0]
+    track = HandTrack(exercise, exercise.architecture.ground_truth, settings, update)
+    wanted = {a.step for a in exercise.after}
+    parameters, losses = {}, {}
+    try:
+        for now in range(last + 1):
+            text_pass = track.run(Backprop())  # 1 if z > 0 else 0: the text's ReLU′(0) = 0
+            if now in wanted:
+                parameters[now] = {p: v.copy() for p, v in track.parameters().items()}
+                losses[now] = as_fraction(text_pass.values["L"][()])
+            if now < last:
+                track.step({p: text_pass.gradient(p) for p in track.parameters()})
+    except ArithmeticError:
+        return None
+    where = (f"the text's ReLU′(0) = 0 at {kink.z} = 0 in step {step + 1}, where the exact track took torch's "
+             f"side, ReLU′ = 1")
+    return TextSide(parameters, losses, where)
+
+
+def check_steps(training: Training, numpy_parameters: dict[int, dict[str, np.ndarray]],
+                text_side: TextSide | None = None) -> list[StepCheck]:
     """Judge every ``[after.K]`` entry of the exercise: the loss ``L`` at the state after
     K updates and parameters after K updates, against the exact track (NumPy's value,
     said so, where the exact track stopped before K; not reached beyond the run's steps),
-    by the exercise's ``[grading]`` rule or the printed rounding (``written_value_agrees``)."""
+    by the exercise's ``[grading]`` rule or the printed rounding (``written_value_agrees``).
+    A value wrong there but right on ``text_side`` (the text's ReLU′(0) = 0 where the
+    track took torch's side of an exact kink) agrees as the other valid subgradient."""
     exercise = training.exercise
     rule = exercise.grading
     checks = []
@@ -590,8 +634,14 @@ def check_steps(training: Training, numpy_parameters: dict[int, dict[str, np.nda
             label = exercise.architecture.label(answer.name, index)
             expected, against = _value_after(training, numpy_parameters, answer, index)
             agree = None if expected is None else written_value_agrees(given, expected, rule)
+            other_side = ""
+            if agree is False and text_side and answer.step in text_side.parameters and against == training.exact_name:
+                other = (text_side.losses[answer.step] if answer.name == "L" else
+                         as_fraction(text_side.parameters[answer.step][answer.name][index]))
+                if written_value_agrees(given, other, rule):
+                    agree, other_side = True, text_side.where
             checks.append(StepCheck(answer.step, answer.key, label, given, expected, against, agree, erratum,
-                                    rule_text(rule)))
+                                    rule_text(rule), other_side))
     return checks
 
 

@@ -210,7 +210,9 @@ def step_check_lines(training: Training) -> list[str]:
         line += f"; {len(errata)} known erratum{'s' if len(errata) > 1 else ''} ({_listed(errata)})"
     unreached = sum(c.agree is None for c in checks)
     if unreached:
-        line += f"; {unreached} not checked (after step {training.settings.steps}, where the run stopped)"
+        beyond = sorted({c.step for c in checks if c.agree is None})
+        line += (f"; {unreached} not checked ({_listed([f'after step {k}' for k in beyond])}: the run stopped "
+                 f"after step {training.settings.steps})")
     return [line + "."]
 
 
@@ -236,6 +238,7 @@ def step_checks_json(checks: list[StepCheck]) -> list[dict]:
              "expected": None if c.expected is None else as_float(c.expected),
              "expected_exact": None if c.expected is None else value_text(c.expected, 0, 17),
              "against": c.against, "agree": c.agree, "erratum": c.erratum, "ok": c.ok, "verdict": c.verdict,
+             "other_side": c.other_side or None,
              "rule": c.rule} for c in checks]
 
 

@@ -179,7 +179,7 @@ def test_a_value_after_a_step_the_run_does_not_reach_is_not_checked(tmp_path, ca
     assert main(["train", str(path), "--steps", "2"]) == 0
     out = capsys.readouterr().out
     assert "not checked: the run stopped before this step" in out
-    assert "0 of 0 entries agree; 1 not checked (after step 2, where the run stopped)" in out
+    assert "0 of 0 entries agree; 1 not checked (after step 3: the run stopped after step 2)" in out
     assert main(["train", str(path)]) == 1  # 3 steps: 0.1 is wrong
 
 
@@ -303,3 +303,23 @@ def test_a_50_digit_track_that_divides_by_zero_stops_and_the_floats_go_on(tmp_pa
     assert training.exact_steps == 0 and "its pass at step 1 divides by zero" in training.exact_stop
     assert len(training.records) == 3
     assert main(["train", str(path), "--steps", "2"]) == 1
+
+
+def test_a_value_after_a_step_on_the_texts_side_of_the_kink_agrees_as_a_subgradient(tmp_path, capsys):
+    # z1[0] = 0 exactly: the text's ReLU′(0) = 0 leaves W1[0][0] at 0.2; torch's side (ReLU′ = 1, which the
+    # exact track follows) moves it to 0.2 − 0.1 · (−0.0975) = 0.20975. Either is a valid subgradient step.
+    text_side = chapter7_with(tmp_path, '[after.1]\n"W1[0][0]" = 0.200\n"W1[0][2]" = 0.256\n"b2[0]" = 0.045\n')
+    training = run_training(load_exercise(text_side), TrainingSettings(LR, 1))
+    first = training.step_checks[0]
+    assert training.ok and (first.expected, first.agree) == (Fraction("0.20975"), True)
+    assert first.verdict == ("agree: subgradient (the text's ReLU′(0) = 0 at z1[0] = 0 in step 1, where the exact "
+                             "track took torch's side, ReLU′ = 1)")
+    assert [c.verdict for c in training.step_checks[1:]] == ["agree", "agree"]  # the side changes nothing there
+    assert main(["train", str(text_side)]) == 0
+    capsys.readouterr()
+    torch_side = chapter7_with(tmp_path, '[after.1]\n"W1[0][0]" = 0.20975\n', "torch.toml")
+    assert [c.verdict for c in run_training(load_exercise(torch_side), TrainingSettings(LR, 1)).step_checks] == [
+        "agree"]
+    neither = chapter7_with(tmp_path, '[after.1]\n"W1[0][0]" = 0.205\n', "neither.toml")
+    assert main(["train", str(neither)]) == 1  # right on no side of the kink
+    assert "DISAGREE: printed 0.205 ≠ exact" in capsys.readouterr().out

@@ -740,7 +740,8 @@ def answers_table(checks: list[AnswerCheck], fmt: str = "github") -> str:
             given, expected = np.empty(shape, dtype=object), np.empty(shape, dtype=object)
             for c, index in zip(group, written):
                 given[index], expected[index] = c.given, c.expected
-            rows.append([key, array_text(given), array_text(expected, exact_text), "agree", ""])
+            label = f"{key.split('.', 1)[1]} ({group[0].group})" if group[0].group else key  # as an entry's label
+            rows.append([label, array_text(given), array_text(expected, exact_text), "agree", ""])
             continue
         for c in group:
             rows.append([c.key, str(c.given), exact_text(c.expected), c.verdict, c.diagnosis or _rule_note(c)])

@@ -327,5 +327,5 @@ def test_an_answer_printed_twice_is_shown_in_the_text_layout(tmp_path, capsys):
 """
     assert main([str(write(tmp_path, text))]) == 0
     out = capsys.readouterr().out
-    assert "| dL/dW1       | [[0, 0, 0], [0.35, 0.18, -0.35]]" in out
-    assert "| table.dL/dW1 | [[0.0, 0.0, 0.0], [0.3525, 0.17625, -0.3525]] | [[0, 0, 0], [0.3525, 0.17625, -0.3525]]" in out
+    assert "| dL/dW1         | [[0, 0, 0], [0.35, 0.18, -0.35]]" in out
+    assert "| dL/dW1 (table) | [[0.0, 0.0, 0.0], [0.3525, 0.17625, -0.3525]] | [[0, 0, 0], [0.3525, 0.17625, -0.3525]]" in out

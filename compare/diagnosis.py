@@ -15,7 +15,9 @@ follows from the given ones). A right written value enters as every number betwe
 and the exact value it rounds (the student carried on either the rounded number, as
 written, or more digits), a wrong one as written, a returned float as itself; the
 step is computed in interval arithmetic (``reference.intervals``), so it is judged on
-the precision the student actually had:
+the precision the student actually had. A given entry that a text may also compute from
+printed quantities it wrote first (p from exps, ∂L/∂ŷ from e or p: ``Steps.routes``) is
+recomputed by each route, and judged by any one that explains it:
 
 - ``agree`` by *carried rounding*: right on the answer's own rounded upstream values,
   which carry no error (every step rounded to 4 decimals, all correct);
@@ -70,7 +72,9 @@ class Steps:
     ``db`` and ``da`` (∂L/∂h, back through the next layer's W). A layer without bias has
     no ``db`` and adds b = 0. The quantities texts print beside the steps come last:
     ``e`` (output − y), ``exps`` (exp(ŷ)), ``Lb`` (each example's loss, (B,)) and
-    ``delta`` (−lr · ∂L/∂θ, its parameter in ``delta_of``)."""
+    ``delta`` (−lr · ∂L/∂θ, its parameter in ``delta_of``). ``alternatives`` are the other
+    routes a text computes a step by, through printed quantities (``routes``), and
+    ``evaluation_order`` is ``order`` with exps and e moved before the steps that read them."""
 
     SHAPED_AS_WRITTEN = ("dW", "db", "L", "Lb", "delta")  # kinds without a batch axis to add for one example
 
@@ -114,6 +118,43 @@ class Steps:
         self.frozen = frozenset(exercise.training.freeze)
         for name in self.delta_of:
             self.role[name] = ("delta", n)
+        self.alternatives = self._alternative_routes()
+        self.evaluation_order = self._evaluation_order()
+
+    def _alternative_routes(self) -> dict[str, list[tuple[str, ...]]]:
+        """The other ways a text computes a step from printed quantities it wrote first,
+        by name: the upstream quantities each route reads, the closest first. A softmax's
+        p from its exps (p_i = exps_i / Σ exps); ∂L/∂ŷ from the error e (mse 2e/n, sse e,
+        sum_squares 2e, bce e / (ŷ(1 − ŷ)) / n, bce_with_logits e/n, cross-entropy e) and
+        for a loss on logits from p (p − y, over n for bce_with_logits); over B for a
+        mean over the batch (``reference.losses.gradient`` with ŷ − y, or softmax(ŷ) and
+        sigmoid(ŷ), written out). The step's own route (``deps``) comes after these."""
+        loss = self.arch.loss
+        found = {"dL/dy_hat": [(quantities.ERROR_NAME, "y_hat") if loss == "bce" else (quantities.ERROR_NAME,)]}
+        if loss in losses.PROBABILITIES:
+            found["dL/dy_hat"].append((quantities.PROBABILITIES_NAME,))
+            if losses.PROBABILITIES[loss] == "softmax":
+                found[quantities.PROBABILITIES_NAME] = [(quantities.EXPONENTIALS_NAME,)]
+        return found
+
+    def _evaluation_order(self) -> list[str]:
+        """``order`` with the printed quantities a later step may read moved before it:
+        exps right after y_hat (before p), e after p (or y_hat), both before L and ∂L/∂ŷ."""
+        early = [name for name in (quantities.EXPONENTIALS_NAME, quantities.ERROR_NAME) if name in self.order]
+        order = [name for name in self.order if name not in early]
+        after = order.index(quantities.PROBABILITIES_NAME if quantities.PROBABILITIES_NAME in order else "y_hat")
+        if quantities.EXPONENTIALS_NAME in early:
+            order.insert(order.index("y_hat") + 1, quantities.EXPONENTIALS_NAME)
+            after += 1
+        if quantities.ERROR_NAME in early:
+            order.insert(after + 1, quantities.ERROR_NAME)
+        return order
+
+    def routes(self, name: str) -> list[tuple[str, ...] | None]:
+        """The routes by which a text may compute ``name``, in order of preference: the
+        alternative ones through printed quantities (``alternatives``), then None, the
+        step's own (``deps``)."""
+        return self.alternatives.get(name, []) + [None]
 
     def activation_name(self, k: int) -> str | None:
         """The name of layer k's activation (None for the input x)."""
@@ -157,9 +198,15 @@ class Steps:
             return [self.dz_name(k)]
         return [self.dz_name(k + 1)]  # "da": back through W_{k+1}
 
-    def reads(self, name: str, bindex: tuple, shapes: dict[str, tuple]) -> list[tuple[str, tuple]]:
+    def reads(self, name: str, bindex: tuple, shapes: dict[str, tuple],
+              route: tuple[str, ...] | None = None) -> list[tuple[str, tuple]]:
         """The entries of the upstream quantities that entry ``bindex`` of ``name`` reads
-        (``shapes``: each quantity's batch-form shape)."""
+        (``shapes``: each quantity's batch-form shape), by its own step or by the
+        alternative ``route`` (``routes``)."""
+        if route is not None:
+            if route == (quantities.EXPONENTIALS_NAME,):  # p from a softmax's exps: the example's row
+                return [(route[0], (bindex[0], j)) for j in range(shapes[route[0]][1])]
+            return [(dep, bindex) for dep in route]  # ∂L/∂ŷ from e or p (and ŷ): entry by entry
         kind, k = self.role[name]
         out = []
         for dep in self.deps(name):
@@ -232,6 +279,33 @@ class Steps:
             return bp.layer_bias_gradient(v[self.dz_name(k)], arch.shares_bias(k))
         return bp.to_previous_layer(self.W[k], v[self.dz_name(k + 1)], v.get(f"dL/dW{k + 1}"))
 
+    def compute_route(self, name: str, route: tuple[str, ...], v: dict) -> np.ndarray:
+        """Quantity ``name`` by the alternative ``route`` (``routes``) from the values ``v``:
+        the text's own formulas, as ``reference.losses`` computes them from ŷ."""
+        if name == quantities.PROBABILITIES_NAME:  # softmax from the written numerators
+            exps = v[quantities.EXPONENTIALS_NAME]
+            if intervals.is_interval_array(exps):
+                return _normalized(exps)
+            return exps / exps.sum(axis=1, keepdims=True)
+        loss, n = self.arch.loss, self.y.shape[1]
+        if route == (quantities.PROBABILITIES_NAME,):
+            g = v[quantities.PROBABILITIES_NAME] - self.y
+            g = g / n if loss == "bce_with_logits" else g
+        else:
+            e = v[quantities.ERROR_NAME]
+            if loss == "mse":
+                g = 2 * e / n
+            elif loss == "sum_squares":
+                g = 2 * e
+            elif loss == "bce":  # (ŷ − y) / (ŷ (1 − ŷ)) / n, with the written e on top
+                y_hat = v["y_hat"]
+                g = e / (y_hat * (1 - y_hat)) / n
+            elif loss == "bce_with_logits":  # (p − y) / n
+                g = e / n
+            else:  # sse: ŷ − y; cross-entropy: p − y
+                g = e
+        return g / len(self.y) if self.arch.reduction == "mean" else g
+
     def _pinned(self, z: np.ndarray, k: int) -> np.ndarray:
         """Intervals of z at a kinked activation with the exact z put in where they hold
         it: a rounded z of 0.0 stands for [-0.05, 0.05], but its side of the kink is the
@@ -249,15 +323,31 @@ class Steps:
     def run(self, bp: Backprop) -> dict[str, np.ndarray]:
         """Every quantity, in order, by ``bp``: the exact pass for ``Backprop()``."""
         v: dict[str, np.ndarray] = {}
-        for name in self.order:
+        for name in self.evaluation_order:
             v[name] = self.compute(name, v, bp)
-        return v
+        return {name: v[name] for name in self.order}
 
     def batch_index(self, name: str, index: tuple[int, ...]) -> tuple[int, ...]:
         """A hand answer's index (per example, as the text prints it) in batch form."""
         if self.batch_size == 1 and self.role[name][0] not in self.SHAPED_AS_WRITTEN:
             return (0,) + index
         return index
+
+
+def _normalized(exps: np.ndarray) -> np.ndarray:
+    """exps_i / Σ exps row by row, for intervals of positive numbers: p_i grows with
+    exps_i and falls with every other, so its range runs from low_i / (low_i + Σ high_j)
+    to high_i / (high_i + Σ low_j) (j ≠ i), tighter than dividing the intervals (which
+    count exps_i twice, and are unbounded where an interval reaches 0)."""
+    out = np.empty(exps.shape, dtype=object)
+    for b, row in enumerate(exps):
+        for i, own in enumerate(row):
+            others = [value for j, value in enumerate(row) if j != i]
+            low, high = intervals.point(own.a), intervals.point(own.b)
+            low_others = sum((intervals.point(o.a) for o in others), intervals.point(0))
+            high_others = sum((intervals.point(o.b) for o in others), intervals.point(0))
+            out[b, i] = intervals.hull(low / (low + high_others), high / (high + low_others))
+    return out
 
 
 # How a given value is read ---------------------------------------------------------------
@@ -400,6 +490,20 @@ def _same(first, second) -> bool:
     return first.a == second.a and first.b == second.b
 
 
+def _bounded(interval) -> bool:
+    """Whether an interval has finite ends (one divided by an interval reaching 0 does not:
+    the written values then do not bound the step, and a route through them explains nothing)."""
+    return not (intervals.iv().isinf(interval.a) or intervals.iv().isinf(interval.b))
+
+
+def _plain(bp: Backprop, method: str) -> bool:
+    """Whether ``bp`` (through a ``SideMatched`` around it) computes ``method`` by the
+    correct rule, so the text's printed quantities lead to the step as they do there."""
+    while isinstance(bp, SideMatched):
+        bp = bp.inner
+    return getattr(type(bp), method) is getattr(Backprop, method)
+
+
 class Diagnoser:
     """Diagnoses given entries of one exercise. Built once per exercise (the exact pass,
     the catalogue's whole passes); ``check`` runs on one set of given values."""
@@ -446,27 +550,69 @@ class Diagnoser:
         exact_values = self.steps.run(self.correct) if (sides or text) else self.exact
         own: dict[str, np.ndarray] = {}
         roots: dict[tuple[str, tuple], list[str]] = {}  # entry -> the root errors it carries
-        checks = []
-        for name in self.steps.order:
+        checks: dict[str, list[AnswerCheck]] = {}
+        for name in self.steps.evaluation_order:  # exps and e before the steps that may read them
             self._variants = {}
             computed = self._box(name, own, self.correct)
-            own[name] = computed.copy()
+            own[name] = computed.copy()  # an entry not given: what its own step gives
+            routes = None
             for bindex in self.exercise.architecture.text_order(name, computed.shape):
                 if (name, bindex) not in given:
                     carried = self._carried(name, bindex, own, roots)
                     if carried:
                         roots[(name, bindex)] = carried
                     continue
+                routes = routes or self._routes(name, own, computed)
                 key, index, reading = given[(name, bindex)]
                 exact = as_fraction(exact_values[name][bindex])
                 check = AnswerCheck(self.label(name, bindex), key, name, bindex,
                                     reading.value, exact, entry_index=index, rule=reading.rule_text,
                                     own_value=intervals.midpoint(computed[bindex]))
-                checks.append(check)
-                self._judge(check, reading, name, bindex, computed[bindex], own, roots, given)
-        return checks
+                checks.setdefault(name, []).append(check)
+                self._judge(check, reading, name, bindex, routes, own, roots, given)
+        return [check for name in self.steps.order for check in checks.get(name, [])]
 
-    def _judge(self, check, reading, name, bindex, computed, own, roots, given) -> None:
+    def _routes(self, name: str, own: dict, computed: np.ndarray) -> list[tuple[tuple[str, ...] | None, np.ndarray]]:
+        """``(route, value of name by it)`` for every route a text may compute ``name``
+        by (``Steps.routes``), the step's own (None, ``computed``) last. The routes
+        through printed quantities follow the correct rule only: not a text's
+        ``[errata] backward`` that changes ∂L/∂ŷ or p."""
+        found = []
+        for route in self.steps.routes(name):
+            if route is None:
+                found.append((None, computed))
+            elif _plain(self.correct, "probabilities" if name == quantities.PROBABILITIES_NAME else "loss_gradient"):
+                try:
+                    found.append((route, self._route_box(name, route, own)))
+                except (ValueError, ArithmeticError, TypeError):  # a written sum of exps of 0, say
+                    continue
+        return found
+
+    def _route_box(self, name: str, route: tuple[str, ...] | None, own: dict) -> np.ndarray:
+        if route is None:
+            return self._box(name, own, self.correct)
+        value = np.asarray(self.box.compute_route(name, route, own), dtype=object)
+        for i in np.ndindex(value.shape):
+            if not intervals.is_interval(value[i]):
+                value[i] = intervals.point(value[i])
+        return value
+
+    def _chosen(self, name, bindex, routes, given) -> tuple:
+        """The route a given entry that no route explains is worded by (the values its
+        slip is computed from): the one reading the largest share of given values, the
+        closest on a tie; the step's own where none reads any."""
+        def share(route, value):
+            if not _bounded(value[bindex]):
+                return -1
+            reads = self.steps.reads(name, bindex, self.shapes, route)
+            return sum(entry in given for entry in reads) / len(reads) if reads else 0
+        if len(routes) == 1:
+            return routes[0]
+        shares = [share(route, value) for route, value in routes]
+        best = max(shares)
+        return routes[-1] if best <= 0 else routes[shares.index(best)]
+
+    def _judge(self, check, reading, name, bindex, routes, own, roots, given) -> None:
         if not reading.finite:
             check.kind, check.rule = NOT_A_NUMBER, ""
             check.diagnosis = f"not a finite number ({reading.text})"
@@ -476,8 +622,12 @@ class Diagnoser:
         if reading.agrees(exact):
             own[name][bindex] = reading.own(exact)
             return
-        carried = self._carried(name, bindex, own, roots)
-        if reading.matches(computed):
+        # right on the own values by any route: carrying no error where one route does
+        matched = [(route, value, self._carried(name, bindex, own, roots, route))
+                   for route, value in routes if _bounded(value[bindex]) and reading.matches(value[bindex])]
+        if matched:
+            route, value, carried = min(matched, key=lambda found: bool(found[2]))
+            check.own_value = intervals.midpoint(value[bindex])
             own[name][bindex] = reading.carried
             if not carried:
                 check.rule = CARRIED_RULE
@@ -488,12 +638,18 @@ class Diagnoser:
                                f"this step is right on your own values ({_value_text(check.own_value)})")
             roots[(name, bindex)] = carried
             return
+        route, value = self._chosen(name, bindex, routes, given)
+        check.own_value = intervals.midpoint(value[bindex])
+        carried = self._carried(name, bindex, own, roots, route)
         own[name][bindex] = reading.carried
         roots[(name, bindex)] = [check.key]
-        missing = list(dict.fromkeys(dep for dep, dindex in self.steps.reads(name, bindex, self.shapes)
-                                     if (dep, dindex) not in given))
+        # observed where some route's values are all given; else what the chosen one misses
+        missing_by_route = {r: list(dict.fromkeys(dep for dep, dindex in self.steps.reads(name, bindex, self.shapes, r)
+                                                  if (dep, dindex) not in given))
+                            for r, v in routes if r is None or _bounded(v[bindex])}
+        missing = [] if not all(missing_by_route.values()) else missing_by_route[route]
         check.observed = not missing
-        convention = self._convention(check, reading, name, bindex, computed, own)
+        convention = self._convention(check, reading, name, bindex, routes[-1][1][bindex], own)
         if convention:
             check.kind, check.convention = CONVENTION, convention
             check.diagnosis = f"convention: {convention}"
@@ -507,20 +663,21 @@ class Diagnoser:
                     if carried else "")
         check.diagnosis = f"slip: {where}{from_own}"
 
-    def _carried(self, name, bindex, own, roots) -> list[str]:
-        """The root errors an entry of ``own`` carries: entries it reads that carry an
-        error and change this entry when set right."""
-        candidates = [(dep, dindex) for dep, dindex in self.steps.reads(name, bindex, self.shapes)
+    def _carried(self, name, bindex, own, roots, route=None) -> list[str]:
+        """The root errors an entry of ``own`` carries by ``route`` (``Steps.routes``;
+        None: the step's own): entries it reads that carry an error and change this
+        entry when set right."""
+        candidates = [(dep, dindex) for dep, dindex in self.steps.reads(name, bindex, self.shapes, route)
                       if (dep, dindex) in roots]
         if not candidates:
             return []
-        base = self._box(name, own, self.correct)[bindex]
+        base = self._route_box(name, route, own)[bindex]
         found = []
         for dep, dindex in candidates:
             trial = dict(own)
             trial[dep] = own[dep].copy()
             trial[dep][dindex] = intervals.point(self.exact[dep][dindex])
-            if not _same(self._box(name, trial, self.correct)[bindex], base):
+            if not _same(self._route_box(name, route, trial)[bindex], base):
                 found += [r for r in roots[(dep, dindex)] if r not in found]
         return found
 

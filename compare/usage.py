@@ -92,6 +92,20 @@ def check_output_folder(path, option: str, files=()) -> None:
             check_output_file(target, option)
 
 
+def _target(path) -> tuple[Path, int]:
+    """The file to write for ``path`` (through symbolic links; a dangling link: the file
+    it names) and the permissions it gets: an existing file's own, else the usual ones.
+    Raises ``OSError`` if ``path`` exists and is not a regular file."""
+    path = Path(os.path.realpath(path))
+    try:
+        existing = os.stat(path)
+    except FileNotFoundError:
+        return path, 0o666 & ~_umask()
+    if not stat.S_ISREG(existing.st_mode):
+        raise OSError(errno.EEXIST, "it exists and is not a regular file")
+    return path, stat.S_IMODE(existing.st_mode)
+
+
 @contextmanager
 def atomic_output(path, binary: bool = False):
     """A file object to write ``path`` through: a temporary file in the same directory,
@@ -101,15 +115,7 @@ def atomic_output(path, binary: bool = False):
     ones. Raises ``OSError`` if the directory cannot be written or ``path`` exists and is
     not a regular file (a directory, a device such as /dev/null, a FIFO): refused, never
     replaced."""
-    path = Path(os.path.realpath(path))  # through symlinks; a dangling link: the file it names
-    try:
-        existing = os.stat(path)
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    else:
-        if not stat.S_ISREG(existing.st_mode):
-            raise OSError(errno.EEXIST, "it exists and is not a regular file")
-        mode = stat.S_IMODE(existing.st_mode)
+    path, mode = _target(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as stream:
@@ -118,4 +124,49 @@ def atomic_output(path, binary: bool = False):
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def check_targets(paths) -> None:
+    """Raise ``OSError`` naming (``filename``) the first of ``paths`` that exists and is
+    not a regular file: what ``atomic_output`` refuses, checked before anything is written."""
+    for path in paths:
+        try:
+            _target(path)
+        except OSError as error:
+            raise OSError(error.errno, error.strerror, str(path)) from None
+
+
+def _temporary_copy(path: Path, mode: int, text: str) -> str:
+    """``text`` written to a new temporary file beside ``path`` with permissions ``mode``;
+    its name. Nothing is left behind when writing fails."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, mode)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def atomic_outputs(files: dict) -> None:
+    """Write every file of ``files`` (path: text) or none: each path checked first
+    (``check_targets``), each text written to a temporary file beside its path, and all
+    renamed into place, in the order given, only once every one is written. A failure
+    removes the temporary files, so it never leaves a half-written file or a part of the
+    set (short of a rename itself failing, after every file is written). Paths as in
+    ``atomic_output``."""
+    check_targets(files)
+    targets = [(*_target(path), text) for path, text in files.items()]
+    written: list[tuple[str, Path]] = []
+    try:
+        for path, mode, text in targets:
+            written.append((_temporary_copy(path, mode, text), path))
+        for temporary, path in written:
+            os.replace(temporary, path)
+    except BaseException:
+        for temporary, _ in written:
+            Path(temporary).unlink(missing_ok=True)
         raise

@@ -12,6 +12,7 @@ from the student's id, so a roster gives every student their own numbers.
 """
 import csv
 import hashlib
+import re
 from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
@@ -22,15 +23,16 @@ import numpy as np
 from compare.formatting import terminating_places
 from reference import activations, quantities
 from reference.backprop import run_pass
-from reference.exercise import Exercise
+from reference.exercise import Exercise, ExerciseError
 from reference.numbers import EXACT, decimals_written
 
 ATTEMPTS = 2000
 SHORT_PLACES = 6  # "short": exact answers with at most this many decimals (or the original's, if more)
 
 
-class VariantError(ValueError):
-    """No variant satisfies the exercise's ``[variants]`` rules; ``str()`` is one line."""
+class VariantError(ExerciseError):
+    """A bad roster, or ``[variants]`` rules no variant satisfies: ``str()`` is one line,
+    ``FILE: KEY: expected ...``, printed as ``ExerciseError`` is."""
 
 
 def seed_for(student: str, seed: int = 0) -> int:
@@ -87,12 +89,20 @@ def _kinked_zs(exercise: Exercise) -> list[np.ndarray]:
     return [zs[k] for k, a in enumerate(exercise.architecture.activations) if a in activations.KINKED]
 
 
+def _kink_layer(exercise: Exercise) -> int | None:
+    """The layer (1-based) whose bias ``kinks = 1`` sets: the first ReLU (or leaky ReLU)
+    layer with a bias; None if there is none."""
+    return next((k for k, a in enumerate(exercise.architecture.activations, start=1)
+                 if a in activations.KINKED and f"b{k}" in exercise.parameters), None)
+
+
 def _pin_one_kink(exercise: Exercise, rng: np.random.Generator) -> Exercise:
-    """One pre-activation of the first ReLU layer set exactly to 0 by its bias (for one
+    """One pre-activation of the first ReLU layer with a bias (``_kink_layer``) set
+    exactly to 0 by that bias (for one
     random example and neuron; a bias shared by the layer moves its other neurons too,
     and the rules then judge the draw); unchanged where that bias is no finite decimal."""
     arch = exercise.architecture
-    k = next(k for k, a in enumerate(arch.activations, start=1) if a in activations.KINKED)
+    k = _kink_layer(exercise)
     b, j = int(rng.integers(exercise.batch_size)), int(rng.integers(arch.sizes[k]))
     if k == 1:
         inputs = [Fraction(v) for v in exercise.x[b]]
@@ -141,9 +151,30 @@ def _answer_places(exercise: Exercise) -> int:
     return max([SHORT_PLACES] + [p for p in places if p is not None])
 
 
+def impossible(exercise: Exercise) -> str | None:
+    """Why no draw can satisfy ``exercise``'s ``[variants]`` rules, in words, for the
+    cases seen without drawing; None otherwise (the draws then decide)."""
+    rules, arch = exercise.variants, exercise.architecture
+    relu = any(a in activations.KINKED for a in arch.activations)
+    if rules.kinks and not relu:
+        return "kinks = 1 asks for a ReLU pre-activation exactly at 0, and the network has no ReLU layer"
+    if rules.kinks and _kink_layer(exercise) is None:
+        return "kinks = 1 sets a ReLU pre-activation to 0 through its layer's bias, and no ReLU layer has a bias"
+    if rules.dead == "at_least_one" and not relu:
+        return 'dead = "at_least_one" asks for a dead ReLU neuron, and the network has no ReLU layer'
+    if rules.kinks and rules.dead == "none" and exercise.batch_size == 1:
+        return ('kinks = 1 with dead = "none" on one example: the neuron at the kink has z = 0 in the only '
+                'example, so it is dead')
+    return None
+
+
 def make_variant(exercise: Exercise, seed: int, label: str | None = None) -> Exercise:
     """A variant of ``exercise`` drawn with ``seed`` (see the module's docstring). Raises
-    ``VariantError`` when no draw of ``ATTEMPTS`` satisfies the ``[variants]`` rules."""
+    ``VariantError`` for rules that cannot hold (``impossible``, before drawing) and when
+    no draw of ``ATTEMPTS`` satisfies the ``[variants]`` rules."""
+    why = impossible(exercise)
+    if why:
+        raise VariantError(exercise.path, "variants", f"rules a variant can satisfy; {why}")
     rng = np.random.default_rng(seed)
     limit = _answer_places(exercise)
     for _ in range(ATTEMPTS):
@@ -153,35 +184,82 @@ def make_variant(exercise: Exercise, seed: int, label: str | None = None) -> Exe
         if _satisfies(draft, limit):
             name = label or f"seed {seed}"
             return replace(draft, title=f"{exercise.title} (variant, {name})", path=f"<variant {name}>")
-    raise VariantError(f"{exercise.path}: variants: no draw of {ATTEMPTS} satisfies the [variants] rules "
-                       f"(kink_margin {exercise.variants.kink_margin}, kinks {exercise.variants.kinks}, "
-                       f"dead {exercise.variants.dead}); loosen them")
+    rules = exercise.variants
+    raise VariantError(exercise.path, "variants", f"rules a variant can satisfy; no draw of {ATTEMPTS} satisfies the "
+                       f"[variants] rules (kink_margin {rules.kink_margin}, kinks {rules.kinks}, dead {rules.dead}, "
+                       f"short_answers {str(rules.short_answers).lower()}); loosen them")
+
+
+# Roster headings, compared by ``heading``: the id columns in the order one is chosen,
+# then other columns a roster has (a header row holding any of these is not a student).
+ID_HEADINGS = ("id", "studentid", "student", "sid", "sisuserid", "sisid", "userid", "idnumber", "studentnumber",
+               "loginid", "sisloginid", "login", "username", "user", "netid", "email", "emailaddress")
+OTHER_HEADINGS = ("name", "firstname", "lastname", "surname", "fullname", "givenname", "familyname",
+                  "preferredname", "displayname", "sortablename", "section", "sections", "role", "group", "team",
+                  "status", "notes")
+
+
+def heading(cell: str) -> str:
+    """A roster column's heading compared case-insensitively, spaces, underscores and
+    hyphens ignored: ``"Student ID"``, ``"student_id"`` and ``"STUDENT-ID"`` are ``"studentid"``."""
+    return re.sub(r"[\s_-]+", "", cell).casefold()
+
+
+def _id_column(path: Path, first_row: list[str]) -> int | None:
+    """The index of the id column when ``first_row`` is a header row (one cell a known
+    heading), else None. Raises ``VariantError`` for a header row without an id column."""
+    headings = [heading(cell) for cell in first_row]
+    if not any(h in ID_HEADINGS or h in OTHER_HEADINGS for h in headings):
+        return None
+    found = next((headings.index(h) for h in ID_HEADINGS if h in headings), None)
+    if found is None:
+        raise VariantError(path, "header", "a column of student ids (ID, Student ID, SID, SIS User ID, Login ID, "
+                           "Username, Email, ...); found " + ", ".join(repr(c.strip()) for c in first_row))
+    return found
+
+
+def _check_file_names(path: Path, column: str, ids: list[str]) -> None:
+    """Raise ``VariantError`` when two ids get the same file name (``file_stem``), also
+    where they differ only in case (one file on macOS and Windows)."""
+    seen: dict[str, str] = {}
+    for student in ids:
+        stem = file_stem(student)
+        other = seen.setdefault(stem.casefold(), student)
+        if other != student:
+            names = f"both get {stem}.exercise.toml" if file_stem(other) == stem else (
+                f"get {file_stem(other)}.exercise.toml and {stem}.exercise.toml, one file on macOS and Windows")
+            raise VariantError(path, column, f"ids with distinct file names; {other!r} and {student!r} {names}")
 
 
 def read_roster(path: Path) -> list[str]:
-    """Student ids from a roster CSV: the column named id, student, sid, username or email
-    (the first found), else the first column; a header row is recognised by those names.
-    Raises ``VariantError`` (one line) for an unreadable or empty roster or a repeated id."""
+    """Student ids from a roster CSV: the id column of a header row (``ID_HEADINGS``, the
+    first found; the row is a header when a cell is one of ``ID_HEADINGS`` or
+    ``OTHER_HEADINGS``, compared by ``heading``), else the first column of every row.
+    Raises ``VariantError`` (one line) for an unreadable or empty roster, a header row
+    without an id column, a repeated id, or two ids that get the same file name."""
     try:
         rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
-    except (OSError, UnicodeDecodeError) as error:
-        raise VariantError(f"{path}: expected a readable CSV roster ({error})") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise VariantError(path, "", f"a readable CSV roster ({error})") from None
     rows = [r for r in rows if r and any(cell.strip() for cell in r)]
     if not rows:
-        raise VariantError(f"{path}: expected a roster with one student per row; it is empty")
-    header = [cell.strip().lower() for cell in rows[0]]
-    column = next((header.index(n) for n in ("id", "student", "sid", "username", "email") if n in header), None)
-    body = rows[1:] if column is not None else rows
+        raise VariantError(path, "", "a roster with one student per row; it is empty")
+    column = _id_column(path, rows[0])
+    name = "column 1" if column is None else rows[0][column].strip()
+    body = rows if column is None else rows[1:]
     column = column or 0
     ids = [r[column].strip() for r in body if len(r) > column and r[column].strip()]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
-        raise VariantError(f"{path}: expected each student once; {repeated[0]!r} is there twice")
+        raise VariantError(path, name, f"each student once; {repeated[0]!r} is there twice")
     if not ids:
-        raise VariantError(f"{path}: expected student ids; none found")
+        raise VariantError(path, name, "student ids; none found")
+    _check_file_names(path, name, ids)
     return ids
 
 
 def file_stem(student: str) -> str:
-    """A file name for a student id (letters, digits, ``-_.`` kept; the rest ``_``)."""
+    """A file name for a student id (letters, digits, ``-_.`` kept; the rest ``_``), the
+    same for ``variant --students`` writing a student's files and ``grade --variants``
+    finding them."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "student"

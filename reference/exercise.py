@@ -90,12 +90,13 @@ CLAIMS = {"nonzero_gradients": "how many parameters receive a nonzero gradient",
 
 
 def did_you_mean(word, choices) -> str:
-    """``"; did you mean 'loss'?"`` naming the choice closest to ``word``
-    (``difflib.get_close_matches``), or ``""`` when none is close. For one-line errors
-    about an unknown key, name or option."""
+    """``"; did you mean 'loss'?"`` naming the choice closest to ``word``: one that
+    differs only in case (``w1`` for ``W1``), else ``difflib.get_close_matches``'s; ``""``
+    when none is close. For one-line errors about an unknown key, name or option."""
     if not isinstance(word, str):
         return ""
-    found = difflib.get_close_matches(word, [str(c) for c in choices], n=1)
+    choices = [str(c) for c in choices]
+    found = [c for c in choices if c.casefold() == word.casefold()] or difflib.get_close_matches(word, choices, n=1)
     return f"; did you mean {found[0]!r}?" if found else ""
 
 

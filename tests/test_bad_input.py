@@ -188,3 +188,28 @@ def test_extreme_values_the_hostile_test_found_give_no_warning(tmp_path, capsys,
         status = main(argv[:1] + [str(path)] + argv[1:])
     assert status in (0, 1) and not [str(w.message) for w in caught]
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_steps_above_the_cap_from_the_file_name_the_file_and_its_key(tmp_path):
+    from reference.exercise import CHAPTER7_PATH
+    text = CHAPTER7_PATH.read_text().split("[answers]")[0]
+    path = tmp_path / "long.toml"
+    path.write_text(text + "[training]\nsteps = 20000\n")
+    line = assert_one_line_exit_2(run_cli("train", path))
+    assert line == (f"python -m compare: {path}: training.steps: expected at most 10,000 steps without "
+                    "--allow-large; got 20,000")
+    assert "--steps" not in line  # the command line gave no --steps
+    assert run_cli("train", path, "--steps", "1").returncode == 0  # the command line's --steps wins
+
+
+def test_a_bad_file_found_while_training_is_printed_as_a_bad_file(monkeypatch):
+    # train turned every ValueError into a usage error, an ExerciseError too: "error: FILE: ..."
+    import compare.cli.train
+    from reference.exercise import ExerciseError
+
+    def bad_file(exercise, settings, show_progress=False):
+        raise ExerciseError(exercise.path, "after.1", "a value")
+    monkeypatch.setattr(compare.cli.train, "run_training", bad_file)
+    line = assert_one_line_exit_2(run_cli("train"))
+    assert line.startswith("python -m compare: ") and ": after.1: expected a value" in line
+    assert "error:" not in line

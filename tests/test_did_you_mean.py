@@ -75,3 +75,12 @@ def test_no_suggestion_when_nothing_is_close_and_a_missing_file_stays_a_missing_
     assert main(["no-such-file.toml"]) == 2
     assert "expected an existing exercise file; there is none" in capsys.readouterr().err
     assert main([str(CHAPTER7_PATH)]) == 0
+
+
+def test_a_name_that_differs_only_in_case_is_suggested(capsys):
+    assert did_you_mean("w1", ["W1", "b1", "W2", "b2"]) == "; did you mean 'W1'?"  # difflib alone: no match
+    assert main(["train", "--freeze", "w1"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("python -m compare: error: --freeze: expected parameter names, each of W1, b1, W2, b2; "
+                   "'w1' is not one; did you mean 'W1'?\n")
+    assert main(["train", "--freeze", "b1", "--steps", "1"]) == 0  # a right name still freezes

@@ -6,6 +6,7 @@ from compare.progress import progress_while
 from compare.training import KINK_SIDES, TrainingSettings, run_training
 from compare.training_report import render_training_json, render_training_text
 from compare.usage import UsageError
+from reference.exercise import ExerciseError
 
 MAX_STEPS = 10_000  # --steps without --allow-large: each step runs three tracks and adds a row to the report
 
@@ -48,6 +49,16 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(handler=run, needs_exercise=True)
 
 
+def refuse_steps(exercise, steps: int, asked: bool) -> None:
+    """Refuse ``steps`` above ``MAX_STEPS`` without --allow-large, naming where the number
+    comes from: ``--steps`` (a ``UsageError``), else the file's ``[training] steps`` or
+    its last ``[after.K]`` (an ``ExerciseError``)."""
+    if asked:
+        raise UsageError(f"--steps: at most {MAX_STEPS:,} without --allow-large (asked for {steps:,})")
+    key = "training.steps" if exercise.training.steps is not None else f"after.{steps}"
+    raise ExerciseError(exercise.path, key, f"at most {MAX_STEPS:,} steps without --allow-large; got {steps:,}")
+
+
 def run(exercise, args, tolerance) -> int:
     """Run ``compare.training`` and print its table (or JSON), drawing ``--plot`` if
     asked; 1 if any step disagrees or a value printed after a step is wrong."""
@@ -55,11 +66,13 @@ def run(exercise, args, tolerance) -> int:
     settings = TrainingSettings.for_exercise(exercise, args.lr, args.steps, args.momentum, args.freeze,
                                              dtype=args.dtype, tolerance=tolerance, kink_side=args.kink_side)
     if settings.steps > MAX_STEPS and not args.allow_large:
-        raise UsageError(f"--steps: at most {MAX_STEPS:,} without --allow-large (asked for {settings.steps:,})")
+        refuse_steps(exercise, settings.steps, args.steps is not None)
     if args.plot:
         draw("--plot", None, None, args.plot)  # the name checked before the steps are taken
     try:
         training = run_training(exercise, settings, show_progress=True)
+    except ExerciseError:
+        raise  # the file's fault, printed FILE: KEY: expected ... (an ExerciseError is a ValueError)
     except ValueError as error:
         raise UsageError(str(error)) from None
     with progress_while("report"), report_width(args):

@@ -73,6 +73,10 @@ def check_output_folder(path, option: str, files=()) -> None:
     exists and is not a folder, or the nearest existing folder above it is not writable;
     each of ``files`` (relative paths inside it) is checked as ``check_output_file`` where
     its folder exists. Raises ``UsageError`` naming ``option`` and the path."""
+    for link in (Path(path), *(Path(path) / name for name in {Path(f).parent for f in files} - {Path(".")})):
+        if link.is_symlink() and not link.exists():  # mkdir would fail on it after the work
+            raise UsageError(f"{option}: {link}: expected a folder (it is a symbolic link to a missing "
+                             f"{os.readlink(link)})")
     folder = Path(os.path.realpath(path))
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{option}: {path}: expected a folder (it exists and is not one)")

@@ -217,7 +217,11 @@ def test_the_gradescope_bundle_grades_a_submission_into_results_json(tmp_path):
     ("--out", lambda tmp: (tmp / "book" / "feedback" / "correct.md").mkdir(parents=True) or tmp / "book",
      "correct.md: expected a file to write"),
     ("--gradescope", lambda tmp: (tmp / "results").mkdir() or tmp / "results", "expected a file to write"),
-    ("--gradescope", lambda tmp: tmp / "missing" / "results.json", "expected a file in an existing folder")])
+    ("--gradescope", lambda tmp: tmp / "missing" / "results.json", "expected a file in an existing folder"),
+    ("--out", lambda tmp: (tmp / "dangling").symlink_to(tmp / "gone") or tmp / "dangling",
+     "is a symbolic link to a missing"),
+    ("--out", lambda tmp: (tmp / "book").mkdir() or (tmp / "book" / "feedback").symlink_to(tmp / "gone")
+     or tmp / "book", "feedback: expected a folder (it is a symbolic link to a missing")])
 def test_an_output_that_cannot_be_written_is_refused_before_grading(tmp_path, capsys, option, make, says):
     target = make(tmp_path)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
@@ -236,3 +240,8 @@ def test_two_students_whose_feedback_would_share_a_file_are_refused(tmp_path, ca
     assert "students 'alice smith' and 'alice_smith' would share feedback/alice_smith.md" in capsys.readouterr().err
     assert not (tmp_path / "book").exists()
     assert main(args) == 0  # without --out nothing is shared: both pass
+    shutil.copy(STUDENTS / "correct.py", tmp_path / "Dave.py")
+    shutil.copy(STUDENTS / "mask_dropped.py", tmp_path / "dave.py")
+    assert main(["grade", str(tmp_path / "Dave.py"), str(tmp_path / "dave.py"), "--probes", "0",
+                 "--out", str(tmp_path / "book")]) == 2  # one file where names ignore case
+    assert "students 'Dave' and 'dave' would share feedback/dave.md on macOS and Windows" in capsys.readouterr().err

@@ -115,14 +115,16 @@ def feedback_stem(student: str) -> str:
 
 def output_files(students: list[str]) -> list[str]:
     """The files ``--out`` gets, relative to it: the gradebook and each student's
-    feedback. Raises ``ValueError`` naming two students whose feedback would share a file."""
-    owner = {}
+    feedback. Raises ``ValueError`` naming two students whose feedback would share a file
+    (also where the names differ in case only)."""
+    owner = {}  # by the name folded to one case: Dave.md and dave.md are one file on macOS and Windows
     for student in students:
         stem = feedback_stem(student)
-        if stem in owner and owner[stem] != student:
-            raise ValueError(f"students {owner[stem]!r} and {student!r} would share feedback/{stem}.md")
-        owner[stem] = student
-    return ["gradebook.csv", "gradebook.json"] + [f"feedback/{stem}.{suffix}" for stem in owner
+        other = owner.setdefault(stem.casefold(), student)
+        if other != student:
+            raise ValueError(f"students {other!r} and {student!r} would share feedback/{stem}.md"
+                             + ("" if feedback_stem(other) == stem else " on macOS and Windows (names differ in case only)"))
+    return ["gradebook.csv", "gradebook.json"] + [f"feedback/{feedback_stem(s)}.{suffix}" for s in owner.values()
                                                   for suffix in ("md", "html")]
 
 

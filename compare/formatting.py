@@ -1,5 +1,6 @@
 """How numbers are shown: exact fractions as decimals where finite, floats briefly."""
 import math
+import unicodedata
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
@@ -111,9 +112,42 @@ LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", 
                  "½": r"$\frac12$", "⊗": r"$\otimes$", "∇": r"$\nabla$", "ŷ": r"$\hat y$"}
 
 
+LATEX_SPECIAL.update({"“": "``", "”": "''", "‘": "`", "’": "'", "„": ",,", "«": r"\guillemotleft{}",
+                      "»": r"\guillemotright{}", "§": r"\S{}", "¶": r"\P{}", "°": r"$^\circ$", "±": r"$\pm$",
+                      "→": r"$\to$", "←": r"$\leftarrow$", "∑": r"$\sum$", "Σ": r"$\Sigma$", "√": r"$\surd$",
+                      "∈": r"$\in$", "≠": r"$\ne$", "∞": r"$\infty$", "ß": r"\ss{}", "ø": r"\o{}",
+                      "Ø": r"\O{}", "æ": r"\ae{}", "Æ": r"\AE{}", "œ": r"\oe{}", "å": r"\aa{}", "Å": r"\AA{}",
+                      "\u00a0": "~"})
+# Greek letters LaTeX names in math mode (capitals only where they differ from Latin ones)
+GREEK_CAPITALS = {"Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"}
+GREEK_AS_LATIN = {"Alpha": "A", "Beta": "B", "Epsilon": "E", "Zeta": "Z", "Eta": "H", "Iota": "I", "Kappa": "K",
+                  "Mu": "M", "Nu": "N", "Omicron": "O", "Rho": "P", "Tau": "T", "Chi": "X"}
+# combining accents (after NFD) as LaTeX text accents
+LATEX_ACCENTS = {"\u0301": "'", "\u0300": "`", "\u0302": "^", "\u0308": '"', "\u0303": "~", "\u0304": "=",
+                 "\u0327": "c", "\u030c": "v", "\u0306": "u", "\u030a": "r", "\u0328": "k", "\u030b": "H"}
+
+
+def _latex_letter(c: str) -> str | None:
+    """A Greek letter in math mode (σ as ``$\\sigma$``) or an accented Latin letter as a
+    text accent (é as ``\\'{e}``); None for anything else."""
+    name = unicodedata.name(c, "")
+    if name.startswith("GREEK SMALL LETTER ") and " WITH " not in name:
+        letter = name.split()[-1].lower()
+        letter = {"lamda": "lambda", "final": "varsigma", "omicron": "o"}.get(letter, letter)
+        return letter if letter == "o" else f"$\\{letter}$"
+    if name.startswith("GREEK CAPITAL LETTER ") and " WITH " not in name:
+        letter = name.split()[-1].capitalize().replace("Lamda", "Lambda")
+        return f"$\\{letter}$" if letter in GREEK_CAPITALS else GREEK_AS_LATIN.get(letter)
+    parts = unicodedata.normalize("NFD", c)
+    if len(parts) == 2 and parts[0].isascii() and parts[0].isalpha() and parts[1] in LATEX_ACCENTS:
+        return f"\\{LATEX_ACCENTS[parts[1]]}{{{parts[0]}}}"
+    return None
+
+
 def latex_escape(text: str) -> str:
-    """Text-mode LaTeX: special characters escaped, a few common Unicode symbols mapped,
-    any other non-ASCII character replaced by ``?`` so the document always compiles."""
+    """Text-mode LaTeX: special characters escaped, common Unicode symbols, Greek letters
+    and accented Latin letters mapped, any other non-ASCII character replaced by ``?`` so
+    the document always compiles with pdflatex."""
     out = []
     for c in text:
         if c in LATEX_SPECIAL:
@@ -121,5 +155,5 @@ def latex_escape(text: str) -> str:
         elif ord(c) < 128:
             out.append(c)
         else:
-            out.append("?")
+            out.append(_latex_letter(c) or "?")
     return "".join(out)

@@ -169,3 +169,26 @@ def test_answer_key_displays_in_jupyter_and_as_text():
     fragment = key._repr_html_()
     assert "<body>" not in fragment and "<table" in fragment and "717/800" in fragment
     assert "| L        | 717/800 | 0.89625   |" in str(key)
+
+
+UNICODE_TITLE = "Backprop through σ and ŷ: Nielsen § 2.4, “quoted” — Müller’s façade, Δw ± ε, Α"
+
+
+def test_a_title_in_unicode_is_written_in_latex_not_as_question_marks():
+    from compare.formatting import latex_escape
+    assert latex_escape(UNICODE_TITLE) == (
+        "Backprop through $\\sigma$ and $\\hat y$: Nielsen \\S{} 2.4, ``quoted'' --- M\\\"{u}ller's fa\\c{c}ade, "
+        "$\\Delta$w $\\pm$ $\\epsilon$, A")
+    assert latex_escape("漢") == "?"  # what pdflatex cannot set stays a question mark, and compiles
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+def test_a_unicode_title_compiles(tmp_path):
+    path = tmp_path / "uni.toml"
+    path.write_text(re.sub(r'(?m)^title = ".*"$', f'title = "{UNICODE_TITLE}"', CHAPTER7_PATH.read_text()))
+    tex = tmp_path / "key.tex"
+    assert main([str(path), "--format", "latex", "--output", str(tex)]) == 0
+    assert "Backprop through $\\sigma$ and $\\hat y$: Nielsen \\S{} 2.4, ``quoted''" in tex.read_text()
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "key.tex"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:]

@@ -324,7 +324,8 @@ class StepCheck:
     agree: bool | None
     erratum: bool = False
     rule: str = ""
-    other_side: str = ""  # where it agrees with the other subgradient at a kink only: which, in words
+    other_side: str = ""  # judged on the text's side of a kink (ReLU′(0) = 0): which, in words
+    mixed: str = ""  # wrong on the side the others take, right on the other: in words
 
     @property
     def name(self) -> str:
@@ -346,7 +347,9 @@ class StepCheck:
                     "DISAGREE: listed as an erratum, but it holds: remove it from [errata] after")
         if self.agree and self.other_side:
             return f"agree: subgradient ({self.other_side})"
-        return "agree" if self.agree else f"DISAGREE: printed {self.given} ≠ {self.against}"
+        if self.agree:
+            return "agree"
+        return f"DISAGREE: printed {self.given} ≠ {self.against}" + (f" ({self.mixed})" if self.mixed else "")
 
 
 @dataclass
@@ -588,6 +591,15 @@ class TextSide:
     parameters: dict[int, dict[str, np.ndarray]]
     losses: dict[int, Fraction]
     where: str
+    z: str = ""  # the kink's pre-activation, "z1[0]"
+    step: int = 1  # the update step whose gradient crossed it
+
+    def mixed(self, taken_by_others: str) -> str:
+        """Why a value right only on one side is wrong when the others take the other
+        (``taken_by_others``: ``"torch"`` or ``"text"``)."""
+        own, others = ("ReLU′(0) = 0", "ReLU′ = 1") if taken_by_others == "torch" else ("ReLU′ = 1", "ReLU′(0) = 0")
+        return (f"right only with {own} at {self.z} = 0 in step {self.step}, where the other values take "
+                f"{others}: mixed sides of the kink")
 
 
 def _text_side(exercise: Exercise, settings: TrainingSettings, update: Update, records: list) -> TextSide | None:
@@ -614,7 +626,7 @@ def _text_side(exercise: Exercise, settings: TrainingSettings, update: Update, r
         return None
     where = (f"the text's ReLU′(0) = 0 at {kink.z} = 0 in step {step + 1}, where the exact track took torch's "
              f"side, ReLU′ = 1")
-    return TextSide(parameters, losses, where)
+    return TextSide(parameters, losses, where, kink.z, step + 1)
 
 
 def check_steps(training: Training, numpy_parameters: dict[int, dict[str, np.ndarray]],
@@ -623,25 +635,38 @@ def check_steps(training: Training, numpy_parameters: dict[int, dict[str, np.nda
     K updates and parameters after K updates, against the exact track (NumPy's value,
     said so, where the exact track stopped before K; not reached beyond the run's steps),
     by the exercise's ``[grading]`` rule or the printed rounding (``written_value_agrees``).
-    A value wrong there but right on ``text_side`` (the text's ReLU′(0) = 0 where the
-    track took torch's side of an exact kink) agrees as the other valid subgradient."""
+
+    With ``text_side`` (the exact track took torch's side of an exact kink) the values are
+    judged on the one side that explains more of them: the text's ReLU′(0) = 0 is the
+    other valid subgradient. A text takes one side: a value right only on the side the
+    others do not take is wrong, named as mixed sides of the kink."""
     exercise = training.exercise
     rule = exercise.grading
-    checks = []
+    entries = []  # (answer, label, given, (expected, against), text's side value or None)
     for answer in exercise.after:
-        erratum = f"{answer.step}.{answer.key}" in exercise.after_errata
         for index, given in _written(answer, exercise.architecture):
-            label = exercise.architecture.label(answer.name, index)
             expected, against = _value_after(training, numpy_parameters, answer, index)
-            agree = None if expected is None else written_value_agrees(given, expected, rule)
-            other_side = ""
-            if agree is False and text_side and answer.step in text_side.parameters and against == training.exact_name:
+            other = None
+            if text_side and answer.step in text_side.parameters and against == training.exact_name:
                 other = (text_side.losses[answer.step] if answer.name == "L" else
                          as_fraction(text_side.parameters[answer.step][answer.name][index]))
-                if written_value_agrees(given, other, rule):
-                    agree, other_side = True, text_side.where
-            checks.append(StepCheck(answer.step, answer.key, label, given, expected, against, agree, erratum,
-                                    rule_text(rule), other_side))
+            entries.append((answer, exercise.architecture.label(answer.name, index), given, expected, against, other))
+    text_wins = text_side is not None and (
+        sum(o is not None and written_value_agrees(g, o, rule) for _, _, g, _, _, o in entries)
+        > sum(o is not None and written_value_agrees(g, e, rule) for _, _, g, e, _, o in entries))
+    checks = []
+    for answer, label, given, expected, against, other in entries:
+        erratum = f"{answer.step}.{answer.key}" in exercise.after_errata
+        check = StepCheck(answer.step, answer.key, label, given, expected, against,
+                          None if expected is None else written_value_agrees(given, expected, rule), erratum,
+                          rule_text(rule))
+        if other is not None and other != expected:  # the side of the kink decides this value
+            on_torch, on_text = check.agree, written_value_agrees(given, other, rule)
+            if text_wins:
+                check.expected, check.agree, check.other_side = other, on_text, text_side.where
+            if not check.agree and (on_torch if text_wins else on_text):
+                check.mixed = text_side.mixed(taken_by_others="text" if text_wins else "torch")
+        checks.append(check)
     return checks
 
 

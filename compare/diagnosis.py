@@ -39,7 +39,7 @@ from fractions import Fraction
 import numpy as np
 from compare.tables import tabulate  # tabulate, wrapping long text columns to the terminal
 
-from compare.catalogue import (ForwardMistake, Mistake, catalogue, forward_mistakes, loss_factor,
+from compare.catalogue import (ConstantFactor, ForwardMistake, Mistake, catalogue, forward_mistakes, loss_factor,
                                wrong_probabilities)
 from compare.formatting import array_text, exact_text
 from compare.kinks import SideMatched
@@ -128,9 +128,11 @@ class Steps:
         sum_squares 2e, bce e / (ŷ(1 − ŷ)) / n, bce_with_logits e/n, cross-entropy e) and
         for a loss on logits from p (p − y, over n for bce_with_logits); over B for a
         mean over the batch (``reference.losses.gradient`` with ŷ − y, or softmax(ŷ) and
-        sigmoid(ŷ), written out). The step's own route (``deps``) comes after these."""
+        sigmoid(ŷ), written out). L from the loss of each example (their mean, or sum, over
+        the batch). The step's own route (``deps``) comes after these."""
         loss = self.arch.loss
-        found = {"dL/dy_hat": [(quantities.ERROR_NAME, "y_hat") if loss == "bce" else (quantities.ERROR_NAME,)]}
+        found = {"dL/dy_hat": [(quantities.ERROR_NAME, "y_hat") if loss == "bce" else (quantities.ERROR_NAME,)],
+                 "L": [(quantities.PER_EXAMPLE_NAME,)]}
         if loss in losses.PROBABILITIES:
             found["dL/dy_hat"].append((quantities.PROBABILITIES_NAME,))
             if losses.PROBABILITIES[loss] == "softmax":
@@ -139,9 +141,11 @@ class Steps:
 
     def _evaluation_order(self) -> list[str]:
         """``order`` with the printed quantities a later step may read moved before it:
-        exps right after y_hat (before p), e after p (or y_hat), both before L and ∂L/∂ŷ."""
+        exps right after y_hat (before p), e after p (or y_hat), both before L and ∂L/∂ŷ;
+        the loss of each example before L."""
         early = [name for name in (quantities.EXPONENTIALS_NAME, quantities.ERROR_NAME) if name in self.order]
-        order = [name for name in self.order if name not in early]
+        order = [name for name in self.order if name not in early and name != quantities.PER_EXAMPLE_NAME]
+        order.insert(order.index("L"), quantities.PER_EXAMPLE_NAME)  # L may be the mean of the written ones
         after = order.index(quantities.PROBABILITIES_NAME if quantities.PROBABILITIES_NAME in order else "y_hat")
         if quantities.EXPONENTIALS_NAME in early:
             order.insert(order.index("y_hat") + 1, quantities.EXPONENTIALS_NAME)
@@ -206,6 +210,8 @@ class Steps:
         if route is not None:
             if route == (quantities.EXPONENTIALS_NAME,):  # p from a softmax's exps: the example's row
                 return [(route[0], (bindex[0], j)) for j in range(shapes[route[0]][1])]
+            if route == (quantities.PER_EXAMPLE_NAME,):  # L from every example's loss
+                return [(route[0], i) for i in np.ndindex(shapes[route[0]])]
             return [(dep, bindex) for dep in route]  # ∂L/∂ŷ from e or p (and ŷ): entry by entry
         kind, k = self.role[name]
         out = []
@@ -287,6 +293,10 @@ class Steps:
             if intervals.is_interval_array(exps):
                 return _normalized(exps)
             return exps / exps.sum(axis=1, keepdims=True)
+        if name == "L":  # the mean (or sum) of each example's loss
+            each = list(v[quantities.PER_EXAMPLE_NAME])
+            total = sum(each[1:], each[0])
+            return np.asarray(total / len(each) if self.arch.reduction == "mean" else total, dtype=object)
         loss, n = self.arch.loss, self.y.shape[1]
         if route == (quantities.PROBABILITIES_NAME,):
             g = v[quantities.PROBABILITIES_NAME] - self.y
@@ -581,20 +591,40 @@ class Diagnoser:
         for route in self.steps.routes(name):
             if route is None:
                 found.append((None, computed))
-            elif _plain(self.correct, "probabilities" if name == quantities.PROBABILITIES_NAME else "loss_gradient"):
+            elif self._route_factor(name) is not None:
                 try:
                     found.append((route, self._route_box(name, route, own)))
                 except (ValueError, ArithmeticError, TypeError):  # a written sum of exps of 0, say
                     continue
         return found
 
+    def _route_factor(self, name: str) -> Fraction | None:
+        """What the text's rule multiplies a route through printed quantities by: 1 for
+        the correct rule (and for L, a forward quantity), the factor of a text that
+        scales ∂L/∂ŷ by a constant (``[errata] backward = "ConstantFactor(3)"``), None
+        for another rule that changes ∂L/∂ŷ or p (the route does not hold there)."""
+        if name == "L":
+            return Fraction(1)
+        method = "probabilities" if name == quantities.PROBABILITIES_NAME else "loss_gradient"
+        if _plain(self.correct, method):
+            return Fraction(1)
+        rule = self.correct
+        while isinstance(rule, SideMatched):
+            rule = rule.inner
+        if isinstance(rule, ConstantFactor) and method == "loss_gradient":
+            return Fraction(rule.factor)
+        return None
+
     def _route_box(self, name: str, route: tuple[str, ...] | None, own: dict) -> np.ndarray:
         if route is None:
             return self._box(name, own, self.correct)
         value = np.asarray(self.box.compute_route(name, route, own), dtype=object)
+        factor = self._route_factor(name)
         for i in np.ndindex(value.shape):
             if not intervals.is_interval(value[i]):
                 value[i] = intervals.point(value[i])
+            if factor != 1:
+                value[i] = value[i] * intervals.point(factor)
         return value
 
     def _chosen(self, name, bindex, routes, given) -> tuple:
@@ -706,6 +736,12 @@ class Diagnoser:
                    and reading.matches(intervals.point(value))]
         if earlier:
             return " or ".join(self._without_wider(earlier)) + f" (made in an earlier step that is not {self.given_word})"
+        if kind == "delta" and self.steps.delta_of[name] in self.steps.frozen:
+            parameter = self.steps.delta_of[name]
+            moved = own[f"dL/d{parameter}"][bindex] * -self.box.lr
+            if not intervals.contains(moved, 0) and reading.matches(moved):
+                return (f"{parameter} is frozen ([training] freeze): its update step is 0, "
+                        f"not −lr · ∂L/∂{parameter}")
         negated = -computed
         if not intervals.contains(computed, 0) and reading.matches(negated):
             return "sign flipped"

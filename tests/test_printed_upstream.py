@@ -164,3 +164,59 @@ def test_a_tight_softmax_of_rounded_exps():
     assert float(p[0, 0].a) == pytest.approx(1.4 / 2.5, abs=1e-15) and float(p[0, 0].b) == pytest.approx(0.6, abs=1e-15)
     assert float(p[0, 2].a) == 0 and float(p[0, 2].b) == pytest.approx(0.1 / 2.5, abs=1e-15)
     assert all(intervals.contains(p[0, i], Fraction(v)) for i, v in enumerate([Fraction(14, 25), Fraction(10, 25), Fraction(1, 25)]))
+
+
+def test_under_a_texts_constant_factor_the_written_e_still_feeds_the_gradient(tmp_path):
+    # softmax, batch of 3, mean: the text's rule 3·(p − y)/3 makes ∂L/∂ŷ = e, carried from its rounded exps
+    path = with_answers(tmp_path, DATA / "softmax_classifier.toml", [
+        "exps = [[1.40, 0.98, 0.93], [1.05, 1.23, 0.79], [1.25, 1.11, 1.08]]",
+        "p = [[0.4230, 0.2961, 0.2810], [0.3420, 0.4007, 0.2573], [0.3634, 0.3227, 0.3140]]",
+        "e = [[-0.5770, 0.2961, 0.2810], [0.3420, -0.5993, 0.2573], [0.3634, 0.3227, -0.6860]]",
+        '"dL/dy_hat" = [[-0.5770, 0.2961, 0.2810], [0.3420, -0.5993, 0.2573], [0.3634, 0.3227, -0.6860]]'])
+    path.write_text(path.read_text() + '[errata]\nbackward = "ConstantFactor(3)"\n')
+    checks = by_key(path)
+    assert all(c.agree for c in checks.values()), [c.key for c in checks.values() if not c.agree]
+    assert checks["dL/dy_hat[0][0]"].rule == CARRIED_RULE  # −0.5770 is e[0][0] as written; exact −0.576509...
+    # and a slip in e under that rule is named once, what reads it follows
+    chapter = with_answers(tmp_path, CHAPTER7_PATH, ["e = [-0.7, -1.1, -0.05, -1.25]",
+                                                     '"dL/dy_hat" = [-0.7, -1.1, -0.05, -1.25]'])
+    # the text's rule 2 · (2/4) · e makes ∂L/∂ŷ = e
+    chapter.write_text(chapter.read_text().replace("[errata]\n", '[errata]\nbackward = "ConstantFactor(2)"\n'))
+    checks = by_key(chapter)
+    assert checks["e[0]"].kind == SLIP and checks["dL/dy_hat[0]"].kind == FOLLOWS
+    assert checks["dL/dy_hat[0]"].follows_from == ["e[0]"]
+
+
+def test_a_rule_that_is_no_constant_factor_keeps_the_routes_off(tmp_path):
+    # the text forgets the softmax (∂L/∂ŷ = (logits − y)/B): a p − y written for it is not the text's rule
+    path = with_answers(tmp_path, DATA / "softmax_classifier.toml", ['"dL/dy_hat[0][1]" = 0.0987',
+                                                                     "p = [[0.4235, 0.2961, 0.2805], "
+                                                                     "[0.3419, 0.4003, 0.2578], "
+                                                                     "[0.3631, 0.3229, 0.3140]]"])
+    path.write_text(path.read_text() + '[errata]\nbackward = "CrossEntropyWithoutSoftmax"\n')
+    assert not by_key(path)["dL/dy_hat[0][1]"].agree
+
+
+def test_the_loss_is_the_mean_of_the_written_losses_of_the_examples(tmp_path):
+    # right per-example losses rounded to 2 decimals: their mean 0.515 is the text's L (exact 0.514225)
+    path = with_answers(tmp_path, DATA / "diagonal_flip_batch.toml", ["L_per_example = [0.62, 0.22, 0.32, 0.90]",
+                                                                      "L = 0.515"])
+    checks = by_key(path)
+    exact = run_pass(load_exercise(path), "exact").values
+    assert exact["L"] == Fraction("0.514225") and sum(Fraction(v) for v in ("0.62", "0.22", "0.32", "0.90")) / 4 == \
+        Fraction("0.515")
+    assert checks["L"].agree and checks["L"].rule == CARRIED_RULE
+    wrong = by_key(with_answers(tmp_path, DATA / "diagonal_flip_batch.toml",
+                                ["L_per_example = [0.62, 0.22, 0.32, 0.90]", "L = 0.530"]))
+    assert wrong["L"].kind == SLIP  # neither the exact 0.514225 nor the written ones' mean 0.515
+    one = by_key(with_answers(tmp_path, CHAPTER7_PATH, ["L_per_example = 0.8", "L = 0.8"]))  # exact 0.89625
+    assert one["L_per_example[0]"].kind == SLIP and one["L"].kind == FOLLOWS
+
+
+def test_a_frozen_parameters_step_taken_anyway_is_named(tmp_path):
+    mazur = DATA / "mazur_as_written.toml"  # [training] lr 0.5, freeze b1 and b2
+    path = with_answers(tmp_path, mazur, ['"dL/db1" = 0.018725609', "delta_b1 = -0.009362805"])
+    check = by_key(path)["delta_b1"]
+    assert not check.agree and check.diagnosis == ("convention: b1 is frozen ([training] freeze): its update step "
+                                                    "is 0, not −lr · ∂L/∂b1")
+    assert by_key(with_answers(tmp_path, mazur, ["delta_b1 = 0.0093"]))["delta_b1"].diagnosis.startswith("slip")

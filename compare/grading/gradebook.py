@@ -122,8 +122,8 @@ def output_files(students: list[str]) -> list[str]:
         stem = feedback_stem(student)
         other = owner.setdefault(stem.casefold(), student)
         if other != student:
-            raise ValueError(f"students {other!r} and {student!r} would share feedback/{stem}.md"
-                             + ("" if feedback_stem(other) == stem else " on macOS and Windows (names differ in case only)"))
+            case_only = "" if feedback_stem(other) == stem else " on macOS and Windows (names differ in case only)"
+            raise ValueError(f"students {other!r} and {student!r} would share feedback/{stem}.md{case_only}")
     return ["gradebook.csv", "gradebook.json"] + [f"feedback/{feedback_stem(s)}.{suffix}" for s in owner.values()
                                                   for suffix in ("md", "html")]
 

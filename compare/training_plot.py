@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from compare.plot import save_figure
+from compare.plot import PlotError, save_figure
 from compare.training import EXACT, Training, as_float, entries
 
 TOP_PARAMETERS = 6
@@ -125,5 +125,12 @@ def draw_training(training: Training) -> Figure:
 def write_training_plot(training: Training, path):
     """Draw ``draw_training`` to ``path`` (``.png`` or ``.svg``), atomically
     (``compare.plot.save_figure``). Raises ``compare.plot.PlotError`` for another
-    extension or a directory that does not exist or cannot be written."""
-    return save_figure(draw_training(training), path)
+    extension or a directory that does not exist or cannot be written, and for values
+    matplotlib's axes cannot lay out (a loss of 1e308: its ticks overflow)."""
+    try:
+        return save_figure(draw_training(training), path)
+    except (ValueError, OverflowError) as error:
+        largest = max((float(np.max(np.abs(values))) for _, values in loss_series(training).values()
+                       if len(values)), default=0.0)
+        raise PlotError(f"{str(path)!r}: cannot draw values this large (a loss of {largest:.3g}; matplotlib: "
+                        f"{error})") from None

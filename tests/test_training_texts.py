@@ -340,3 +340,15 @@ def test_values_after_a_step_from_both_sides_of_one_kink_are_mixed_sides(tmp_pat
     assert [c.agree for c in checks] == [True, True, False]
     assert checks[2].mixed.startswith("right only with ReLU′ = 1 at z1[0] = 0 in step 1")
     assert main(["train", str(text_majority)]) == 1
+
+
+def test_train_plot_of_a_loss_too_large_for_matplotlibs_axes_is_one_line(tmp_path, capsys):
+    # found by the hostile-input property test: a loss of 1e308 overflows matplotlib's tick layout
+    path = tmp_path / "huge.toml"
+    path.write_text('[network]\nsizes = [2, 2]\nactivations = ["identity"]\nloss = "cross_entropy"\nbias = [false]\n'
+                    '[parameters]\nW1 = [[0, -1], [0, 0]]\n[[examples]]\nx = [-1e308, 0]\ny = 0\n')
+    picture = tmp_path / "loss.png"
+    assert main(["train", str(path), "--steps", "0", "--plot", str(picture)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "cannot draw values this large (a loss of 1e+308" in err
+    assert not picture.exists() and [p.name for p in tmp_path.iterdir()] == ["huge.toml"]

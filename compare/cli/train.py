@@ -77,10 +77,10 @@ def run(exercise, args, tolerance) -> int:
         raise UsageError(str(error)) from None
     with progress_while("report"), report_width(args):
         text = render_training_json(training) if args.json else render_training_text(training, fmt)
-    print(text)
-    if args.plot:
+    if args.plot:  # drawn before the report: a picture that cannot be drawn is the one line of output
         from compare.training_plot import write_training_plot  # matplotlib loads only when drawing
         draw("--plot", write_training_plot, training, args.plot)
-        if not args.json:
-            print(f"wrote {args.plot}")
+    print(text)
+    if args.plot and not args.json:
+        print(f"wrote {args.plot}")
     return 0 if training.ok else 1

@@ -604,8 +604,10 @@ class TextSide:
 
 def _text_side(exercise: Exercise, settings: TrainingSettings, update: Update, records: list) -> TextSide | None:
     """``TextSide`` when the exact track crossed an exact kink on torch's side before the
-    last ``[after.K]`` step the run reached; None otherwise (both sides give one path)."""
-    last = min(max((a.step for a in exercise.after), default=0), len(records) - 1)
+    last ``[after.K]`` step it reached; None otherwise (both sides give one path). The
+    text's track runs no further than the exact track did (its budget and digit limit)."""
+    reached = max((r.step for r in records if EXACT in r.loss), default=-1)  # the exact track's last state
+    last = min(max((a.step for a in exercise.after), default=0), reached)  # no further: its cost is the same
     crossed = [(r.step, k) for r in records[:last] for k in r.kinks
                if k.exact_z == 0 and k.alive and k.activation == "relu"]
     if not crossed:

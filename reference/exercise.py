@@ -613,8 +613,7 @@ def _grading(path, table, architecture: Architecture) -> Grading:
     if "rtol" in table and "sig_figs" in table:
         raise ExerciseError(path, "grading", "one rule: rtol or sig_figs, not both")
     rtol, sig_figs = table.get("rtol"), table.get("sig_figs")
-    if rtol is not None and (isinstance(rtol, bool) or not isinstance(rtol, (Decimal, int))
-                             or not Decimal(0) < Decimal(rtol) < 1):
+    if rtol is not None and (not _finite_number(rtol) or not Decimal(0) < Decimal(rtol) < 1):
         raise ExerciseError(path, "grading.rtol", GRADING_KEYS["rtol"])
     if sig_figs is not None and (isinstance(sig_figs, bool) or not isinstance(sig_figs, int)
                                  or not 1 <= sig_figs <= 15):
@@ -633,7 +632,7 @@ def _variant_rules(path, table) -> VariantRules:
         if key not in VARIANT_KEYS:
             raise ExerciseError(path, f"variants.{key}", "one of " + ", ".join(VARIANT_KEYS))
     margin = table.get("kink_margin", VariantRules.kink_margin)
-    if isinstance(margin, bool) or not isinstance(margin, (Decimal, int)) or not 0 <= margin <= 1000:
+    if not _finite_number(margin) or not 0 <= margin <= 1000:
         raise ExerciseError(path, "variants.kink_margin", VARIANT_KEYS["kink_margin"])
     kinks = table.get("kinks", 0)
     if isinstance(kinks, bool) or kinks not in (0, 1):
@@ -645,6 +644,12 @@ def _variant_rules(path, table) -> VariantRules:
     if not isinstance(short, bool):
         raise ExerciseError(path, "variants.short_answers", VARIANT_KEYS["short_answers"])
     return VariantRules(Decimal(margin), kinks, dead, short)
+
+
+def _finite_number(value) -> bool:
+    """A TOML number (read as ``Decimal`` or ``int``, not a boolean) that is finite: nan
+    and inf cannot be compared with a range (``Decimal`` raises on nan)."""
+    return not isinstance(value, bool) and isinstance(value, (Decimal, int)) and Decimal(value).is_finite()
 
 
 def _points(path, table, architecture: Architecture) -> tuple[tuple[str, Decimal], ...]:
@@ -660,7 +665,7 @@ def _points(path, table, architecture: Architecture) -> tuple[tuple[str, Decimal
             raise ExerciseError(path, f"grading.points.{key}",
                                 "a quantity (" + ", ".join(names) + "), a step (" + ", ".join(steps) + ") or probes"
                                 + did_you_mean(key, names + steps + ["probes"]))
-        if isinstance(value, bool) or not isinstance(value, (Decimal, int)) or not 0 <= value <= MAX_POINTS:
+        if not _finite_number(value) or not 0 <= value <= MAX_POINTS or not in_range(Decimal(value)):
             raise ExerciseError(path, f"grading.points.{key}", "a number of points from 0 to 1000000")
         items.append((key, Decimal(value)))
     return tuple(items)

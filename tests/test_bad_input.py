@@ -213,3 +213,21 @@ def test_a_bad_file_found_while_training_is_printed_as_a_bad_file(monkeypatch):
     line = assert_one_line_exit_2(run_cli("train"))
     assert line.startswith("python -m compare: ") and ": after.1: expected a value" in line
     assert "error:" not in line
+
+
+SMALL = ('[network]\nsizes = [2, 2]\nactivations = ["identity"]\n[parameters]\nW1 = [[0.1, 0.2], [0.3, 0.4]]\n'
+         'b1 = [0, 0]\n[[examples]]\nx = [1, 2]\ny = [0, 1]\n')
+
+
+@pytest.mark.parametrize("table, key", [
+    ('[grading.points]\n"dL/dW1" = nan\n', "grading.points.dL/dW1: expected a number of points"),
+    ('[grading.points]\n"dL/dW1" = inf\n', "grading.points.dL/dW1: expected a number of points"),
+    ('[grading.points]\n"dL/dW1" = 1e-400\n', "grading.points.dL/dW1: expected a number of points"),
+    ("[grading]\nrtol = nan\n", "grading.rtol: expected a relative tolerance"),
+    ("[variants]\nkink_margin = nan\n", "variants.kink_margin: expected a number >= 0")])
+def test_nan_inf_and_tiny_numbers_in_settings_are_one_line(tmp_path, table, key):
+    path = tmp_path / "nan.toml"
+    path.write_text(SMALL + table)
+    assert_one_line_exit_2(run_cli(path), key)
+    path.write_text(SMALL + table.replace("nan", "0.5").replace("inf", "2").replace("1e-400", "1.5"))
+    assert run_cli(path).returncode == 0  # the same setting with a number in range

@@ -21,7 +21,6 @@ from compare.diagnosis import CARRIED_RULE, check_answers, text_backward
 from compare.kinks import Kink, SideMatched, affected_parameters, find_kinks, is_affected, sides_taken
 from compare.reasons import Reasons
 from compare.tolerance import Tolerance, written_value_agrees
-from reference import quantities
 from reference.backprop import Backprop, Pass, run_pass
 from reference.exercise import Exercise
 from reference.numbers import GROUND_TRUTH_NAMES, as_fraction
@@ -443,14 +442,30 @@ def _needs_other_side(truth: Truth, sides: dict, key: tuple, name: str, index: t
     return truth.tolerance.close(value, other[name][index])
 
 
+NO_VALUE = "hand: no value for "  # the problem of an entry whose quantity a student's code did not return
+
+
+def in_students_words(problem: str) -> str:
+    """A row's problem as a student reads it: ``"dL/dW1 not returned"``, ``"dL/dW1 has
+    shape (3,), expected (2, 3)"``, ``"your function failed (...)"``; the judge's own
+    words (``hand ≠ exact``) as ``"wrong value"``."""
+    if problem.startswith(NO_VALUE):
+        return f"{problem[len(NO_VALUE):]} not returned"
+    if problem.startswith("hand backward failed"):
+        return "your function failed" + problem[len("hand backward failed"):]
+    if problem.startswith("hand: "):
+        return problem[len("hand: "):]
+    return "wrong value" if problem.startswith(("hand ≠", "printed")) else problem
+
+
 def _hand_entry(hand_values, hand_error, exact_value, name, index, arch) -> tuple[float | None, list[str]]:
     if hand_error is not None:
         return None, [f"hand backward failed ({hand_error})"]
     if name not in hand_values:
-        return None, [f"hand: no value for {name}"]
+        return None, [f"{NO_VALUE}{name}"]
     value = np.asarray(hand_values[name])
-    if name == quantities.PER_EXAMPLE_NAME and exact_value.shape == (1,) and value.shape == ():
-        value = value.reshape(1)  # one example's loss as a number, as its other quantities have no batch axis
+    if _unit_axes_only(value.shape, exact_value.shape):  # the probes' rule too (``disagreements``)
+        value = value.reshape(exact_value.shape)  # one example's loss as a number, a (1, n) row for (n,)
     if value.shape != exact_value.shape:  # both shown as the text writes them
         shared = (f" (layer {name.rsplit('b', 1)[1]} shares one bias: one number, its gradient the sum over the "
                   "layer's neurons)" if exact_value.ndim == 0 and name.startswith(("dL/db", "delta_b")) else "")

@@ -45,7 +45,7 @@ from compare.formatting import array_text, exact_text
 from compare.kinks import SideMatched
 from compare.tolerance import Tolerance, allowance, rule_text, written_value_agrees
 from reference import activations, intervals, losses, quantities
-from reference.backprop import Backprop, learning_rate
+from reference.backprop import DEFAULT_LR, Backprop, learning_rate
 from reference.exercise import Exercise, Grading
 from reference.network import Network
 from reference.numbers import EXACT, as_fraction, convert
@@ -514,6 +514,12 @@ def _plain(bp: Backprop, method: str) -> bool:
     return getattr(type(bp), method) is getattr(Backprop, method)
 
 
+# Learning rates a text or a student may take instead of the exercise's: an update step
+# by one of them is named as such, not as a mistake in the gradient it reads.
+COMMON_LEARNING_RATES = ("0.001", "0.005", "0.01", "0.02", "0.05", "0.1", "0.2", "0.25", "0.3", "0.4", "0.5",
+                         "0.6", "0.7", "0.75", "0.8", "0.9", "1", "1.5", "2")
+
+
 class Diagnoser:
     """Diagnoses given entries of one exercise. Built once per exercise (the exact pass,
     the catalogue's whole passes); ``check`` runs on one set of given values."""
@@ -711,8 +717,29 @@ class Diagnoser:
                 found += [r for r in roots[(dep, dindex)] if r not in found]
         return found
 
+    def _another_learning_rate(self, name, bindex, reading, own) -> str | None:
+        """``"update step with lr = 0.1, not the exercise's 0.05 ([training] lr)"`` where
+        the value is −lr′ · (the answer's own ∂L/∂θ) for a common learning rate lr′ other
+        than the exercise's; None otherwise. A frozen parameter's step is another matter
+        (named below)."""
+        parameter = self.steps.delta_of[name]
+        if parameter in self.steps.frozen:
+            return None
+        gradient = own[f"dL/d{parameter}"][bindex]
+        if intervals.contains(gradient, 0):
+            return None
+        exercise_lr = self.exercise.training.lr if self.exercise.training.lr is not None else DEFAULT_LR
+        for lr in COMMON_LEARNING_RATES:
+            if Decimal(lr) != exercise_lr and reading.matches(gradient * intervals.point(-Fraction(lr))):
+                return f"update step with lr = {lr}, not the exercise's {exercise_lr} ([training] lr)"
+        return None
+
     def _convention(self, check: AnswerCheck, reading, name, bindex, computed, own) -> str | None:
         kind = self.steps.role[name][0]
+        if kind == "delta":
+            other_lr = self._another_learning_rate(name, bindex, reading, own)
+            if other_lr:
+                return other_lr
         # Every mistake that explains the value is named: with n = B = 4 outputs and
         # examples, dropping the 1/n and dropping the 1/B factor give the same number.
         local = []

@@ -245,3 +245,34 @@ def test_two_students_whose_feedback_would_share_a_file_are_refused(tmp_path, ca
     assert main(["grade", str(tmp_path / "Dave.py"), str(tmp_path / "dave.py"), "--probes", "0",
                  "--out", str(tmp_path / "book")]) == 2  # one file where names ignore case
     assert "students 'Dave' and 'dave' would share feedback/dave.md on macOS and Windows" in capsys.readouterr().err
+
+
+def test_the_gradebook_names_a_missing_or_misshapen_gradient_in_a_students_words(tmp_path):
+    exercise = tmp_path / "rubric.toml"
+    exercise.write_text(CHAPTER7.read_text().split("[answers]")[0] + '[grading.points]\n"dL/dW1" = 2\n"dL/db2" = 1\n')
+    (tmp_path / "nothing.py").write_text("def backward(params, x, y):\n    return {}\n")
+    (tmp_path / "flat.py").write_text((STUDENTS / "correct.py").read_text().replace(
+        '"dL/dW1": dL_dW1', '"dL/dW1": dL_dW1.reshape(-1)'))
+    assert '"dL/dW1": dL_dW1.reshape(-1)' in (tmp_path / "flat.py").read_text()
+    out = tmp_path / "out"
+    assert main(["grade", str(tmp_path / "nothing.py"), str(tmp_path / "flat.py"), str(STUDENTS / "infinite_loop.py"),
+                 "--exercise", str(exercise), "--out", str(out), "--probes", "0", "--timeout", "2"]) == 1
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    # the first in the text's order: Step 2's ∂L/∂W2
+    assert (rows["nothing"]["first_mistake"], rows["nothing"]["cause"]) == ("dL/dW2", "dL/dW2 not returned")
+    assert rows["nothing"]["step"] == "Step 2: output layer weights"
+    assert (rows["flat"]["first_mistake"], rows["flat"]["cause"]) == ("dL/dW1",
+                                                                      "dL/dW1 has shape (12,), expected (4, 3)")
+    assert rows["infinite_loop"]["wrong_entries"] == "0"  # no values, nothing to count
+    feedback = (out / "feedback" / "nothing.md").read_text()
+    assert "| dL/dW1 | 0 / 2 | dL/dW1 not returned |" in feedback
+    assert "| dL/dW1 | 0 / 2 | dL/dW1 has shape (12,), expected (4, 3) |" in (out / "feedback" / "flat.md").read_text()
+    data = {r["student"]: r for r in json.loads((out / "gradebook.json").read_text())}
+    assert (data["flat"]["points"], data["flat"]["max_points"]) == (1, 3)  # numbers, not strings
+
+
+def test_variants_and_an_exercise_do_not_go_together(tmp_path, capsys):
+    (tmp_path / "variants").mkdir()
+    assert main(["grade", str(STUDENTS / "correct.py"), "--variants", str(tmp_path / "variants"),
+                 "--exercise", str(CHAPTER7)]) == 2
+    assert "--exercise: does not go with --variants" in capsys.readouterr().err

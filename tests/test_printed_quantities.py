@@ -158,6 +158,20 @@ def test_the_update_step_of_a_frozen_parameter_is_zero_in_every_track(tmp_path, 
     assert not any(c.agree for c in check_answers(load_exercise(moving)))  # not frozen: −lr·∂L/∂b1 ≠ 0
 
 
+def test_an_update_step_with_another_learning_rate_is_named_at_that_step(tmp_path):
+    # lr 0.2 in the file; 0.0225 = −0.1 · (−0.225) is the step at lr 0.1, the gradient itself right
+    path = write(tmp_path, SETUP + '[training]\nlr = 0.2\n[answers]\n"dL/dW2[2][0]" = -0.225\n'
+                                   '"delta_W2[2][0]" = 0.0225\n"delta_W2[2][2]" = 0.0050\n"delta_b2[3]" = 0.125\n')
+    checks = {c.key: c for c in check_answers(load_exercise(path))}
+    assert checks["dL/dW2[2][0]"].agree and checks["delta_b2[3]"].agree  # −0.2 · (−0.625)
+    assert checks["delta_W2[2][0]"].diagnosis == ("convention: update step with lr = 0.1, not the exercise's 0.2 "
+                                                  "([training] lr)")
+    # 0.0050 = −0.4 · (−0.0125): the step at lr 0.4 (at the file's 0.2 it is 0.0025)
+    assert "lr = 0.4" in checks["delta_W2[2][2]"].diagnosis
+    other = write(tmp_path, SETUP + '[training]\nlr = 0.2\n[answers]\n"delta_W2[2][0]" = 0.0317\n', "other.toml")
+    assert check_answers(load_exercise(other))[0].diagnosis.startswith("slip")  # no common lr gives 0.0317
+
+
 def test_the_rubric_and_the_gradebook_know_the_update_step(tmp_path):
     import csv
     exercise = write(tmp_path, SETUP + '[training]\nlr = 0.5\n[grading.points]\n"dL/dW2" = 3\n"delta_W2" = 2\n',

@@ -275,3 +275,12 @@ def test_the_update_step_of_a_shared_bias_is_one_number(tmp_path, capsys):
     bad = write(tmp_path, SHARED + '\n[answers]\n"delta_b1" = [0.01, 0.01]\n', "bad.toml")
     assert main([str(bad)]) == 2
     assert "answers.delta_b1: expected one number: layer 1 shares one bias b1" in capsys.readouterr().err
+
+
+def test_a_shared_bias_gradient_as_one_number_in_a_list_passes_the_exercise_and_the_probes(tmp_path):
+    # one rule for both: shapes that differ by size-1 axes only ((1,) for ()) are the same numbers
+    exercise = load_exercise(write(tmp_path, SHARED))
+    check = check_function(shared_backward(lambda dz: np.array([dz.sum()])), GradingKey.build(exercise, probes=3))
+    assert check.ok and all(p.ok for p in check.probes)
+    wrong = check_function(shared_backward(lambda dz: np.array([dz.sum(), 0.0])), GradingKey.build(exercise, probes=3))
+    assert not wrong.ok and not any(p.ok for p in wrong.probes)  # two numbers: a wrong shape in both

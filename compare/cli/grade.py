@@ -1,4 +1,5 @@
 """``python -m compare grade SUBMISSION...``: one student's report, or a class's gradebook."""
+import argparse
 import os
 from pathlib import Path
 
@@ -11,6 +12,14 @@ from compare.usage import UsageError
 from reference.exercise import CHAPTER7_PATH
 
 
+class _Given(argparse.Action):
+    """Stores the value and records that the option was given (``exercise_given``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_given", True)
+
+
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "grade", help="grade students' backward functions: one report, or a gradebook for a class",
@@ -19,8 +28,8 @@ def add_parser(subparsers) -> None:
                     "process under bubblewrap where it works. One submission prints its report; several print "
                     "a summary table. --out DIR writes gradebook.csv, gradebook.json and feedback files.")
     parser.add_argument("submissions", nargs="+", metavar="SUBMISSION")
-    parser.add_argument("--exercise", default=str(CHAPTER7_PATH), metavar="EXERCISE.toml",
-                        help="the exercise (default: the Chapter 7 network)")
+    parser.add_argument("--exercise", default=str(CHAPTER7_PATH), metavar="EXERCISE.toml", action=_Given,
+                        help="the exercise (default: the Chapter 7 network); not with --variants")
     parser.add_argument("--example", type=int, metavar="N", help="only example N (0-based) of a file with several")
     parser.add_argument("--function", default="backward", help="the function to call (default backward)")
     parser.add_argument("--out", metavar="DIR", help="write the gradebook and one feedback file per student here")
@@ -62,6 +71,9 @@ def run(exercise, args, tolerance) -> int:
     _check_outputs(args, [s.student for s in submissions])
     key = GradingKey.build(exercise, args.dtype, tolerance, args.probes, args.seed, args.timeout, args.sandbox)
     key_for = None
+    if args.variants and getattr(args, "exercise_given", False):
+        raise UsageError("--exercise: does not go with --variants (each student is graded against their own "
+                         "variant in the folder)")
     if args.variants:
         key_for = variant_keys(Path(args.variants), args, tolerance)
     try:
@@ -109,8 +121,8 @@ def _print_report(args, graded, rows, fmt: str) -> None:
         print(render_json(check) if args.json else render_text(check, fmt))
     elif args.json:
         import json
-        from dataclasses import asdict
-        print(json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False))
+        from compare.grading.gradebook import json_row
+        print(json.dumps([json_row(r) for r in rows], indent=2, ensure_ascii=False))
     else:
         print(summary_table(rows, fmt))
         if args.out:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from compare.comparison import NO_VALUE, in_students_words
 from compare.grading.check import StudentCheck, first_mistake, step_of
 from compare.grading.feedback import render_html_page, render_text
 from compare.grading.rubric import Score
@@ -63,6 +64,7 @@ def row(student: str, file: Path | None, check: StudentCheck | None, score: Scor
         return Row(student, "error", _number(Decimal(0) if score else None), _number(score.max_points if score else None),
                    "", "", problem or "", 0, 0, 0.0, "" if file is None else str(file))
     first = first_mistake(check)
+    first_label = "" if first is None else first.key
     step, cause = "", ""
     if check.run.failure:
         cause = check.run.failure
@@ -70,13 +72,22 @@ def row(student: str, file: Path | None, check: StudentCheck | None, score: Scor
         step, cause = step_of(check, first.quantity), first.diagnosis
     elif check.named:
         cause = " or ".join(m.describe() for m in check.named)
-    elif not check.exercise_ok:
-        cause = next((r.verdict for r in check.comparison.gradients + check.comparison.intermediates if not r.agree), "")
+    elif not check.exercise_ok:  # a row no diagnosis covers: a quantity not returned or of another shape
+        arch = check.comparison.exercise.architecture
+        order = [name for _, names in arch.step_groups() for name in names]  # the text's steps, in order
+        wrong = min((r for r in check.comparison.gradients + check.comparison.intermediates if not r.agree),
+                    key=lambda r: order.index(r.quantity) if r.quantity in order else len(order), default=None)
+        if wrong is not None:
+            shown = wrong.quantity if any(p.startswith(NO_VALUE) or " has shape " in p for p in wrong.problems) \
+                else wrong.label
+            first_label, step = shown, step_of(check, wrong.quantity)
+            cause = "; ".join(dict.fromkeys(in_students_words(p) for p in wrong.problems))
     elif check.probes and not all(p.ok for p in check.probes):
         cause = "the exercise agrees, a probe does not"
+    judged = not check.run.failure  # a run without values (a timeout, a crash) has no wrong entries to count
     return Row(student, status_of(check), _number(score.points if score else None),
-               _number(score.max_points if score else None), "" if first is None else first.key, step, cause,
-               sum(not r.agree for r in check.comparison.gradients + check.comparison.intermediates),
+               _number(score.max_points if score else None), first_label, step, cause,
+               sum(not r.agree for r in check.comparison.gradients + check.comparison.intermediates) if judged else 0,
                sum(not p.ok for p in check.probes), round(check.run.seconds, 6), str(check.run.path))
 
 
@@ -91,7 +102,17 @@ def write_gradebook(out: Path, rows: list[Row]) -> None:
     with atomic_output(out / "gradebook.csv") as stream:
         stream.write(text.getvalue())
     with atomic_output(out / "gradebook.json") as stream:
-        stream.write(json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False) + "\n")
+        stream.write(json.dumps([json_row(r) for r in rows], indent=2, ensure_ascii=False) + "\n")
+
+
+def json_row(r: Row) -> dict:
+    """A row for JSON: points and max points as numbers (null without a rubric)."""
+    def number(text: str):
+        if not text:
+            return None
+        value = Decimal(text)
+        return int(value) if value == value.to_integral_value() else float(value)
+    return {**asdict(r), "points": number(r.points), "max_points": number(r.max_points)}
 
 
 def feedback_markdown(check: StudentCheck | None, score: Score | None, student: str, problem: str | None) -> str:

@@ -10,6 +10,7 @@ is not returned earns nothing. Without a rubric there are no points: pass or fai
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from compare.comparison import NO_VALUE, in_students_words
 from reference.exercise import Grading
 
 
@@ -49,8 +50,11 @@ def _why_wrong(check, name: str, carried_ok: bool) -> str:
     rows = [r for r in check.comparison.gradients + check.comparison.intermediates if r.quantity == name]
     if check.comparison.hand_error:
         return "no result"
-    if not rows or all(r.not_returned for r in rows):  # a printed quantity not returned has no rows
-        return f"{name} not returned"
+    if not rows or all(r.not_returned or any(p.startswith(NO_VALUE) for p in r.problems) for r in rows):
+        return f"{name} not returned"  # a printed quantity not returned has no rows, a gradient a problem each
+    shapes = [p for r in rows for p in r.problems if " has shape " in p]
+    if shapes:
+        return in_students_words(shapes[0])
     wrong = [r for r in rows if not r.agree]
     if not wrong:
         return ""

@@ -193,20 +193,38 @@ def test_the_gradescope_bundle_grades_a_submission_into_results_json(tmp_path):
     names = zipfile.ZipFile(bundle).namelist()
     assert {"setup.sh", "run_autograder", "exercise.toml", "constraints.txt"} <= set(names)
     assert any(n.startswith("backprop_crosscheck-") and n.endswith(".whl") for n in names)
-    for student, passes in (("correct", True), ("missing_factor", False)):
+    correct = (STUDENTS / "correct.py").read_text()
+    relu = "import numpy as np\ndef relu(z):\n    return np.maximum(0, z)\n"
+    in_package = correct.replace("import numpy as np\n", "import numpy as np\nfrom utils.helpers import relu\n", 1) \
+        .replace("np.maximum(0, z1)", "relu(z1)")
+    handed_in = {"correct": {"hw.py": correct},
+                 "missing_factor": {"hw.py": (STUDENTS / "missing_factor.py").read_text()},
+                 # a helper package and a backup copy: graded backward.py with its package (it scored 0)
+                 "package": {"backward.py": in_package, "backward_copy.py": in_package, "utils/__init__.py": "",
+                             "utils/helpers.py": relu},
+                 "two_students": {"alice/backward.py": correct, "bob/backward.py": correct}}
+    for student, files in handed_in.items():
         root = tmp_path / student / "autograder"
         zipfile.ZipFile(bundle).extractall(root / "source")
-        (root / "submission").mkdir()
-        shutil.copy(STUDENTS / f"{student}.py", root / "submission" / "hw.py")
+        for name, text in files.items():
+            (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / "submission" / name).write_text(text)
         os.chmod(root / "source" / "run_autograder", 0o755)
         done = subprocess.run([str(root / "source" / "run_autograder")], capture_output=True, text=True, timeout=300,
                               env={**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable})
         assert done.returncode == 0, done.stderr[-2000:]
         results = json.loads((root / "results" / "results.json").read_text())
         assert isinstance(results["score"], (int, float)) and isinstance(results["output"], str)
+        if student == "two_students":  # refused, and the student is told why
+            assert results["score"] == 0 and results["output"] == (
+                "The autograder could not grade this submission (exit status 2): --gradescope: expected one "
+                "student's work, found 2 submissions (alice, bob); hand in one file that defines backward(), "
+                "named backward.py if other files define it too")
+            continue
+        passes = student != "missing_factor"
         assert results["tests"] and all({"name", "score", "max_score", "output", "visibility"} <= set(t)
                                         for t in results["tests"])
-        assert results["score"] == (1 if passes else 0)
+        assert results["score"] == (1 if passes else 0), results["output"][:500]
         assert ("Student result: PASS" in results["output"]) == passes
 
 

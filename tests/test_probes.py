@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from compare.grading.probes import (MARGIN, function_runner, make_probes, run_probes, shrink, shrunk_file,
+from compare.grading.probes import (MARGIN, function_runner, make_probes, run_probes, shrink, shrunk_file, size,
                                     summary)
 from compare.tolerance import Tolerance
 from reference import load_exercise
@@ -191,3 +191,48 @@ def load_exercise_text(text: str):
         path = Path(tmp) / "shrunk.toml"
         path.write_text(text)
         return load_exercise(path)
+
+
+def mazur(params, x, y):
+    """Mazur's network as he writes it (W of shape (out, in), one shared bias per layer,
+    sigmoid, E = sum of 1/2 (target - out)**2), for one example."""
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    h = sig(params["W1"] @ x + params["b1"])
+    out = sig(params["W2"] @ h + params["b2"])
+    dz2 = (out - y) * out * (1 - out)
+    dz1 = (params["W2"].T @ dz2) * h * (1 - h)
+    return {"dL/dW1": np.outer(dz1, x), "dL/db1": dz1.sum(), "dL/dW2": np.outer(dz2, h), "dL/db2": dz2.sum()}
+
+
+def mazur_dW1_transposed(params, x, y):
+    """∂L/∂W1 in the (in, out) layout where the text's is (out, in): W1 is square in
+    Mazur's network, so the shape is right and the numbers are wrong."""
+    grads = mazur(params, x, y)
+    grads["dL/dW1"] = grads["dL/dW1"].T
+    return grads
+
+
+def test_a_wrong_values_failure_never_shrinks_to_a_wrong_shape():
+    """A transposed square gradient fails on its values; a smaller network whose W1 is not
+    square would fail on the shape instead, another kind of failure: the shrunk probe
+    keeps W1 square, and is still smaller than the probe it came from."""
+    exercise = load_exercise(DATA / "mazur_as_written.toml")
+    assert run_probes(make_probes(exercise, count=2), function_runner(mazur), TOL)[0].ok
+    failing = run_probes(make_probes(exercise, count=2), function_runner(mazur_dW1_transposed), TOL)[0]
+    assert failing.wrong and all(given is not None for _, given, _ in failing.wrong)
+    small = shrink(failing, function_runner(mazur_dW1_transposed), TOL)
+    sizes = small.probe.exercise.architecture.sizes
+    assert sizes[0] == sizes[1] > 1, sizes  # W1 stays square: its transpose has the right shape
+    assert small.wrong and all(given is not None for _, given, _ in small.wrong)  # wrong values, no shape
+    assert {label.split("[")[0] for label, _, _ in small.wrong} == {"dL/dW1"}
+    assert size(small.probe.exercise) < size(failing.probe.exercise)  # it still shrank
+
+
+def test_a_wrong_shape_failure_still_shrinks_and_stays_a_wrong_shape(chapter7):
+    """The neighbour: a gradient of the wrong shape shrinks, as a wrong shape, to a network
+    where W1 is still not square (where it is, the transpose has the right shape)."""
+    failing = run_probes(make_probes(chapter7, count=1), function_runner(transposed_weight_gradient), TOL)[0]
+    small = shrink(failing, function_runner(transposed_weight_gradient), TOL)
+    assert small.wrong == [("dL/dW1", None, None)]
+    sizes = small.probe.exercise.architecture.sizes
+    assert sizes[0] != sizes[1] and sum(sizes) == 4, sizes  # 2-1-1 or 1-2-1: the smallest non-square W1

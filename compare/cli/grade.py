@@ -47,7 +47,8 @@ def add_parser(subparsers) -> None:
                         help="grade each student against their own variant, DIR/ID.exercise.toml "
                              "(python -m compare variant --students ... --out DIR)")
     parser.add_argument("--gradescope", metavar="RESULTS.json",
-                        help="also write Gradescope's results.json for the (first) submission")
+                        help="also write Gradescope's results.json for the one submission (refused when "
+                             "the SUBMISSIONs hold several)")
     add_numbers(parser)
     add_output_format(parser)
     parser.set_defaults(handler=run, needs_exercise=True, exercise_option="exercise",
@@ -69,6 +70,9 @@ def run(exercise, args, tolerance) -> int:
     if not submissions:
         raise UsageError("no submissions found")
     _check_outputs(args, [s.student for s in submissions])
+    if args.gradescope and len(submissions) > 1:  # one student's work: never grade one of several silently
+        from compare.grading.gradescope import several_submissions
+        raise UsageError(several_submissions(submissions))
     key = GradingKey.build(exercise, args.dtype, tolerance, args.probes, args.seed, args.timeout, args.sandbox)
     key_for = None
     if args.variants and getattr(args, "exercise_given", False):

@@ -18,7 +18,7 @@ from compare.grading.key import GradingKey
 from compare.grading.notebook import NotebookError, read_notebook
 from compare.grading.probes import shrink
 from compare.grading.rubric import Score, score
-from compare.grading.submissions import Submission
+from compare.grading.submissions import Submission, support_files
 
 
 @dataclass
@@ -34,19 +34,14 @@ class Graded:
     key: GradingKey | None = None  # the key it was graded against (its own variant's, with --variants)
 
 
-def _support_files(path: Path) -> list[Path]:
-    """The other modules beside a one-student folder's file, for it to import."""
-    return sorted(p for p in path.parent.glob("*.py") if p != path and not p.name.startswith((".", "__")))
-
-
 def grade_submission(submission: Submission, key: GradingKey, workdir: Path, shrink_probes: bool = True) -> Graded:
     """Grade one submission: a ``.py`` file, or a notebook made into a module in
     ``workdir`` (its IPython lines left out and named)."""
     if submission.problem or submission.path is None:
         return Graded(submission, None, None, submission.problem or "nothing to grade")
     path = submission.path
-    support_files = _support_files(path) if submission.own_folder else []
-    shown_as, where, notes = None, None, []
+    support = support_files(path) if submission.own_folder else []
+    shown_as, where, notes = None, None, [submission.note] if submission.note else []
     if path.suffix == ".ipynb":
         try:
             module = read_notebook(path)
@@ -57,9 +52,9 @@ def grade_submission(submission: Submission, key: GradingKey, workdir: Path, shr
         path = folder / f"{''.join(c if c.isalnum() else '_' for c in submission.path.stem) or 'notebook'}.py"
         path.write_text(module.source, encoding="utf-8")
         if module.left_out:
-            notes = [f"Notebook: {len(module.left_out)} IPython line(s) left out of the module: "
-                     + "; ".join(module.left_out[:5]) + (" ..." if len(module.left_out) > 5 else "")]
-    check = grade_file(path, submission.function, key, support_files, shown_as, where, notes,
+            notes += [f"Notebook: {len(module.left_out)} IPython line(s) left out of the module: "
+                      + "; ".join(module.left_out[:5]) + (" ..." if len(module.left_out) > 5 else "")]
+    check = grade_file(path, submission.function, key, support, shown_as, where, notes,
                        shrink_probes=shrink_probes)
     return Graded(submission, check, score(check, key.grading), ran=path)
 
@@ -114,7 +109,7 @@ def _shrink_once_per_kind(results: list[Graded], key: GradingKey) -> None:
     for members in groups.values():
         leader = members[0]
         failing = next(p for p in leader.check.probes if not p.ok)
-        support = _support_files(leader.submission.path) if leader.submission.own_folder else []
+        support = support_files(leader.submission.path) if leader.submission.own_folder else []
         own = leader.key or key
         with SessionRunner(leader.ran, leader.submission.function, own, support) as runner:
             shrunk = shrink(failing, runner, own.tolerance)

@@ -37,15 +37,23 @@ ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}}"
 mkdir -p "$ROOT/results"
 cd "$ROOT/source"
+errors="$(mktemp)"
 "$PYTHON" -m compare grade "$ROOT/submission" --exercise "$ROOT/source/exercise.toml" \\
     --function {function} --probes {probes} --seed {seed} --timeout {timeout} --jobs 1 \\
-    --gradescope "$ROOT/results/results.json"
+    --gradescope "$ROOT/results/results.json" 2>"$errors"
 status=$?
-# exit 0 and 1 are graded results; anything else left no results.json to upload
+cat "$errors" >&2
+# exit 0 and 1 are graded results; anything else left no results.json to upload: say why
 if [ ! -s "$ROOT/results/results.json" ]; then
-  printf '{{"score": 0, "output": "The autograder could not grade this submission (exit status %s).", "tests": []}}\\n' "$status" \\
-    > "$ROOT/results/results.json"
+  "$PYTHON" -c 'import json, sys
+why = sys.argv[2].strip().removeprefix("python -m compare: error: ")
+print(json.dumps({{"score": 0, "tests": [], "output": "The autograder could not grade this submission "
+                  f"(exit status {{sys.argv[1]}})" + (f": {{why}}" if why else ".")}}))' \\
+    "$status" "$(tail -n 1 "$errors")" > "$ROOT/results/results.json" \\
+  || printf '{{"score": 0, "output": "The autograder could not grade this submission (exit status %s).", "tests": []}}\\n' \\
+    "$status" > "$ROOT/results/results.json"
 fi
+rm -f "$errors"
 exit 0
 """
 
@@ -93,6 +101,15 @@ def write_bundle(exercise_file: Path, out, function: str = "backward", probes: i
             if root is not None and (root / "constraints.txt").is_file():
                 bundle.write(root / "constraints.txt", "constraints.txt")
             return bundle.namelist()
+
+
+def several_submissions(submissions: list) -> str:
+    """The one line that refuses ``--gradescope`` for several submissions: Gradescope
+    grades one student's work, and picking one of them would be silent."""
+    names = ", ".join(s.student for s in submissions[:5]) + (", ..." if len(submissions) > 5 else "")
+    function = submissions[0].function
+    return (f"--gradescope: expected one student's work, found {len(submissions)} submissions ({names}); "
+            f"hand in one file that defines {function}(), named {function}.py if other files define it too")
 
 
 def _number(value: Decimal) -> float:

@@ -10,7 +10,8 @@ a hidden pre-activation is exactly 0 in float arithmetic too: the gradients then
 which ReLU′(0) the code takes, without needing its z.
 
 A failing probe is shrunk (``shrink``): examples, neurons, inputs and outputs are
-dropped and values set to 0 while the function still fails, so the student gets the
+dropped and values set to 0 while the function still fails the same way (the same kind
+of failure, on a quantity that failed: ``_fails_like``), so the student gets the
 smallest network that shows the bug, printed as a ready-to-run exercise file.
 """
 from dataclasses import dataclass, field, replace
@@ -335,11 +336,42 @@ def smaller(ex: Exercise) -> list[Exercise]:
     return found
 
 
-def _fails_like(failure: ProbeResult, outcome: Outcome, wrong: list) -> bool:
-    """The same kind of failure: an exception for an exception, wrong values for wrong values."""
-    if failure.outcome.error is not None:
-        return outcome.error is not None
-    return outcome.error is None and bool(wrong)
+def _quantity(label: str) -> str:
+    """The quantity an entry's label names: ``"dL/dW1"`` for ``"dL/dW1[0][1]"``."""
+    return label.split("[", 1)[0]
+
+
+def failure_kind(outcome: Outcome, wrong: list) -> tuple[str, frozenset]:
+    """How a run fails: ``("exception", {})``, ``("shape", quantities)`` when a required
+    quantity is missing or of the wrong shape (those quantities), else ``("values",
+    quantities)``, the quantities with wrong entries (empty when nothing is wrong)."""
+    if outcome.error is not None:
+        return "exception", frozenset()
+    shapes = frozenset(label for label, given, _ in wrong if given is None)
+    if shapes:
+        return "shape", shapes
+    return "values", frozenset(_quantity(label) for label, _, _ in wrong)
+
+
+def _fails_like(failure: ProbeResult, outcome: Outcome, wrong: list) -> int | None:
+    """Whether a candidate fails the same way as ``failure``: None when not, else a rank
+    (lower is better). The same kind of failure: an exception for an exception; a missing
+    or misshapen quantity for one of the same quantities; wrong values for wrong values,
+    with nothing missing or misshapen (a smaller network must not turn wrong numbers into
+    a wrong shape, as a transposed square gradient does once the matrix is no longer
+    square). Rank 0 when a quantity that failed still fails, 1 when only others do (at a
+    kink the side read from the gradients may move the wrong entry from dL/db1 to dL/dW1)."""
+    kind, quantities = failure_kind(failure.outcome, failure.wrong)
+    now, failing = failure_kind(outcome, wrong)
+    if now != kind:
+        return None
+    if kind == "exception":
+        return 0
+    if kind == "shape":
+        return 0 if failing & quantities else None
+    if not failing:
+        return None
+    return 0 if failing & quantities else 1
 
 
 def size(ex: Exercise) -> tuple:
@@ -349,11 +381,28 @@ def size(ex: Exercise) -> tuple:
     return entries, nonzero
 
 
+def _first_alike(failure: ProbeResult, candidates: list[Exercise], outcomes: list[Outcome],
+                 tolerance: Tolerance) -> tuple[Exercise, Outcome, list] | None:
+    """The first candidate that fails like ``failure`` with the best rank of
+    ``_fails_like`` (still wrong on a quantity that was wrong, if any is), with its
+    outcome and wrong entries; None when none fails like it."""
+    best, best_rank = None, None
+    for candidate, outcome in zip(candidates, outcomes):
+        wrong = judge(candidate, outcome, tolerance)
+        rank = _fails_like(failure, outcome, wrong)
+        if rank is not None and (best_rank is None or rank < best_rank):
+            best, best_rank = (candidate, outcome, wrong), rank
+            if rank == 0:
+                break
+    return best
+
+
 def shrink(failure: ProbeResult, runner: Runner, tolerance: Tolerance,
            rounds: int = MAX_SHRINK_ROUNDS) -> ProbeResult:
-    """The smallest probe found that still fails the same way: greedily take the first
-    one-step simplification (``smaller``) that fails, until none does. Each round is
-    one runner call on all candidates. Returns the shrunk probe's result."""
+    """The smallest probe found that still fails the same way (``_fails_like``: the same
+    kind of failure, preferably on a quantity that failed): greedily take the first
+    one-step simplification (``smaller``) that does, until none does. Each round is one
+    runner call on all candidates. Returns the shrunk probe's result."""
     current = failure
     for _ in range(rounds):
         candidates = smaller(current.probe.exercise)
@@ -363,16 +412,14 @@ def shrink(failure: ProbeResult, runner: Runner, tolerance: Tolerance,
         if not candidates:
             break
         outcomes = runner([(c, current.probe.as_batch) for c in candidates])
-        for candidate, outcome in zip(candidates, outcomes):
-            wrong = judge(candidate, outcome, tolerance)
-            if _fails_like(failure, outcome, wrong):
-                title = f"shrunk from {failure.probe.label}"
-                probe = Probe(title, replace(candidate, title=title, path=f"<{title}>"), current.probe.as_batch,
-                              failure.probe.kink)
-                current = ProbeResult(probe, outcome, wrong)
-                break
-        else:
+        chosen = _first_alike(failure, candidates, outcomes, tolerance)
+        if chosen is None:
             break
+        candidate, outcome, wrong = chosen
+        title = f"shrunk from {failure.probe.label}"
+        probe = Probe(title, replace(candidate, title=title, path=f"<{title}>"), current.probe.as_batch,
+                      failure.probe.kink)
+        current = ProbeResult(probe, outcome, wrong)
     return current
 
 

@@ -38,6 +38,7 @@ from compare.grading.sandbox import Limits
 
 OUTPUT_CHARS = 4000        # characters of printed output kept (before escaping)
 MAX_SUBMISSION_BYTES = 16 << 20  # the submission and its support files together
+MAX_SUBMISSION_FILES = 256       # the submission and its support files, each a file descriptor under bwrap
 TERMINATE_GRACE = 2.0      # seconds the supervisor has to clean up after the time limit
 
 
@@ -116,7 +117,9 @@ class Session:
     (``Limits.cpu_for``); ``sandbox``: ``"auto"``, ``"bwrap"`` or ``"none"``
     (``compare.grading.sandbox``); ``limits``: resource limits (``Limits()`` by default);
     ``support_files``: more files copied beside the submission, for it to import (nothing
-    else of its folder is).
+    else of its folder is): a path (copied under its file name) or a ``(path, name)`` pair
+    whose name is a relative path in the private folder (``"utils/helpers.py"``, for a
+    package of the student's).
 
     The module's state (globals, caches, threads and processes it started) carries over
     from batch to batch; each call still gets fresh copies of its inputs. A batch that
@@ -133,7 +136,7 @@ class Session:
     (one line) when ``sandbox="bwrap"`` and bwrap cannot run here."""
 
     def __init__(self, path: Path, function: str, *, timeout: float = 10.0, sandbox: str = "auto",
-                 limits: Limits | None = None, support_files: Sequence[Path] = ()):
+                 limits: Limits | None = None, support_files: Sequence[Path | tuple[Path, str]] = ()):
         if not function.isidentifier():
             raise ValueError(f"function must be a Python identifier, got {function!r}")
         if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
@@ -141,11 +144,11 @@ class Session:
         limits = Limits() if limits is None else limits
         if not isinstance(limits, Limits):
             raise TypeError(f"limits must be a Limits, got {type(limits).__name__}")
-        paths = [Path(path), *map(Path, support_files)]
-        for file in paths:
+        paths = [(Path(path), Path(path).name), *map(_named, support_files)]
+        for file, _ in paths:
             if not file.is_file():
                 raise FileNotFoundError(f"{file}: no such file")
-        names = [file.name for file in paths]
+        names = [name for _, name in paths]
         if len(set(names)) != len(names):
             raise ValueError(f"two files of the submission have the same name: {', '.join(names)}")
         self._mode, self._why_none = sandbox_choice(sandbox)
@@ -211,9 +214,22 @@ class Session:
         self.close()
 
 
+def _named(support: Path | tuple[Path, str]) -> tuple[Path, str]:
+    """``(path, name in the private folder)`` of a support file; raises ``ValueError``
+    for a name that is not a relative path inside the folder."""
+    if isinstance(support, tuple):
+        file, name = Path(support[0]), support[1]
+    else:
+        file = Path(support)
+        name = file.name
+    if not isinstance(name, str) or "\0" in name or any(part in ("", ".", "..") for part in name.split("/")):
+        raise ValueError(f"support file name must be a relative path inside the submission's folder, got {name!r}")
+    return file, name
+
+
 def run_submission(path: Path, function: str, calls: Sequence[Call], *, timeout: float = 10.0,
                    sandbox: str = "auto", limits: Limits | None = None,
-                   support_files: Sequence[Path] = ()) -> SubmissionRun:
+                   support_files: Sequence[Path | tuple[Path, str]] = ()) -> SubmissionRun:
     """Import ``path`` in a child process and call ``function(params, x, y)`` once per
     ``Call``: a ``Session`` of one batch, closed when it returns (``timeout`` covers the
     whole child: start, import and every call). The arguments are ``Session``'s.
@@ -287,16 +303,18 @@ def _input_array(value, where: str, kinds: str) -> dict:
 
 # ------------------------------------------------------------------- one child
 
-def _read_files(paths: list[Path], mode: str, limits: Limits) -> tuple[dict[str, bytes], str | None]:
+def _read_files(paths: list[tuple[Path, str]], mode: str, limits: Limits) -> tuple[dict[str, bytes], str | None]:
     """``{name: content}`` of the submission's files (the submission first), or why they
     are not run."""
+    if len(paths) > MAX_SUBMISSION_FILES:
+        return {}, f"the submission has more than {MAX_SUBMISSION_FILES} files; it is not graded"
     files, total = {}, 0
-    for file in paths:
+    for file, name in paths:
         size = file.stat().st_size
         total += size
         if total > MAX_SUBMISSION_BYTES:
             return {}, f"the submission is more than {MAX_SUBMISSION_BYTES:,} bytes; it is not graded"
-        files[file.name] = file.read_bytes()
+        files[name] = file.read_bytes()
     if mode == "bwrap" and sum(map(len, files.values())) > limits.folder_bytes:
         return {}, f"the submission does not fit in the private folder of {limits.folder_bytes:,} bytes"
     return files, None
@@ -326,6 +344,7 @@ class _Child:
         folder = self.private / "submission"
         folder.mkdir()
         for name, data in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(data)
         self.result_fd = _open(stack, self.private / "result", os.O_RDWR | os.O_CREAT | os.O_EXCL)
         self.output_fd = _open(stack, self.private / "output", os.O_RDWR | os.O_CREAT | os.O_EXCL)
@@ -403,8 +422,9 @@ def _launch(stack: ExitStack, mode: str, why_none: str | None, private: Path, na
     if mode == "none":
         return sandbox.none_launch(interp, folder, name, limits, timeout, why_none), []
     run_as = stack.enter_context(sandbox.RunAs(os.geteuid() == 0))
-    file_fds = {file.name: _open(stack, file, os.O_RDONLY)
-                for file in sorted(folder.iterdir(), key=lambda file: file.name != name)}  # the submission first
+    files = sorted((file for file in folder.rglob("*") if file.is_file()), key=lambda file: file.name != name
+                   or file.parent != folder)  # the submission first
+    file_fds = {file.relative_to(folder).as_posix(): _open(stack, file, os.O_RDONLY) for file in files}
     seccomp_fd = None
     program = sandbox.seccomp_program()
     if program is not None:

@@ -139,7 +139,8 @@ def none_launch(interp: Interpreter, folder: Path, name: str, limits: Limits, ti
 def bwrap_launch(interp: Interpreter, bwrap: str, files: dict[str, int], seccomp_fd: int | None,
                  limits: Limits, timeout: float, run_as: tuple[int, int] | None) -> Launch:
     """The child under bwrap. ``files``: ``{name: fd}`` of the submission's files, copied
-    into the sandbox's private folder (the first is the submission); ``seccomp_fd``: the
+    into the sandbox's private folder (the first is the submission; a name may be a
+    relative path, ``utils/helpers.py``, its folders made first); ``seccomp_fd``: the
     filter; ``run_as``: the uid/gid to drop to when bwrap runs as root (None otherwise)."""
     # --as-pid-1: the child's supervisor is the PID namespace's init (it reaps like one), and
     # bwrap waits for it; the kernel lets an init be reaped only when every process of its
@@ -164,6 +165,8 @@ def bwrap_launch(interp: Interpreter, bwrap: str, files: dict[str, int], seccomp
     command += ["--proc", "/proc", "--dev", "/dev",
                 "--perms", "1777" if run_as else "0700", "--size", str(limits.folder_bytes),
                 "--tmpfs", SUBMISSION_DIR]
+    for folder in _folders(files):
+        command += ["--perms", "0755", "--dir", f"{SUBMISSION_DIR}/{folder}"]
     for name, fd in files.items():
         command += ["--perms", "0644", "--file", str(fd), f"{SUBMISSION_DIR}/{name}"]
     if seccomp_fd is not None:
@@ -176,6 +179,12 @@ def bwrap_launch(interp: Interpreter, bwrap: str, files: dict[str, int], seccomp
             f"ran as {who}; {limits.describe(timeout, True)}")
     return Launch(command, None, f"{SUBMISSION_DIR}/{next(iter(files))}", site, run_as,
                   limits.processes + overhead, note)
+
+
+def _folders(files: dict[str, int]) -> list[str]:
+    """The folders the relative file names need, each before its subfolders."""
+    folders = {"/".join(name.split("/")[:depth]) for name in files for depth in range(1, name.count("/") + 1)}
+    return sorted(folders, key=lambda folder: (folder.count("/"), folder))
 
 
 def grader_tag() -> list[str]:

@@ -370,6 +370,24 @@ def _overrides(truth: Truth, sides: dict) -> dict:
     return {k: v for k, v in sides.items() if v != (_exact_z(truth, k) > 0)}
 
 
+def shaped_as_expected(values: dict, expected: dict) -> dict:
+    """``values`` with every array whose shape differs from ``expected``'s only by size-1
+    axes reshaped to it (``(1, n)`` rows of batch-style code for ``(n,)``, ``[db1]`` for a
+    shared bias): one rule for the exercise, the diagnosis, the catalogue and the probes.
+    Anything else is left as it is, for the comparison to judge."""
+    out = dict(values)
+    for name, value in values.items():
+        if name not in expected:
+            continue
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError):
+            continue
+        if array.dtype != object and _unit_axes_only(array.shape, np.shape(expected[name])):
+            out[name] = array.reshape(np.shape(expected[name]))
+    return out
+
+
 def float_arrays(values: dict, known) -> dict[str, np.ndarray]:
     """The entries of ``values`` whose name is in ``known``, as float64 arrays; values
     that are not arrays of real numbers are left out (the comparison names them)."""

@@ -719,20 +719,25 @@ class Diagnoser:
 
     def _another_learning_rate(self, name, bindex, reading, own) -> str | None:
         """``"update step with lr = 0.1, not the exercise's 0.05 ([training] lr)"`` where
-        the value is −lr′ · (the answer's own ∂L/∂θ) for a common learning rate lr′ other
-        than the exercise's; None otherwise. A frozen parameter's step is another matter
-        (named below)."""
+        the value is −lr′ · (the answer's own ∂L/∂θ) for exactly one common learning rate
+        lr′ other than the exercise's, and is not also read as 0; None otherwise. A frozen
+        parameter's step is another matter (named below)."""
         parameter = self.steps.delta_of[name]
         if parameter in self.steps.frozen:
             return None
         gradient = own[f"dL/d{parameter}"][bindex]
         if intervals.contains(gradient, 0):
             return None
+        if reading.matches(intervals.point(0)):  # a 0.00 fits the tiny step of any small lr: it tells none apart
+            return None
         exercise_lr = self.exercise.training.lr if self.exercise.training.lr is not None else DEFAULT_LR
-        for lr in COMMON_LEARNING_RATES:
-            if Decimal(lr) != exercise_lr and reading.matches(gradient * intervals.point(-Fraction(lr))):
-                return f"update step with lr = {lr}, not the exercise's {exercise_lr} ([training] lr)"
-        return None
+        fitting = [lr for lr in COMMON_LEARNING_RATES
+                   if Decimal(lr) != exercise_lr and reading.matches(gradient * intervals.point(-Fraction(lr)))]
+        if len(fitting) != 1:  # none, or a value too coarse to tell which
+            return None
+        stated = (f"the exercise's {exercise_lr} ([training] lr)" if self.exercise.training.lr is not None else
+                  f"the default {exercise_lr} (the file states no [training] lr)")
+        return f"update step with lr = {fitting[0]}, not {stated}"
 
     def _convention(self, check: AnswerCheck, reading, name, bindex, computed, own) -> str | None:
         kind = self.steps.role[name][0]

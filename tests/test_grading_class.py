@@ -216,10 +216,9 @@ def test_the_gradescope_bundle_grades_a_submission_into_results_json(tmp_path):
         results = json.loads((root / "results" / "results.json").read_text())
         assert isinstance(results["score"], (int, float)) and isinstance(results["output"], str)
         if student == "two_students":  # refused, and the student is told why
-            assert results["score"] == 0 and results["output"] == (
-                "The autograder could not grade this submission (exit status 2): --gradescope: expected one "
-                "student's work, found 2 submissions (alice, bob); hand in one file that defines backward(), "
-                "named backward.py if other files define it too")
+            assert results["score"] == 0 and ("Nothing could be graded: several files in submission/ define "
+                                              "backward(): alice/backward.py, bob/backward.py; keep one, or name "
+                                              "the one to grade backward.py") in results["output"]
             continue
         passes = student != "missing_factor"
         assert results["tests"] and all({"name", "score", "max_score", "output", "visibility"} <= set(t)
@@ -294,3 +293,22 @@ def test_variants_and_an_exercise_do_not_go_together(tmp_path, capsys):
     assert main(["grade", str(STUDENTS / "correct.py"), "--variants", str(tmp_path / "variants"),
                  "--exercise", str(CHAPTER7)]) == 2
     assert "--exercise: does not go with --variants" in capsys.readouterr().err
+
+
+def test_batch_style_rows_keep_the_diagnosis_and_a_named_mistake_keeps_its_place(tmp_path):
+    rows_version = (STUDENTS / "missing_factor.py").read_text().replace("return {", "return {k: np.atleast_2d(v) for "
+                                                                        "k, v in {").rstrip() + ".items()}\n"
+    assert "np.atleast_2d" in rows_version
+    (tmp_path / "rows.py").write_text(rows_version)
+    out = tmp_path / "out"
+    assert main(["grade", str(STUDENTS / "missing_factor.py"), str(tmp_path / "rows.py"),
+                 str(STUDENTS / "wrong_shape.py"), "--out", str(out), "--probes", "0"]) == 1
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    # (1, n) rows for (n,): the same numbers, so the same diagnosis and the same first mistake at Step 1
+    same = ("first_mistake", "step", "cause", "wrong_entries")
+    assert [rows["rows"][c] for c in same] == [rows["missing_factor"][c] for c in same]
+    assert rows["rows"]["step"].startswith("Step 1")
+    # a whole pass named (W in torch's layout): the cause says so, at the first wrong entry and its step
+    assert (rows["wrong_shape"]["first_mistake"], rows["wrong_shape"]["step"]) == ("dL/dW2",
+                                                                                  "Step 2: output layer weights")
+    assert "torch's (out, in) layout" in rows["wrong_shape"]["cause"]

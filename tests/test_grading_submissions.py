@@ -8,7 +8,7 @@ import pytest
 
 from compare.cli import main
 from compare.grading import run_submission
-from compare.grading.submissions import discover
+from compare.grading.submissions import discover, support_files
 try:
     from compare.grading.submissions import support_files
 except ImportError:
@@ -64,7 +64,8 @@ def test_a_folder_of_helper_modules_without_the_function_is_helper_code(tmp_path
 def test_a_backup_copy_beside_the_file_named_after_the_function_is_said_not_graded(tmp_path):
     folder = write(tmp_path / "sub", {"backward.py": with_helper("helpers"),
                                       "backward_copy.py": with_helper("helpers"), "helpers.py": RELU})
-    [one] = discover([str(folder)])
+    assert len(discover([str(folder)])) == 3  # as a class: two files define it (and helpers.py is told it does not)
+    [one] = discover([str(folder)], one_student=True)  # --one-student, or --gradescope
     assert (one.student, one.path.name, one.problem) == ("sub", "backward.py", None)
     assert one.note == "Graded backward.py, by its name; backward_copy.py also defines backward()."
 
@@ -78,9 +79,9 @@ def test_of_several_files_defining_the_function_the_conventional_name_is_graded(
     assert one.path.name == name and "a_draft.py also defines" in one.note
 
 
-def test_a_file_named_after_the_function_marks_one_students_folder(tmp_path):
+def test_one_students_folder_grades_the_file_named_after_the_function(tmp_path):
     folder = write(tmp_path / "gs_two", {"a_draft.py": BROKEN, "backward.py": CORRECT})
-    [one] = discover([str(folder)])
+    [one] = discover([str(folder)], one_student=True)
     assert (one.student, one.path.name) == ("gs_two", "backward.py") and "a_draft.py also defines" in one.note
 
 
@@ -89,7 +90,7 @@ def test_several_files_defining_the_function_without_a_conventional_name_are_ref
     way to tell which to grade: refused, naming them, never the alphabetically first."""
     folder = write(tmp_path / "bob", {"a_draft.py": with_helper("helpers"),
                                       "final.py": with_helper("helpers"), "helpers.py": RELU})
-    [one] = discover([str(folder)])
+    [one] = discover([str(folder)], one_student=True)
     assert one.path is None and one.problem == ("several files in bob/ define backward(): a_draft.py, final.py; "
                                                 "keep one, or name the one to grade backward.py")
 
@@ -152,13 +153,26 @@ def test_a_student_folder_with_a_helper_package_passes(tmp_path, capsys):
 # ------------------------------------------------------------------ --gradescope
 
 def test_gradescope_refuses_several_students_in_one_line(tmp_path, capsys):
-    folder = write(tmp_path / "submission", {"alice/backward.py": CORRECT, "bob/backward.py": BROKEN})
+    write(tmp_path, {"alice.py": CORRECT, "bob.py": BROKEN})
     results = tmp_path / "results.json"
-    assert main(["grade", str(folder), "--probes", "0", "--gradescope", str(results)]) == 2
+    assert main(["grade", str(tmp_path / "alice.py"), str(tmp_path / "bob.py"), "--probes", "0",
+                 "--gradescope", str(results)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "--gradescope: expected one student's work, found 2 submissions (alice, bob)" in err
     assert not results.exists()
+
+
+def test_gradescope_takes_a_folder_as_one_students_upload(tmp_path):
+    """A folder of two students' folders uploaded to Gradescope is one student's work with
+    two candidates: refused, naming them (without --gradescope it is a class of two)."""
+    folder = write(tmp_path / "submission", {"alice/backward.py": CORRECT, "bob/backward.py": BROKEN})
+    assert [s.student for s in discover([str(folder)])] == ["alice", "bob"]
+    results = tmp_path / "results.json"
+    assert main(["grade", str(folder), "--probes", "0", "--gradescope", str(results)]) == 1
+    graded = json.loads(results.read_text())
+    assert graded["score"] == 0 and "several files in submission/ define backward(): alice/backward.py, " \
+                                    "bob/backward.py" in graded["output"]
 
 
 def test_gradescope_grades_the_file_named_after_the_function_not_the_first(tmp_path, capsys):
@@ -190,7 +204,7 @@ def test_more_files_than_the_cap_are_not_run(tmp_path):
         (tmp_path / f"m{i}.py").write_text("")
     files = [(tmp_path / f"m{i}.py", f"lib/m{i}.py") for i in range(256)]
     run = run_submission(tmp_path / "student.py", "backward", [call()], sandbox="none", support_files=files)
-    assert run.status == "import_error" and run.message == "the submission has more than 256 files; it is not graded"
+    assert run.status == "import_error" and run.message.startswith("the submission's folder holds more than 256 .py")
     run = run_submission(tmp_path / "student.py", "backward", [call()], sandbox="none", support_files=files[:255])
     assert run.status == "ok", run.message
 
@@ -200,3 +214,62 @@ def test_a_class_folder_holding_a_solution_py_is_still_a_class(tmp_path):
     solution.py among students' files does not turn the class into one student."""
     write(tmp_path, {"alice.py": CORRECT, "bob.py": BROKEN, "solution.py": CORRECT})
     assert sorted(s.student for s in discover([str(tmp_path)])) == ["alice", "bob", "solution"]
+
+
+
+# ------------------------------------------------------------------ round-5 review cases
+
+def test_a_class_with_a_backward_py_among_its_students_is_a_class(tmp_path):
+    """alice.py and bob.py (wrong) beside backward.py (right) were graded as one passing
+    student, the others never graded."""
+    write(tmp_path, {"alice.py": BROKEN, "bob.py": BROKEN, "backward.py": CORRECT})
+    assert sorted(s.student for s in discover([str(tmp_path)])) == ["alice", "backward", "bob"]
+
+
+def test_students_folders_that_are_packages_are_students(tmp_path):
+    write(tmp_path, {"alice/__init__.py": "", "alice/backward.py": CORRECT, "bob/__init__.py": "",
+                     "bob/backward.py": CORRECT, "carol.py": BROKEN})
+    found = {s.student: s for s in discover([str(tmp_path)])}
+    assert set(found) == {"alice", "bob", "carol"} and found["alice"].path.name == "backward.py"
+
+
+def test_a_method_or_a_comment_named_like_the_function_does_not_count(tmp_path):
+    layers = "class ReLU:\n    def backward(self, upstream):\n        return upstream\n# def backward(p, x, y)\n"
+    folder = write(tmp_path / "submission", {"hw3.py": CORRECT, "layers.py": layers})
+    [one] = discover([str(folder)], one_student=True)
+    assert (one.path.name, one.problem, one.note) == ("hw3.py", None, None)
+    [one] = discover([str(folder)])
+    assert one.student == "submission"  # one entry: one student's folder
+
+
+def test_a_backup_in_a_subfolder_is_left_for_the_file_named_after_the_function(tmp_path):
+    folder = write(tmp_path / "submission", {"backward.py": CORRECT, "old/backward.py": BROKEN})
+    [one] = discover([str(folder)], one_student=True)
+    assert one.path == folder / "backward.py" and one.note == ("Graded backward.py, by its name; old/backward.py "
+                                                               "also defines backward().")
+
+
+def test_symbolic_links_in_a_folder_are_never_followed(tmp_path):
+    secret = write(tmp_path / "secret", {"backward.py": CORRECT, "config.py": "KEY = 1\n"})
+    s2 = tmp_path / "s2"
+    s2.mkdir()
+    (s2 / "backward.py").symlink_to(secret / "backward.py")
+    [one] = discover([str(s2)])
+    assert one.path is None and one.problem == "no .py or .ipynb file in s2/"
+    s1 = write(tmp_path / "s1", {"hw.py": CORRECT})
+    (s1 / "ref").symlink_to(secret)
+    [one] = discover([str(s1)])
+    assert one.path.name == "hw.py" and support_files(one.path) == []  # the linked folder is not shipped
+
+
+def test_a_notebook_beside_a_helper_of_its_name_is_found_and_graded(tmp_path, capsys):
+    import nbformat
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell(CORRECT)]
+    folder = tmp_path / "nb1"
+    folder.mkdir()
+    nbformat.write(book, str(folder / "hw.ipynb"))
+    (folder / "hw.py").write_text("X = 1\n")
+    [one] = discover([str(folder)])
+    assert one.path.name == "hw.ipynb"
+    assert main(["grade", str(folder), "--probes", "0"]) == 0

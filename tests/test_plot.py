@@ -413,7 +413,6 @@ def test_a_large_batch_shows_a_count_or_leaves_the_tables_out(tmp_path):
 
 
 def test_a_shared_bias_is_one_box_above_its_layer_holding_the_sum(tmp_path):
-    from fractions import Fraction
     from reference import run_pass
     mazur = load_exercise(Path(__file__).resolve().parent.parent / "reference" / "data" / "mazur_as_written.toml")
     _, groups, texts = svg_tree(write_plot(mazur, tmp_path / "m.svg"))

@@ -170,6 +170,13 @@ def test_an_update_step_with_another_learning_rate_is_named_at_that_step(tmp_pat
     assert "lr = 0.4" in checks["delta_W2[2][2]"].diagnosis
     other = write(tmp_path, SETUP + '[training]\nlr = 0.2\n[answers]\n"delta_W2[2][0]" = 0.0317\n', "other.toml")
     assert check_answers(load_exercise(other))[0].diagnosis.startswith("slip")  # no common lr gives 0.0317
+    # no [training] lr: the default is named as such; a coarse 0.00 tells no learning rate apart
+    default = write(tmp_path, SETUP + '[answers]\n"dL/dW2[2][0]" = -0.225\n"delta_W2[2][0]" = 0.045\n'
+                                      '"delta_W2[2][1]" = 0.00\n', "default.toml")
+    checks = {c.key: c for c in check_answers(load_exercise(default))}
+    assert checks["delta_W2[2][0]"].diagnosis == ("convention: update step with lr = 0.2, not the default 0.1 (the "
+                                                  "file states no [training] lr)")
+    assert "update step with lr" not in checks["delta_W2[2][1]"].diagnosis
 
 
 def test_the_rubric_and_the_gradebook_know_the_update_step(tmp_path):

@@ -32,6 +32,9 @@ def add_parser(subparsers) -> None:
                         help="the exercise (default: the Chapter 7 network); not with --variants")
     parser.add_argument("--example", type=int, metavar="N", help="only example N (0-based) of a file with several")
     parser.add_argument("--function", default="backward", help="the function to call (default backward)")
+    parser.add_argument("--one-student", action="store_true",
+                        help="each folder given is one student's work (its backups and helper modules with it), "
+                             "never a class; --gradescope implies it")
     parser.add_argument("--out", metavar="DIR", help="write the gradebook and one feedback file per student here")
     parser.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                         help="students graded at once (default: the number of cores)")
@@ -64,7 +67,7 @@ def run(exercise, args, tolerance) -> int:
     from compare.grading.submissions import SubmissionError, discover
     fmt = table_format(args)
     try:
-        submissions = discover(args.submissions, args.function)
+        submissions = discover(args.submissions, args.function, one_student=args.one_student or bool(args.gradescope))
     except SubmissionError as error:
         raise UsageError(str(error)) from None
     if not submissions:

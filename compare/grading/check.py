@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compare.comparison import Comparison, compare_exercise
+from compare.comparison import Comparison, compare_exercise, shaped_as_expected
 from compare.diagnosis import CONVENTION, check_returned
 from compare.grading.key import DEFAULT_TIMEOUT, GradingKey
 from compare.grading.matching import matching_mistakes
@@ -251,6 +251,7 @@ def judge(run: StudentRun, key: GradingKey, probe_outcomes: list[Outcome] | None
     known = arch.quantity_names() + arch.printed_names()
     required = {f"dL/d{p}" for p in arch.parameter_shapes()}
     values = arch.layout_values({k: v for k, v in run.values.items() if k in known})  # to the (in, out) layout
+    values = shaped_as_expected(values, key.truth.exact.values)  # (1, n) for (n,): the same numbers everywhere
     comparison = compare_exercise(exercise, key.dtype, key.tolerance, hand_values=values,
                                   hand_error=run.failure and f"student code {STATUS_TEXT[run.status]}, see above",
                                   hand_optional=frozenset(known) - required, truth=key.truth)

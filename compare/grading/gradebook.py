@@ -64,31 +64,33 @@ def row(student: str, file: Path | None, check: StudentCheck | None, score: Scor
         return Row(student, "error", _number(Decimal(0) if score else None), _number(score.max_points if score else None),
                    "", "", problem or "", 0, 0, 0.0, "" if file is None else str(file))
     first = first_mistake(check)
-    first_label = "" if first is None else first.key
-    step, cause = "", ""
+    first_label, step, cause = ("", "", "") if first is None else (first.key, step_of(check, first.quantity),
+                                                                   first.diagnosis)
+    wrong = None if first is not None or check.run.failure else _first_wrong_row(check)
+    if wrong is not None:  # a row no diagnosis covers: a quantity not returned, of another shape
+        shown = wrong.quantity if any(p.startswith(NO_VALUE) or " has shape " in p for p in wrong.problems) \
+            else wrong.label
+        first_label, step = shown, step_of(check, wrong.quantity)
+        cause = "; ".join(dict.fromkeys(in_students_words(p) for p in wrong.problems))
     if check.run.failure:
         cause = check.run.failure
-    elif first is not None:
-        step, cause = step_of(check, first.quantity), first.diagnosis
-    elif check.named:
+    elif check.named and first is None:  # the whole pass named: say that, at the first wrong entry
         cause = " or ".join(m.describe() for m in check.named)
-    elif not check.exercise_ok:  # a row no diagnosis covers: a quantity not returned or of another shape
-        arch = check.comparison.exercise.architecture
-        order = [name for _, names in arch.step_groups() for name in names]  # the text's steps, in order
-        wrong = min((r for r in check.comparison.gradients + check.comparison.intermediates if not r.agree),
-                    key=lambda r: order.index(r.quantity) if r.quantity in order else len(order), default=None)
-        if wrong is not None:
-            shown = wrong.quantity if any(p.startswith(NO_VALUE) or " has shape " in p for p in wrong.problems) \
-                else wrong.label
-            first_label, step = shown, step_of(check, wrong.quantity)
-            cause = "; ".join(dict.fromkeys(in_students_words(p) for p in wrong.problems))
-    elif check.probes and not all(p.ok for p in check.probes):
+    elif not cause and check.probes and not all(p.ok for p in check.probes):
         cause = "the exercise agrees, a probe does not"
     judged = not check.run.failure  # a run without values (a timeout, a crash) has no wrong entries to count
     return Row(student, status_of(check), _number(score.points if score else None),
                _number(score.max_points if score else None), first_label, step, cause,
                sum(not r.agree for r in check.comparison.gradients + check.comparison.intermediates) if judged else 0,
                sum(not p.ok for p in check.probes), round(check.run.seconds, 6), str(check.run.path))
+
+
+def _first_wrong_row(check: StudentCheck):
+    """The first disagreeing row in the order of the text's steps, or None."""
+    arch = check.comparison.exercise.architecture
+    order = [name for _, names in arch.step_groups() for name in names]
+    return min((r for r in check.comparison.gradients + check.comparison.intermediates if not r.agree),
+               key=lambda r: order.index(r.quantity) if r.quantity in order else len(order), default=None)
 
 
 def write_gradebook(out: Path, rows: list[Row]) -> None:

@@ -307,7 +307,9 @@ def _read_files(paths: list[tuple[Path, str]], mode: str, limits: Limits) -> tup
     """``{name: content}`` of the submission's files (the submission first), or why they
     are not run."""
     if len(paths) > MAX_SUBMISSION_FILES:
-        return {}, f"the submission has more than {MAX_SUBMISSION_FILES} files; it is not graded"
+        return {}, (f"the submission's folder holds more than {MAX_SUBMISSION_FILES} .py files ({paths[0][0].parent}, "
+                    "its subfolders counted; installed libraries and virtual environments are left out); it is not "
+                    "graded")
     files, total = {}, 0
     for file, name in paths:
         size = file.stat().st_size

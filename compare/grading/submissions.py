@@ -4,17 +4,20 @@
 ``FILE.py:FUNCTION`` (one student, another function name), a folder holding one
 student's work (named after the folder), or a folder of such (a class).
 
-A folder is a class (``_is_class``) when one of its subfolders that is not a Python
-package holds a file defining the function (each subfolder is then a student, and each
-file); or, with no such subfolder, when several of its files define the function, none
-of them is named after the function, none imports a module of the folder, and no
-subfolder holds Python code. Otherwise it is one student's folder: a package or a
-folder without the function below it is the student's helper code, shipped with the
-file that defines the function (``support_files``). Where one student's folder has
-several files defining the function, the one named after the function (then
-``solution``, ``submission``, ``main``) is graded, saying so; with none of those names
-the student is refused, naming the candidates. Hidden files and ``__pycache__`` are
-ignored.
+A folder is a class when it holds two or more *entries*: files that define the function
+at module level (a ``def`` at the top of a module or of a notebook's code cells, not a
+method or a comment; a notebook that cannot be read counts, so its student hears why),
+and subfolders with such a file in them or one level below. In a class every file and
+every subfolder is a student's (one without the function is told so: a misnamed
+function, an empty folder). A folder with one entry is one student's work: the file that defines the function, with every
+module beside and below it (packages, helper folders) shipped for it to import
+(``support_files``). With ``one_student`` (Gradescope grades one student's upload) a
+folder is always one student's: of several files defining the function, the one named
+after it (then ``solution``, ``submission``, ``main``; the shallowest first) is graded,
+saying which others define it; with none of those names the student is refused, naming
+the candidates (``grade --one-student``; ``--gradescope`` implies it). Inside a class, a
+student's folder with several such files is judged the same way. Hidden files, ``__pycache__``, virtual environments and symbolic links inside
+a folder are left out (a link could reach files that are not the student's).
 """
 import ast
 import os
@@ -22,8 +25,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from compare.grading.runner import MAX_SUBMISSION_FILES
+
 SUFFIXES = (".py", ".ipynb")
 PREFERRED = ("solution", "submission", "main")  # file names graded first, after the function's own
+NOT_THE_STUDENTS = {"site-packages", "node_modules"}  # installed libraries, not shipped with a student's code
 
 
 class SubmissionError(ValueError):
@@ -42,21 +48,49 @@ class Submission:
     note: str | None = None   # said in the report: which of several files defining the function is graded
 
 
-def _defines(path: Path, function: str) -> bool:
+def _source(path: Path) -> str | None:
+    """The Python source of a ``.py`` file, or of a notebook's code cells; None when it
+    cannot be read."""
+    if path.suffix == ".ipynb":
+        from compare.grading.notebook import NotebookError, read_notebook
+        try:
+            return read_notebook(path).source
+        except NotebookError:
+            return None
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return False
-    return re.search(rf"\bdef\s+{re.escape(function)}\s*\(", text) is not None
+        return None
+
+
+def _defines(path: Path, function: str) -> bool:
+    """Whether the module at ``path`` defines ``function`` at its top level (not a method
+    of a class, not in a comment or a string). A file that does not parse counts when a
+    line starts with ``def function(``: the student still gets their syntax error."""
+    text = _source(path)
+    if text is None:
+        return path.suffix == ".ipynb"  # a broken notebook is still a student's: grading says what is wrong
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return re.search(rf"(?m)^def\s+{re.escape(function)}\s*\(", text) is not None
+    return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function
+               for node in tree.body)
+
+
+def _skipped(path: Path) -> bool:
+    """Left out of a folder's search: hidden, ``__pycache__``-like, a symbolic link, a
+    virtual environment."""
+    return (path.name.startswith((".", "__")) or path.is_symlink()
+            or (path.is_dir() and (path / "pyvenv.cfg").exists()))
 
 
 def _candidates(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix in SUFFIXES and not p.name.startswith((".", "__")))
+    return sorted(p for p in folder.iterdir() if not _skipped(p) and p.is_file() and p.suffix in SUFFIXES)
 
 
 def _subfolders(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__")))
+    return sorted(p for p in folder.iterdir() if not _skipped(p) and p.is_dir())
 
 
 def _relative(path: Path, folder: Path) -> str:
@@ -109,70 +143,42 @@ def _one_student(folder: Path, student: str, function: str) -> Submission:
                            f"also define{'s' if len(others) == 1 else ''} {function}().")
 
 
-def _is_package(folder: Path) -> bool:
-    return (folder / "__init__.py").is_file()
-
-
-def _imported_modules(path: Path) -> set[str]:
-    """The top-level names a ``.py`` file imports absolutely (``utils`` for ``from
-    utils.helpers import sig``); empty when it cannot be parsed."""
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-def _imports_a_neighbour(files: list[Path], folder: Path) -> bool:
-    """Some ``.py`` file of ``files`` imports a module of ``folder`` (a file or a folder
-    beside it): the folder's files are one student's modules, not students."""
-    return any((folder / f"{name}.py").is_file() or (folder / name).is_dir()
-               for p in files if p.suffix == ".py" for name in _imported_modules(p) - {p.stem})
-
-
-def _is_class(folder: Path, function: str) -> bool:
-    """Whether ``folder`` holds students (files and subfolders, each one student's) rather
-    than one student's work. See the module's docstring."""
-    subfolders = _subfolders(folder)
-    if any(not _is_package(sub) and any(_defines(p, function) for p in _below(sub)) for sub in subfolders):
-        return True
-    files = _candidates(folder)
-    defining = [p for p in files if _defines(p, function)]
-    if len(defining) <= 1 or _preferred(defining, function, folder, others=()) is not None:
-        return False  # only the function's own name marks one student's file: a class may hold a solution.py
-    if _imports_a_neighbour(defining, folder):
-        return False
-    return not any(p.suffix == ".py" for sub in subfolders for p in _below(sub))
+def _entries(folder: Path, function: str) -> list[Path]:
+    """The students a folder would hold as a class: its files that define ``function``
+    and its subfolders with such a file in them or one level below."""
+    files = [p for p in _candidates(folder) if _defines(p, function)]
+    subfolders = [sub for sub in _subfolders(folder) if any(_defines(p, function) for p in _below(sub))]
+    return files + subfolders
 
 
 def support_files(path: Path) -> list[tuple[Path, str]]:
     """The other modules of a one-student folder, for its file ``path`` to import: every
     ``.py`` file beside it and in the folders below it (packages and folders of modules),
     each with its name relative to ``path``'s folder (``utils/helpers.py``). Hidden files
-    and folders, ``__pycache__``, virtual environments (a ``pyvenv.cfg``) and symbolic
-    links are left out."""
+    and folders, ``__pycache__``, virtual environments (a ``pyvenv.cfg`` or ``conda-meta``),
+    installed libraries (``site-packages``) and symbolic links are left out; the walk
+    stops past ``MAX_SUBMISSION_FILES``, which the runner refuses."""
     root, found = path.parent, []
     for where, folders, names in os.walk(root):
         here = Path(where)
-        folders[:] = sorted(n for n in folders if not n.startswith(".") and n != "__pycache__"
-                            and not (here / n).is_symlink() and not (here / n / "pyvenv.cfg").exists())
+        folders[:] = sorted(n for n in folders if not _skipped(here / n) and n not in NOT_THE_STUDENTS
+                            and not (here / n / "conda-meta").exists())
         for name in sorted(names):
             file = here / name
-            if name.endswith(".py") and not name.startswith(".") and file != path and not file.is_symlink():
+            clash = here == root and name == f"{path.stem}.py"  # a notebook's own module name: it wins
+            if name.endswith(".py") and not name.startswith(".") and file != path and not file.is_symlink() \
+                    and not clash:
                 found.append((file, _relative(file, root)))
+                if len(found) > MAX_SUBMISSION_FILES:  # the runner refuses the submission; no need to walk on
+                    return found
     return found
 
 
-def discover(targets: list[str], function: str = "backward") -> list[Submission]:
+def discover(targets: list[str], function: str = "backward", one_student: bool = False) -> list[Submission]:
     """The submissions the command line names, in order, each student once (a second
-    student of the same name gets ``-2``). Raises ``SubmissionError`` for a path that
-    does not exist or is neither a ``.py``/``.ipynb`` file nor a folder."""
+    student of the same name gets ``-2``); with ``one_student`` a folder is always one
+    student's work (see the module's docstring). Raises ``SubmissionError`` for a path
+    that does not exist or is neither a ``.py``/``.ipynb`` file nor a folder."""
     found: list[Submission] = []
     for target in targets:
         text, _, named = target.rpartition(":")
@@ -189,7 +195,7 @@ def discover(targets: list[str], function: str = "backward") -> list[Submission]
             continue
         if not path.is_dir():
             raise SubmissionError(f"{target}: expected a regular file or a folder")
-        if _is_class(path, fn):  # every file and every subfolder is a student's
+        if not one_student and len(_entries(path, fn)) > 1:  # a class: every file and subfolder is a student's
             found += [Submission(p.stem, p, fn) for p in _candidates(path)]
             found += [_one_student(sub, sub.name, fn) for sub in _subfolders(path)]
         else:

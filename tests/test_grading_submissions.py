@@ -33,7 +33,11 @@ BROKEN = (STUDENTS / "mask_dropped.py").read_text()
 
 def write(folder: Path, files: dict[str, str]) -> Path:
     """``folder`` with ``files`` ({relative name: text}) in it."""
+    folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
+        if text is None:  # "dan/": an empty folder
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            continue
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text)
     return folder
@@ -49,15 +53,17 @@ def test_a_helper_package_is_the_students_code_not_a_student(tmp_path):
     """The reproducer: backward.py imports utils.helpers from a package beside it."""
     folder = write(tmp_path / "gs_sub", {"backward.py": with_helper("utils.helpers"),
                                          "utils/__init__.py": "", "utils/helpers.py": RELU})
-    [one] = discover([str(folder)])
+    [one] = discover([str(folder)], one_student=True)
     assert (one.student, one.path.name, one.own_folder, one.problem) == ("gs_sub", "backward.py", True, None)
+    # inside a class, the same folder is one student's with its package
+    assert [(s.student, s.path.name) for s in discover([str(tmp_path)])] == [("gs_sub", "backward.py")]
 
 
 def test_a_folder_of_helper_modules_without_the_function_is_helper_code(tmp_path):
     """A subfolder that is no package but holds no file defining the function (a
     namespace package) is helper code too."""
     folder = write(tmp_path / "alice", {"hw.py": with_helper("lib.helpers"), "lib/helpers.py": RELU})
-    [one] = discover([str(folder)])
+    [one] = discover([str(folder)], one_student=True)
     assert (one.student, one.path.name, one.problem) == ("alice", "hw.py", None)
 
 
@@ -219,6 +225,18 @@ def test_a_class_folder_holding_a_solution_py_is_still_a_class(tmp_path):
 
 # ------------------------------------------------------------------ round-5 review cases
 
+def test_a_folder_is_a_class_unless_it_is_said_to_be_one_students(tmp_path):
+    """Every file and subfolder of a class folder is a student, whatever it defines: nobody
+    who handed something in is left without a row (an assignment, a misnamed function)."""
+    write(tmp_path / "cls", {"alice.py": CORRECT, "bob.py": "backward = lambda params, x, y: {}\n",
+                             "carol.py": CORRECT.replace("def backward", "def Backward"), "dan/": None,
+                             "eve.zip": "PK"})
+    found = {s.student: s for s in discover([str(tmp_path / "cls")])}
+    assert sorted(found) == ["alice", "bob", "carol", "dan", "eve"]
+    assert found["dan"].problem == "no .py or .ipynb file in dan/"
+    assert found["eve"].problem == "eve.zip is a zip file: unzip the submissions first"
+
+
 def test_a_class_with_a_backward_py_among_its_students_is_a_class(tmp_path):
     """alice.py and bob.py (wrong) beside backward.py (right) were graded as one passing
     student, the others never graded."""
@@ -238,8 +256,6 @@ def test_a_method_or_a_comment_named_like_the_function_does_not_count(tmp_path):
     folder = write(tmp_path / "submission", {"hw3.py": CORRECT, "layers.py": layers})
     [one] = discover([str(folder)], one_student=True)
     assert (one.path.name, one.problem, one.note) == ("hw3.py", None, None)
-    [one] = discover([str(folder)])
-    assert one.student == "submission"  # one entry: one student's folder
 
 
 def test_a_backup_in_a_subfolder_is_left_for_the_file_named_after_the_function(tmp_path):
@@ -254,11 +270,11 @@ def test_symbolic_links_in_a_folder_are_never_followed(tmp_path):
     s2 = tmp_path / "s2"
     s2.mkdir()
     (s2 / "backward.py").symlink_to(secret / "backward.py")
-    [one] = discover([str(s2)])
+    [one] = discover([str(s2)], one_student=True)
     assert one.path is None and one.problem == "no .py or .ipynb file in s2/"
     s1 = write(tmp_path / "s1", {"hw.py": CORRECT})
     (s1 / "ref").symlink_to(secret)
-    [one] = discover([str(s1)])
+    [one] = discover([str(s1)], one_student=True)
     assert one.path.name == "hw.py" and support_files(one.path) == []  # the linked folder is not shipped
 
 
@@ -270,6 +286,33 @@ def test_a_notebook_beside_a_helper_of_its_name_is_found_and_graded(tmp_path, ca
     folder.mkdir()
     nbformat.write(book, str(folder / "hw.ipynb"))
     (folder / "hw.py").write_text("X = 1\n")
-    [one] = discover([str(folder)])
+    [one] = discover([str(folder)], one_student=True)
     assert one.path.name == "hw.ipynb"
-    assert main(["grade", str(folder), "--probes", "0"]) == 0
+    assert main(["grade", str(folder), "--probes", "0", "--one-student"]) == 0
+
+
+def test_one_students_folder_skips_tests_and_finds_a_file_deeper_down(tmp_path):
+    fixture = "import pytest\n\n@pytest.fixture\ndef backward():\n    return None\n"
+    folder = write(tmp_path / "kim", {"hw3.py": CORRECT, "tests/test_hw3.py": fixture, "test_more.py": fixture})
+    [one] = discover([str(folder)], one_student=True)
+    assert (one.path.name, one.problem, one.note) == ("hw3.py", None, None)
+    deep = write(tmp_path / "deep", {"hw3-main/src/backward.py": CORRECT})
+    [one] = discover([str(deep)], one_student=True)
+    assert one.path == deep / "hw3-main" / "src" / "backward.py"
+
+
+def test_a_bom_or_utf16_file_and_a_broken_notebook_are_still_found(tmp_path):
+    folder = tmp_path / "ann"
+    folder.mkdir()
+    (folder / "hw3.py").write_bytes(b"\xef\xbb\xbf" + CORRECT.encode())
+    (folder / "Untitled.ipynb").write_text("")  # empty: no definition, not a candidate beside a real one
+    [one] = discover([str(folder)], one_student=True)
+    assert (one.path.name, one.problem) == ("hw3.py", None)
+    (folder / "hw3.py").unlink()
+    [one] = discover([str(folder)], one_student=True)
+    assert one.path.name == "Untitled.ipynb"  # alone, it is graded, and grading says it is not a notebook
+    utf16 = tmp_path / "lee"
+    utf16.mkdir()
+    (utf16 / "hw3.py").write_text(CORRECT, encoding="utf-16")
+    [one] = discover([str(utf16)], one_student=True)
+    assert one.path.name == "hw3.py"  # found; importing it then fails and says so

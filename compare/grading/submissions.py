@@ -1,25 +1,25 @@
 """Finding the submissions to grade, and who handed each in.
 
 ``grade`` takes paths: a ``.py`` or ``.ipynb`` file (one student, named after the file),
-``FILE.py:FUNCTION`` (one student, another function name), a folder holding one
-student's work (named after the folder), or a folder of such (a class).
+``FILE.py:FUNCTION`` (one student, another function name), or a folder. A folder is a
+class: every ``.py``/``.ipynb`` file in it is one student's, and every subfolder is one
+student's folder (an empty one, a zip or a symbolic link gets its row and says why). With
+``one_student`` (``grade --one-student``; ``--gradescope`` implies it) a folder is one
+student's work instead.
 
-A folder is a class when it holds two or more *entries*: files that define the function
-at module level (a ``def`` at the top of a module or of a notebook's code cells, not a
-method or a comment; a notebook that cannot be read counts, so its student hears why),
-and subfolders with such a file in them or one level below. In a class every file and
-every subfolder is a student's (one without the function is told so: a misnamed
-function, an empty folder). A folder with one entry is one student's work: the file that defines the function, with every
-module beside and below it (packages, helper folders) shipped for it to import
-(``support_files``). With ``one_student`` (Gradescope grades one student's upload) a
-folder is always one student's: of several files defining the function, the one named
-after it (then ``solution``, ``submission``, ``main``; the shallowest first) is graded,
-saying which others define it; with none of those names the student is refused, naming
-the candidates (``grade --one-student``; ``--gradescope`` implies it). Inside a class, a
-student's folder with several such files is judged the same way. Hidden files, ``__pycache__``, virtual environments and symbolic links inside
-a folder are left out (a link could reach files that are not the student's).
+In one student's folder the file that defines the function at module level (a ``def`` or
+an assignment at the top of a module or of a notebook's code cells, not a method, a
+comment or a test fixture) is graded, searched up to three levels down; every module
+beside and below it goes with it for it to import (``support_files``). Of several such
+files, the one named after the function (then ``solution``, ``submission``, ``main``; the
+shallowest first) is graded, saying which others define it; with none of those names the
+student is refused, naming the candidates. Hidden files, ``__pycache__``, virtual
+environments, installed libraries, tests (``test_*.py``, ``conftest.py``, ``tests/``) and
+symbolic links inside a folder are left out: a link could reach files that are not the
+student's.
 """
 import ast
+import codecs
 import os
 import re
 from dataclasses import dataclass
@@ -29,7 +29,8 @@ from compare.grading.runner import MAX_SUBMISSION_FILES
 
 SUFFIXES = (".py", ".ipynb")
 PREFERRED = ("solution", "submission", "main")  # file names graded first, after the function's own
-NOT_THE_STUDENTS = {"site-packages", "node_modules"}  # installed libraries, not shipped with a student's code
+NOT_THE_STUDENTS = {"site-packages", "node_modules"}
+SEARCH_DEPTH = 3  # how many folder levels below a student's folder the graded file is searched  # installed libraries, not shipped with a student's code
 
 
 class SubmissionError(ValueError):
@@ -58,35 +59,51 @@ def _source(path: Path) -> str | None:
         except NotebookError:
             return None
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        raw = path.read_bytes()
     except OSError:
         return None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's "Unicode": Python will refuse it
+        return raw.decode("utf-16", errors="replace")
+    return raw.decode("utf-8-sig", errors="replace")  # a UTF-8 BOM (Notepad) is no character of the module
 
 
 def _defines(path: Path, function: str) -> bool:
-    """Whether the module at ``path`` defines ``function`` at its top level (not a method
-    of a class, not in a comment or a string). A file that does not parse counts when a
-    line starts with ``def function(``: the student still gets their syntax error."""
+    """Whether the module at ``path`` defines ``function`` at its top level, by a ``def``
+    or an assignment (not a method of a class, not in a comment or a string). A file that
+    does not parse counts when a line starts with ``def function(`` or ``function =``: the
+    student still gets their syntax error."""
     text = _source(path)
     if text is None:
-        return path.suffix == ".ipynb"  # a broken notebook is still a student's: grading says what is wrong
+        return False
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return re.search(rf"(?m)^def\s+{re.escape(function)}\s*\(", text) is not None
-    return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function
-               for node in tree.body)
+        return re.search(rf"(?m)^(def\s+{re.escape(function)}\s*\(|{re.escape(function)}\s*=)", text) is not None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
+            return True
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, ast.AnnAssign) else []
+        if any(isinstance(t, ast.Name) and t.id == function for t in targets):  # backward = make_backward()
+            return True
+    return False
 
 
 def _skipped(path: Path) -> bool:
-    """Left out of a folder's search: hidden, ``__pycache__``-like, a symbolic link, a
-    virtual environment."""
-    return (path.name.startswith((".", "__")) or path.is_symlink()
-            or (path.is_dir() and (path / "pyvenv.cfg").exists()))
+    """Left out of a student's folder: hidden, ``__pycache__``-like, a symbolic link, a
+    virtual environment or installed libraries, tests (``tests/``, ``test_*.py``,
+    ``*_test.py``, ``conftest.py``: a fixture may define the function too)."""
+    name = path.name
+    if name.startswith((".", "__")) or path.is_symlink():
+        return True
+    if path.is_dir():
+        return (name in NOT_THE_STUDENTS or name.lower() in ("tests", "test") or (path / "pyvenv.cfg").exists()
+                or (path / "conda-meta").exists())
+    return name.lower().startswith("test_") or name.lower().endswith("_test.py") or name == "conftest.py"
 
 
 def _candidates(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if not _skipped(p) and p.is_file() and p.suffix in SUFFIXES)
+    return sorted(p for p in folder.iterdir() if not _skipped(p) and p.is_file() and p.suffix.lower() in SUFFIXES)
 
 
 def _subfolders(folder: Path) -> list[Path]:
@@ -97,11 +114,13 @@ def _relative(path: Path, folder: Path) -> str:
     return path.relative_to(folder).as_posix()
 
 
-def _below(folder: Path) -> list[Path]:
-    """The ``.py``/``.ipynb`` files of ``folder`` and of its subfolders (one level down)."""
+def _below(folder: Path, depth: int = SEARCH_DEPTH) -> list[Path]:
+    """The ``.py``/``.ipynb`` files of ``folder`` and of its subfolders, ``depth`` levels
+    down (``hw3-main/src/backward.py`` of a repository's zip)."""
     files = _candidates(folder)
-    for sub in _subfolders(folder):
-        files += _candidates(sub)
+    if depth > 0:
+        for sub in _subfolders(folder):
+            files += _below(sub, depth - 1)
     return files
 
 
@@ -126,8 +145,13 @@ def _one_student(folder: Path, student: str, function: str) -> Submission:
     defining = [p for p in files if _defines(p, function)]
     if len(defining) == 1:
         return Submission(student, defining[0], function, own_folder=True)
+    broken = [p for p in files if p.suffix.lower() == ".ipynb" and _source(p) is None]
+    if not defining and len(broken) == 1:  # grading the notebook says what is wrong with it
+        return Submission(student, broken[0], function, own_folder=True)
     if not files:
-        return Submission(student, None, function, f"no .py or .ipynb file in {folder.name}/")
+        zips = sorted(p.name for p in folder.rglob("*.zip"))[:3]
+        return Submission(student, None, function, f"no .py or .ipynb file in {folder.name}/" + (
+            f" ({', '.join(zips)}: unzip the submissions first)" if zips else ""))
     if not defining:
         return Submission(student, None, function,
                           f"no file in {folder.name}/ defines {function}() (found {', '.join(p.name for p in files[:5])})")
@@ -141,14 +165,6 @@ def _one_student(folder: Path, student: str, function: str) -> Submission:
     return Submission(student, chosen, function, own_folder=True,
                       note=f"Graded {_relative(chosen, folder)}, by its name; {', '.join(others)} "
                            f"also define{'s' if len(others) == 1 else ''} {function}().")
-
-
-def _entries(folder: Path, function: str) -> list[Path]:
-    """The students a folder would hold as a class: its files that define ``function``
-    and its subfolders with such a file in them or one level below."""
-    files = [p for p in _candidates(folder) if _defines(p, function)]
-    subfolders = [sub for sub in _subfolders(folder) if any(_defines(p, function) for p in _below(sub))]
-    return files + subfolders
 
 
 def support_files(path: Path) -> list[tuple[Path, str]]:
@@ -195,12 +211,27 @@ def discover(targets: list[str], function: str = "backward", one_student: bool =
             continue
         if not path.is_dir():
             raise SubmissionError(f"{target}: expected a regular file or a folder")
-        if not one_student and len(_entries(path, fn)) > 1:  # a class: every file and subfolder is a student's
-            found += [Submission(p.stem, p, fn) for p in _candidates(path)]
-            found += [_one_student(sub, sub.name, fn) for sub in _subfolders(path)]
+        if one_student:
+            found.append(_one_student(path, path.resolve().name, fn))
         else:
-            found.append(_one_student(path, path.name, fn))
+            found += _class(path, fn)
     return _unique(found)
+
+
+def _class(folder: Path, function: str) -> list[Submission]:
+    """Every student of a class folder, sorted by id: each ``.py``/``.ipynb`` file, each
+    subfolder (``_one_student``); a zip or a symbolic link gets a row saying why it is not
+    graded."""
+    found = [Submission(p.stem, p, function) for p in folder.iterdir()
+             if p.is_file() and not p.is_symlink() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")]
+    found += [_one_student(p, p.name, function) for p in folder.iterdir()
+              if p.is_dir() and not p.is_symlink() and not p.name.startswith((".", "__"))]
+    found += [Submission(p.stem, None, function, f"{p.name} is a zip file: unzip the submissions first")
+              for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".zip"]
+    found += [Submission(p.stem if p.suffix else p.name, None, function,
+                         f"{p.name} is a symbolic link, not followed (it could reach files that are not the student's)")
+              for p in folder.iterdir() if p.is_symlink() and (p.is_dir() or p.suffix.lower() in SUFFIXES)]
+    return sorted(found, key=lambda s: s.student.lower())
 
 
 def _unique(submissions: list[Submission]) -> list[Submission]:

@@ -29,8 +29,8 @@ from compare.grading.runner import MAX_SUBMISSION_FILES
 
 SUFFIXES = (".py", ".ipynb")
 PREFERRED = ("solution", "submission", "main")  # file names graded first, after the function's own
-NOT_THE_STUDENTS = {"site-packages", "node_modules"}
-SEARCH_DEPTH = 3  # how many folder levels below a student's folder the graded file is searched  # installed libraries, not shipped with a student's code
+NOT_THE_STUDENTS = {"site-packages", "node_modules"}  # installed libraries, not shipped with a student's code
+SEARCH_DEPTH = 3  # how many folder levels below a student's folder the graded file is searched
 
 
 class SubmissionError(ValueError):
@@ -139,8 +139,9 @@ def _preferred(defining: list[Path], function: str, folder: Path, others: tuple[
 
 
 def _one_student(folder: Path, student: str, function: str) -> Submission:
-    """The file of ``folder`` that defines ``function``, searched one level down too;
-    of several, the preferred one (``_preferred``, said in ``note``), else a problem."""
+    """The file of ``folder`` that defines ``function``, searched ``SEARCH_DEPTH`` levels
+    down; of several, the preferred one (``_preferred``, said in ``note``); a lone
+    unreadable notebook (grading says why); else a problem."""
     files = _below(folder)
     defining = [p for p in files if _defines(p, function)]
     if len(defining) == 1:
@@ -177,8 +178,7 @@ def support_files(path: Path) -> list[tuple[Path, str]]:
     root, found = path.parent, []
     for where, folders, names in os.walk(root):
         here = Path(where)
-        folders[:] = sorted(n for n in folders if not _skipped(here / n) and n not in NOT_THE_STUDENTS
-                            and not (here / n / "conda-meta").exists())
+        folders[:] = sorted(n for n in folders if not _skipped(here / n))
         for name in sorted(names):
             file = here / name
             clash = here == root and name == f"{path.stem}.py"  # a notebook's own module name: it wins

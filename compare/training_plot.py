@@ -122,15 +122,23 @@ def draw_training(training: Training) -> Figure:
     return fig
 
 
+PLOTTABLE = 1e300  # beyond this matplotlib's tick layout overflows (its arange of ticks)
+
+
 def write_training_plot(training: Training, path):
     """Draw ``draw_training`` to ``path`` (``.png`` or ``.svg``), atomically
     (``compare.plot.save_figure``). Raises ``compare.plot.PlotError`` for another
     extension or a directory that does not exist or cannot be written, and for values
-    matplotlib's axes cannot lay out (a loss of 1e308: its ticks overflow)."""
+    matplotlib's axes cannot lay out (a loss of 1e308 or inf: its ticks overflow)."""
+    with np.errstate(all="ignore"):
+        series = [values for _, values in loss_series(training).values() if len(values)]
+        series += [values for _, values in moving_parameters(training)]
+        largest = max((float(np.max(np.abs(values))) for values in series), default=0.0)
+    if not largest <= PLOTTABLE:  # inf and nan too
+        raise PlotError(f"{str(path)!r}: cannot draw values this large (a loss or parameter of {largest:.3g}; "
+                        f"matplotlib's axes reach {PLOTTABLE:.0e})")
     try:
         return save_figure(draw_training(training), path)
     except (ValueError, OverflowError) as error:
-        largest = max((float(np.max(np.abs(values))) for _, values in loss_series(training).values()
-                       if len(values)), default=0.0)
         raise PlotError(f"{str(path)!r}: cannot draw values this large (a loss of {largest:.3g}; matplotlib: "
                         f"{error})") from None

@@ -350,5 +350,16 @@ def test_train_plot_of_a_loss_too_large_for_matplotlibs_axes_is_one_line(tmp_pat
     picture = tmp_path / "loss.png"
     assert main(["train", str(path), "--steps", "0", "--plot", str(picture)]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and err.count("\n") == 1 and "cannot draw values this large (a loss of 1e+308" in err
+    assert out == "" and err.count("\n") == 1 and "cannot draw values this large (a loss or parameter of 1e+308" in err
     assert not picture.exists() and [p.name for p in tmp_path.iterdir()] == ["huge.toml"]
+
+
+def test_train_plot_of_a_loss_that_overflows_to_inf_is_one_line_without_warnings(tmp_path, capsys, recwarn):
+    # found by the hostile-input property test: lr 1e308 sends the loss to inf after one step
+    path = tmp_path / "inf.toml"
+    path.write_text('[network]\nsizes = [1, 1]\nactivations = ["identity"]\n[parameters]\nW1 = [[0]]\nb1 = [0]\n'
+                    '[[examples]]\nx = [0]\ny = [0]\n[[examples]]\nx = [0]\ny = [1]\n')
+    assert main(["train", str(path), "--steps", "1", "--lr", "1e308", "--plot", str(tmp_path / "loss.png")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "cannot draw values this large (a loss or parameter of inf" in err
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -75,7 +75,7 @@ def example_signals(exercise: Exercise) -> list[ExampleSignal]:
     one exact pass of the whole batch: each example's rows of it are the values of that
     example alone (the batch's dL/dz is each example's own, divided by B for a mean)."""
     n = exercise.architecture.n_layers
-    exact = run_pass(exercise, exercise.architecture.ground_truth)
+    exact = run_pass(exercise, exercise.architecture.ground_truth, printed=False)
     batch = exercise.batch_size
 
     def rows(values):

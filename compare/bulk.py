@@ -74,7 +74,7 @@ def bulk_check(arch: Architecture, weights: list[np.ndarray], biases: list[np.nd
     tensor over both gradients in blocks that stay in cache (``compare_tensor``)."""
     tolerance = tolerance or Tolerance.for_dtype(dtype)
     network = Network(arch, weights, biases, np.asarray(float(arch.negative_slope), dtype=dtype))
-    hand = run_network_pass(network, x, y, dtype, backprop)
+    hand = run_network_pass(network, x, y, dtype, backprop, printed=False)
     model = sequential(arch, [torch.from_numpy(w) for w in weights], [torch.from_numpy(b) for b in biases],
                        DTYPES[dtype], share_memory=True)
     auto = parameter_gradients(model, arch, torch.from_numpy(x), torch.from_numpy(y), class_indices)

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from compare.claims import check_claims
-from compare.diagnosis import CARRIED_RULE, check_answers, text_backward
+from compare.diagnosis import CARRIED_RULE, check_answers, differing_gradients, text_backward
 from compare.kinks import Kink, SideMatched, affected_parameters, find_kinks, is_affected, sides_taken
 from compare.reasons import Reasons
 from compare.tolerance import Tolerance, written_value_agrees
@@ -181,14 +181,12 @@ class Truth:
         self.autograd_expected = self.sided(sides_taken(self.kinks, AUTOGRAD))
         self.reasons = Reasons(exercise, self.exact)
         self.published = _published(exercise)
-        self.answers = check_answers(exercise)
         self.text_backward = text_backward(exercise)
+        self.answers = check_answers(exercise, self.text_backward)
         self.text_differs = 0  # gradient entries where the text's rule and the stated loss differ
         if self.text_backward is not None:
-            own = run_pass(exercise, self.ground_truth, self.text_backward).values
-            self.text_differs = sum(as_fraction(own[f"dL/d{p}"][i]) != as_fraction(self.exact.values[f"dL/d{p}"][i])
-                                    for p in exercise.architecture.parameter_shapes()
-                                    for i in np.ndindex(np.shape(self.exact.values[f"dL/d{p}"])))
+            own = run_pass(exercise, self.ground_truth, self.text_backward, printed=False).values
+            self.text_differs = differing_gradients(exercise, own, self.exact.values)
         self.answer_by_entry: dict[tuple, list] = {}  # an entry printed twice has two checks
         for c in self.answers:
             self.answer_by_entry.setdefault((c.quantity, c.entry_index), []).append(c)

@@ -823,14 +823,20 @@ class Diagnoser:
                 and not any(other != label and other in label for other in labels)]
 
 
-def check_answers(exercise: Exercise) -> list[AnswerCheck]:
+_FROM_THE_FILE = object()  # check_answers: the text's rule not resolved yet
+
+
+def check_answers(exercise: Exercise, text=_FROM_THE_FILE) -> list[AnswerCheck]:
     """Check and diagnose every written entry of ``exercise.answers`` (decimals as
     written, by the exercise's ``[grading]`` rule or the printed rounding, with carried
-    rounding), in the order of the text's steps. Empty when the exercise has no answers."""
+    rounding), in the order of the text's steps. Empty when the exercise has no answers.
+    ``text`` is the rule of ``[errata] backward`` where the caller has resolved it
+    already (``text_backward``; None: the stated loss's own)."""
     if not exercise.answers:
         return []
     diagnoser = Diagnoser(exercise)
-    text = text_backward(exercise)
+    if text is _FROM_THE_FILE:
+        text = text_backward(exercise)
     checks = []
     for group in dict.fromkeys(answer.group for answer in exercise.answers):  # [answers] first, then sub-tables
         given = {}
@@ -872,20 +878,26 @@ def _not_a_text_rule(exercise: Exercise, mistake: Mistake) -> str:
     from reference.backprop import run_pass
     truth = exercise.architecture.ground_truth
     try:
-        own = run_pass(exercise, truth, mistake).values
+        own = run_pass(exercise, truth, mistake, printed=False).values
     except (ValueError, ArithmeticError, IndexError) as error:
         return f"{mistake.name} cannot run on it ({type(error).__name__})"
-    exact = run_pass(exercise, truth).values
+    exact = run_pass(exercise, truth, printed=False).values
     gradients = [f"dL/d{p}" for p in exercise.architecture.parameter_shapes()]
     arch = exercise.architecture
     for name in gradients:
         if np.shape(own[name]) != np.shape(exact[name]):
             return (f"{mistake.name} gives {name} of shape {arch.layout_shape(name, np.shape(own[name]))}, "
                     f"not {arch.layout_shape(name, np.shape(exact[name]))}")
-    if all(as_fraction(a) == as_fraction(b) for name in gradients
-           for a, b in zip(np.ravel(own[name]), np.ravel(exact[name]))):
+    if not differing_gradients(exercise, own, exact):
         return f"{mistake.name} gives the stated loss's own gradients here: there is nothing to record"
     return ""
+
+
+def differing_gradients(exercise: Exercise, own: dict, exact: dict) -> int:
+    """How many parameter-gradient entries of the pass ``own`` differ exactly from
+    ``exact``'s (both pass values of the same shapes)."""
+    return sum(as_fraction(a) != as_fraction(b) for p in exercise.architecture.parameter_shapes()
+               for a, b in zip(np.ravel(own[f"dL/d{p}"]), np.ravel(exact[f"dL/d{p}"])))
 
 
 def check_returned(exercise: Exercise, values: dict[str, np.ndarray], tolerance: Tolerance,

@@ -183,7 +183,7 @@ class HandTrack:
         return self.network.forward(self.x)[0]
 
     def run(self, backprop: Backprop) -> Pass:
-        return run_network_pass(self.network, self.x, self.y, self.number_type, backprop)
+        return run_network_pass(self.network, self.x, self.y, self.number_type, backprop, printed=False)
 
     def step(self, gradients: dict[str, np.ndarray]) -> None:
         """One SGD update of every parameter that is not frozen with ``gradients`` (same

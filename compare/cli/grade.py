@@ -3,11 +3,9 @@ import argparse
 import os
 from pathlib import Path
 
-from compare.cli.options import (add_numbers, add_output_format, non_negative_int, positive_int, report_width,
-                                 table_format, timeout_value)
+from compare.cli.options import (add_numbers, add_output_format, add_student_calls, positive_int, report_width,
+                                 table_format)
 from compare.tables import tabulate
-from compare.grading.key import DEFAULT_TIMEOUT
-from compare.grading.probes import DEFAULT_PROBES
 from compare.usage import UsageError
 from reference.exercise import CHAPTER7_PATH
 
@@ -23,26 +21,21 @@ class _Given(argparse.Action):
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "grade", help="grade students' backward functions: one report, or a gradebook for a class",
-        description="Grade each SUBMISSION (a .py or .ipynb file, FILE.py:FUNCTION, a student's folder, or a "
-                    "folder of such) against the exercise and random probes, each in a NumPy-only child "
+        description="Grade each SUBMISSION (a .py or .ipynb file, FILE.py:FUNCTION, or a folder: a class, or "
+                    "one student's with --one-student) against the exercise and random probes, each in a NumPy-only child "
                     "process under bubblewrap where it works. One submission prints its report; several print "
                     "a summary table. --out DIR writes gradebook.csv, gradebook.json and feedback files.")
     parser.add_argument("submissions", nargs="+", metavar="SUBMISSION")
     parser.add_argument("--exercise", default=str(CHAPTER7_PATH), metavar="EXERCISE.toml", action=_Given,
                         help="the exercise (default: the Chapter 7 network); not with --variants")
     parser.add_argument("--example", type=int, metavar="N", help="only example N (0-based) of a file with several")
-    parser.add_argument("--function", default="backward", help="the function to call (default backward)")
+    add_student_calls(parser)
     parser.add_argument("--one-student", action="store_true",
                         help="each folder given is one student's work (its backups and helper modules with it), "
                              "never a class; --gradescope implies it")
     parser.add_argument("--out", metavar="DIR", help="write the gradebook and one feedback file per student here")
     parser.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                         help="students graded at once (default: the number of cores)")
-    parser.add_argument("--probes", type=non_negative_int, default=DEFAULT_PROBES, metavar="N",
-                        help=f"random probes beside the exercise (default {DEFAULT_PROBES}; 0: the exercise alone)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the probes (default 0)")
-    parser.add_argument("--timeout", type=timeout_value, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=f"time limit per student (default {DEFAULT_TIMEOUT:g} s)")
     parser.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto",
                         help="run students' code under bubblewrap (auto: when it works, else resource limits "
                              "alone, said in the report)")

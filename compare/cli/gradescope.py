@@ -1,7 +1,5 @@
 """``python -m compare gradescope EXERCISE.toml -o autograder.zip``: Gradescope's bundle."""
-from compare.cli.options import non_negative_int, timeout_value
-from compare.grading.key import DEFAULT_TIMEOUT
-from compare.grading.probes import DEFAULT_PROBES
+from compare.cli.options import add_student_calls
 from compare.usage import UsageError, atomic_output
 
 
@@ -13,10 +11,7 @@ def add_parser(subparsers) -> None:
                     "/autograder/results/results.json) and the exercise.")
     parser.add_argument("exercise", metavar="EXERCISE.toml")
     parser.add_argument("--output", "-o", required=True, metavar="FILE.zip")
-    parser.add_argument("--function", default="backward", help="the function to call (default backward)")
-    parser.add_argument("--probes", type=non_negative_int, default=DEFAULT_PROBES, metavar="N")
-    parser.add_argument("--seed", type=non_negative_int, default=0)
-    parser.add_argument("--timeout", type=timeout_value, default=DEFAULT_TIMEOUT, metavar="SECONDS")
+    add_student_calls(parser)
     parser.set_defaults(handler=run, needs_exercise=True, plain_numbers=True)
 
 

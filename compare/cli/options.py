@@ -59,6 +59,19 @@ def add_exercise(parser: argparse.ArgumentParser, example: bool = True) -> None:
                             help="only example N (0-based) of a file with several")
 
 
+def add_student_calls(parser: argparse.ArgumentParser) -> None:
+    """--function, --probes, --seed, --timeout: how a student's code is called (``grade``
+    and the ``gradescope`` bundle)."""
+    from compare.grading.key import DEFAULT_TIMEOUT
+    from compare.grading.probes import DEFAULT_PROBES
+    parser.add_argument("--function", default="backward", help="the function to call (default backward)")
+    parser.add_argument("--probes", type=non_negative_int, default=DEFAULT_PROBES, metavar="N",
+                        help=f"random probes beside the exercise (default {DEFAULT_PROBES}; 0: the exercise alone)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the probes (default 0)")
+    parser.add_argument("--timeout", type=timeout_value, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"time limit per student (default {DEFAULT_TIMEOUT:g} s)")
+
+
 def add_numbers(parser: argparse.ArgumentParser) -> None:
     """--dtype, --rtol, --atol."""
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",

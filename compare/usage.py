@@ -110,6 +110,23 @@ def _target(path) -> tuple[Path, int]:
     return path, stat.S_IMODE(existing.st_mode)
 
 
+def file_stem(student: str) -> str:
+    """A file name for a student id (letters, digits, ``-_.`` kept; the rest ``_``): a
+    student's variant, answer key and feedback files."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "student"
+
+
+def name_clash(students: list[str]) -> tuple[str, str] | None:
+    """The first two ids whose files (``file_stem``) would be one, also where the names
+    differ only in case (one file on macOS and Windows); None when there is none."""
+    seen: dict[str, str] = {}
+    for student in students:
+        other = seen.setdefault(file_stem(student).casefold(), student)
+        if other != student:
+            return other, student
+    return None
+
+
 @contextmanager
 def atomic_output(path, binary: bool = False):
     """A file object to write ``path`` through: a temporary file in the same directory,

@@ -23,6 +23,7 @@ import numpy as np
 from compare.formatting import terminating_places
 from reference import activations, quantities
 from reference.backprop import run_pass
+from compare.usage import file_stem, name_clash
 from reference.exercise import Exercise, ExerciseError
 from reference.numbers import EXACT, decimals_written
 
@@ -84,9 +85,17 @@ def _draft(exercise: Exercise, rng: np.random.Generator) -> Exercise:
                    answers=(), claims={}, errata=frozenset(), answers_left_out=0)
 
 
-def _kinked_zs(exercise: Exercise) -> list[np.ndarray]:
-    zs = run_pass(exercise, exercise.architecture.ground_truth).pre_activations
-    return [zs[k] for k, a in enumerate(exercise.architecture.activations) if a in activations.KINKED]
+def _kinked_zs(exercise: Exercise, exact) -> list[np.ndarray]:
+    """The pre-activations of the kinked layers in the pass ``exact``."""
+    return [exact.pre_activations[k] for k, a in enumerate(exercise.architecture.activations)
+            if a in activations.KINKED]
+
+
+def _answer_places_of(values: dict) -> list[int | None]:
+    """The decimal places each exact answer (every gradient and L) of a pass's ``values``
+    needs; None for one that does not terminate."""
+    return [terminating_places(v) for name, value in values.items() if name.startswith("dL/d") or name == "L"
+            for v in np.asarray(value, dtype=object).reshape(-1)]
 
 
 def _kink_layer(exercise: Exercise) -> int | None:
@@ -122,7 +131,8 @@ def _pin_one_kink(exercise: Exercise, rng: np.random.Generator) -> Exercise:
 
 def _satisfies(exercise: Exercise, limit: int) -> bool:
     rules = exercise.variants
-    zs = _kinked_zs(exercise)
+    exact = run_pass(exercise, exercise.architecture.ground_truth, printed=False)  # exact for a rational network
+    zs = _kinked_zs(exercise, exact)
     values = [Fraction(str(v)) if not isinstance(v, Fraction) else v for z in zs for v in z.reshape(-1)]
     at_zero = sum(v == 0 for v in values)
     if at_zero != rules.kinks or any(v != 0 and abs(v) < rules.kink_margin for v in values):
@@ -132,12 +142,7 @@ def _satisfies(exercise: Exercise, limit: int) -> bool:
         if (rules.dead == "at_least_one") != any(dead):
             return False
     if rules.short_answers and exercise.architecture.rational:
-        values = run_pass(exercise, EXACT).values
-        for name, value in values.items():
-            if name.startswith("dL/d") or name == "L":
-                places = [terminating_places(v) for v in np.asarray(value, dtype=object).reshape(-1)]
-                if any(p is None or p > limit for p in places):
-                    return False
+        return all(p is not None and p <= limit for p in _answer_places_of(exact.values))
     return True
 
 
@@ -145,9 +150,7 @@ def _answer_places(exercise: Exercise) -> int:
     """The places the original's exact answers need (for what "short" means here)."""
     if not exercise.architecture.rational:
         return SHORT_PLACES
-    values = run_pass(exercise, EXACT).values
-    places = [terminating_places(v) for name, value in values.items() if name.startswith("dL/d") or name == "L"
-              for v in np.asarray(value, dtype=object).reshape(-1)]
+    places = _answer_places_of(run_pass(exercise, EXACT, printed=False).values)
     return max([SHORT_PLACES] + [p for p in places if p is not None])
 
 
@@ -221,14 +224,13 @@ def _id_column(path: Path, first_row: list[str]) -> int | None:
 def _check_file_names(path: Path, column: str, ids: list[str]) -> None:
     """Raise ``VariantError`` when two ids get the same file name (``file_stem``), also
     where they differ only in case (one file on macOS and Windows)."""
-    seen: dict[str, str] = {}
-    for student in ids:
+    clash = name_clash(ids)
+    if clash:
+        other, student = clash
         stem = file_stem(student)
-        other = seen.setdefault(stem.casefold(), student)
-        if other != student:
-            names = f"both get {stem}.exercise.toml" if file_stem(other) == stem else (
-                f"get {file_stem(other)}.exercise.toml and {stem}.exercise.toml, one file on macOS and Windows")
-            raise VariantError(path, column, f"ids with distinct file names; {other!r} and {student!r} {names}")
+        names = f"both get {stem}.exercise.toml" if file_stem(other) == stem else (
+            f"get {file_stem(other)}.exercise.toml and {stem}.exercise.toml, one file on macOS and Windows")
+        raise VariantError(path, column, f"ids with distinct file names; {other!r} and {student!r} {names}")
 
 
 def read_roster(path: Path) -> list[str]:
@@ -256,10 +258,3 @@ def read_roster(path: Path) -> list[str]:
         raise VariantError(path, name, "student ids; none found")
     _check_file_names(path, name, ids)
     return ids
-
-
-def file_stem(student: str) -> str:
-    """A file name for a student id (letters, digits, ``-_.`` kept; the rest ``_``), the
-    same for ``variant --students`` writing a student's files and ``grade --variants``
-    finding them."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "student"

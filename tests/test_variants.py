@@ -182,7 +182,7 @@ def test_ids_that_share_a_file_name_are_refused_before_anything_is_written(tmp_p
 
 
 def test_a_student_id_with_a_space_gets_the_file_grade_looks_up(tmp_path, capsys):
-    from compare.variants import file_stem
+    from compare.usage import file_stem
     status, err, out = run_variant(tmp_path, capsys, "id\nalice smith\nbob\n")
     assert status == 0, err
     index = list(csv.DictReader((out / "variants.csv").open()))

@@ -132,7 +132,7 @@ def _print_report(args, graded, rows, fmt: str) -> None:
 def variant_keys(folder: Path, args, tolerance):
     """``key_for(submission)``: the student's own variant's key, or why there is none."""
     from compare.grading.key import GradingKey
-    from compare.variants import file_stem
+    from compare.usage import file_stem
     from reference.exercise import ExerciseError, load_exercise
     if not folder.is_dir():
         raise UsageError(f"--variants: {folder}: expected a folder of variants")

@@ -75,7 +75,8 @@ def _class_files(exercise, students: list[str], seed: int, out: Path) -> dict[Pa
     """Every file of the class (path: text): ``ID.exercise.toml`` and ``ID.key.md`` per
     student, ``variants.csv`` last."""
     from compare.answer_key import build_answer_key, render
-    from compare.variants import file_stem, make_variant, seed_for
+    from compare.usage import file_stem
+    from compare.variants import make_variant, seed_for
     from reference.writer import dump_exercise
     files = {}
     index = io.StringIO()
@@ -96,7 +97,7 @@ def _check_folder(out: Path, students: list[str]) -> None:
     """``UsageError`` naming the path, before any variant is drawn, unless ``out`` is a
     folder or can be made one (its nearest existing ancestor a folder) and each
     student's files can be written there (``check_targets``)."""
-    from compare.variants import file_stem
+    from compare.usage import file_stem
     existing = next((p for p in (out, *out.parents) if os.path.lexists(p)), Path("."))
     if not existing.is_dir():
         raise UsageError(f"--out: {existing}: expected a folder; it exists and is not one")

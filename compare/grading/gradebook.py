@@ -18,7 +18,7 @@ from compare.comparison import NO_VALUE, in_students_words
 from compare.grading.check import StudentCheck, first_mistake, step_of
 from compare.grading.feedback import render_html_page, render_text
 from compare.grading.rubric import Score
-from compare.usage import atomic_output
+from compare.usage import atomic_output, file_stem, name_clash
 
 COLUMNS = ["student", "status", "points", "max_points", "first_mistake", "step", "cause", "wrong_entries",
            "probes_failed", "seconds", "file"]
@@ -130,24 +130,17 @@ def feedback_markdown(check: StudentCheck | None, score: Score | None, student: 
     return "\n".join(lines + ["```", render_text(check, "github"), "```", ""])
 
 
-def feedback_stem(student: str) -> str:
-    """The file name (without suffix) of ``student``'s feedback: letters, digits, ``-``,
-    ``_`` and ``.`` kept, anything else ``_``."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "student"
-
-
 def output_files(students: list[str]) -> list[str]:
     """The files ``--out`` gets, relative to it: the gradebook and each student's
     feedback. Raises ``ValueError`` naming two students whose feedback would share a file
     (also where the names differ in case only)."""
-    owner = {}  # by the name folded to one case: Dave.md and dave.md are one file on macOS and Windows
-    for student in students:
-        stem = feedback_stem(student)
-        other = owner.setdefault(stem.casefold(), student)
-        if other != student:
-            case_only = "" if feedback_stem(other) == stem else " on macOS and Windows (names differ in case only)"
-            raise ValueError(f"students {other!r} and {student!r} would share feedback/{stem}.md{case_only}")
-    return ["gradebook.csv", "gradebook.json"] + [f"feedback/{feedback_stem(s)}.{suffix}" for s in owner.values()
+    clash = name_clash(students)
+    if clash:
+        other, student = clash
+        stem = file_stem(student)
+        case_only = "" if file_stem(other) == stem else " on macOS and Windows (names differ in case only)"
+        raise ValueError(f"students {other!r} and {student!r} would share feedback/{stem}.md{case_only}")
+    return ["gradebook.csv", "gradebook.json"] + [f"feedback/{file_stem(s)}.{suffix}" for s in dict.fromkeys(students)
                                                   for suffix in ("md", "html")]
 
 
@@ -156,7 +149,7 @@ def write_feedback(out: Path, student: str, check: StudentCheck | None, score: S
     """``feedback/STUDENT.md`` and ``feedback/STUDENT.html`` in ``out``."""
     folder = out / "feedback"
     folder.mkdir(parents=True, exist_ok=True)
-    safe = feedback_stem(student)
+    safe = file_stem(student)
     with atomic_output(folder / f"{safe}.md") as stream:
         stream.write(feedback_markdown(check, score, student, problem))
     title = f"Feedback: {student}"

@@ -45,7 +45,7 @@ from compare.formatting import array_text, exact_text
 from compare.kinks import SideMatched
 from compare.tolerance import Tolerance, allowance, rule_text, written_value_agrees
 from reference import activations, intervals, losses, quantities
-from reference.backprop import DEFAULT_LR, Backprop, learning_rate
+from reference.backprop import Backprop, learning_rate, stated_lr
 from reference.exercise import Exercise, Grading
 from reference.network import Network
 from reference.numbers import EXACT, as_fraction, convert
@@ -730,7 +730,7 @@ class Diagnoser:
             return None
         if reading.matches(intervals.point(0)):  # a 0.00 fits the tiny step of any small lr: it tells none apart
             return None
-        exercise_lr = self.exercise.training.lr if self.exercise.training.lr is not None else DEFAULT_LR
+        exercise_lr = stated_lr(self.exercise)
         fitting = [lr for lr in COMMON_LEARNING_RATES
                    if Decimal(lr) != exercise_lr and reading.matches(gradient * intervals.point(-Fraction(lr)))]
         if len(fitting) != 1:  # none, or a value too coarse to tell which

@@ -54,7 +54,7 @@ from compare.progress import progress_bar
 from compare.reasons import Reasons
 from compare.tolerance import Tolerance, rule_text, written_value_agrees
 from reference import activations, quantities
-from reference.backprop import Backprop, Pass, run_network_pass
+from reference.backprop import DEFAULT_LR, Backprop, Pass, run_network_pass
 from reference.exercise import Exercise, StepAnswer, did_you_mean, in_range, range_text
 from reference.network import Network
 from reference.numbers import MP, MP_DIGITS, as_fraction, convert
@@ -130,7 +130,7 @@ class TrainingSettings:
         the other fields (dtype, tolerance, kink_side)."""
         defaults = exercise.training
         last = max((a.step for a in exercise.after), default=1)
-        return cls(lr=lr if lr is not None else defaults.lr if defaults.lr is not None else Decimal("0.1"),
+        return cls(lr=lr if lr is not None else defaults.lr if defaults.lr is not None else DEFAULT_LR,
                    steps=steps if steps is not None else defaults.steps if defaults.steps is not None else last,
                    momentum=(momentum if momentum is not None else
                              defaults.momentum if defaults.momentum is not None else Decimal(0)),

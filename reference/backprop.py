@@ -136,10 +136,14 @@ def run_pass(exercise: Exercise, number_type: str, backprop: Backprop | None = N
 DEFAULT_LR = Decimal("0.1")  # the lr of the printed delta_θ where the file's [training] says none
 
 
+def stated_lr(exercise: Exercise) -> Decimal:
+    """The learning rate of ``[training]`` as written, ``DEFAULT_LR`` where it says none."""
+    return exercise.training.lr if exercise.training.lr is not None else DEFAULT_LR
+
+
 def learning_rate(exercise: Exercise, number_type: str):
-    """The learning rate of ``[training]`` (``DEFAULT_LR`` where it says none) in ``number_type``."""
-    lr = exercise.training.lr if exercise.training.lr is not None else DEFAULT_LR
-    return convert(np.array([lr], dtype=object), number_type)[0]
+    """``stated_lr`` in ``number_type``."""
+    return convert(np.array([stated_lr(exercise)], dtype=object), number_type)[0]
 
 
 def printed_values(architecture, y_hat: np.ndarray, y: np.ndarray, values: dict, lr=None,

@@ -20,7 +20,7 @@ from torch import nn
 from reference import quantities
 from reference.exercise import Architecture, Exercise
 from reference.losses import PROBABILITIES
-from reference.backprop import DEFAULT_LR
+from reference.backprop import stated_lr
 from reference.quantities import (DELTA_PREFIX, ERROR_NAME, EXPONENTIALS_NAME, PER_EXAMPLE_NAME,
                                   PROBABILITIES_NAME)
 
@@ -153,7 +153,7 @@ def run_autograd(exercise: Exercise, dtype: str = "float64") -> AutogradPass:
     quantity the reference computes, read back from torch (the printed ones with the
     ``[training]`` lr, 0.1 where the file states none). ``dtype`` as in ``build_model``."""
     torch_dtype = DTYPES[dtype]
-    lr = exercise.training.lr if exercise.training.lr is not None else DEFAULT_LR
+    lr = stated_lr(exercise)
     return autograd_pass(build_model(exercise, dtype), exercise.architecture,
                          tensor_from_decimals(exercise.x, torch_dtype),
                          tensor_from_decimals(exercise.y, torch_dtype), exercise.class_indices,

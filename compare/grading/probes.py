@@ -22,7 +22,7 @@ import numpy as np
 
 from compare.comparison import Truth, choose_sides, disagreements
 from compare.tolerance import Tolerance
-from reference import activations
+from reference import activations, quantities
 from reference.exercise import Architecture, Exercise
 from reference.writer import dump_exercise
 
@@ -336,11 +336,6 @@ def smaller(ex: Exercise) -> list[Exercise]:
     return found
 
 
-def _quantity(label: str) -> str:
-    """The quantity an entry's label names: ``"dL/dW1"`` for ``"dL/dW1[0][1]"``."""
-    return label.split("[", 1)[0]
-
-
 def failure_kind(outcome: Outcome, wrong: list) -> tuple[str, frozenset]:
     """How a run fails: ``("exception", {})``, ``("shape", quantities)`` when a required
     quantity is missing or of the wrong shape (those quantities), else ``("values",
@@ -350,7 +345,7 @@ def failure_kind(outcome: Outcome, wrong: list) -> tuple[str, frozenset]:
     shapes = frozenset(label for label, given, _ in wrong if given is None)
     if shapes:
         return "shape", shapes
-    return "values", frozenset(_quantity(label) for label, _, _ in wrong)
+    return "values", frozenset(quantities.split_entry(label)[0] for label, _, _ in wrong)
 
 
 def _fails_like(failure: ProbeResult, outcome: Outcome, wrong: list) -> int | None:

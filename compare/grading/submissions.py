@@ -22,7 +22,7 @@ import ast
 import codecs
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from compare.grading.runner import MAX_SUBMISSION_FILES
@@ -67,12 +67,11 @@ def _source(path: Path) -> str | None:
     return raw.decode("utf-8-sig", errors="replace")  # a UTF-8 BOM (Notepad) is no character of the module
 
 
-def _defines(path: Path, function: str) -> bool:
-    """Whether the module at ``path`` defines ``function`` at its top level, by a ``def``
-    or an assignment (not a method of a class, not in a comment or a string). A file that
-    does not parse counts when a line starts with ``def function(`` or ``function =``: the
-    student still gets their syntax error."""
-    text = _source(path)
+def _defines(text: str | None, function: str) -> bool:
+    """Whether a module's source ``text`` (``_source``; None: unreadable) defines
+    ``function`` at its top level, by a ``def`` or an assignment (not a method of a class,
+    not in a comment or a string). A source that does not parse counts when a line starts
+    with ``def function(`` or ``function =``: the student still gets their syntax error."""
     if text is None:
         return False
     try:
@@ -143,10 +142,11 @@ def _one_student(folder: Path, student: str, function: str) -> Submission:
     down; of several, the preferred one (``_preferred``, said in ``note``); a lone
     unreadable notebook (grading says why); else a problem."""
     files = _below(folder)
-    defining = [p for p in files if _defines(p, function)]
+    sources = {p: _source(p) for p in files}  # each file read once
+    defining = [p for p in files if _defines(sources[p], function)]
     if len(defining) == 1:
         return Submission(student, defining[0], function, own_folder=True)
-    broken = [p for p in files if p.suffix.lower() == ".ipynb" and _source(p) is None]
+    broken = [p for p in files if p.suffix.lower() == ".ipynb" and sources[p] is None]
     if not defining and len(broken) == 1:  # grading the notebook says what is wrong with it
         return Submission(student, broken[0], function, own_folder=True)
     if not files:
@@ -239,6 +239,5 @@ def _unique(submissions: list[Submission]) -> list[Submission]:
     out = []
     for s in submissions:
         seen[s.student] = seen.get(s.student, 0) + 1
-        out.append(s if seen[s.student] == 1 else Submission(f"{s.student}-{seen[s.student]}", s.path,
-                                                             s.function, s.problem, s.own_folder, s.note))
+        out.append(s if seen[s.student] == 1 else replace(s, student=f"{s.student}-{seen[s.student]}"))
     return out

@@ -116,12 +116,12 @@ def alive_parts(exercise: Exercise, fmt: str = "github") -> tuple[str, list[str]
     signals = example_signals(exercise)
     headers = ["example", "x", "y", "z (hidden)"] + neuron_headers(exercise) + ["nonzero gradients alone"]
     total = sum(int(np.prod(shape)) for shape in exercise.architecture.parameter_shapes().values())
+    states = [s.states() for s in signals]
     rows = [[s.example, "[" + ", ".join(s.x) + "]", "[" + ", ".join(s.y) + "]",
              "; ".join("[" + ", ".join(exact_text(z) for z in layer) + "]" for layer in s.pre_activations)]
-            + s.states() + [f"{s.count} of {total}"] for s in signals]
+            + state + [f"{s.count} of {total}"] for s, state in zip(signals, states)]
     table = tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
     lines = []
-    states = [s.states() for s in signals]
     for column, header in enumerate(neuron_headers(exercise)):
         alive = [str(s.example) for s, state in zip(signals, states) if state[column] == "alive"]
         lines.append(f"Hidden {header} is alive in " + (f"example{'s' if len(alive) > 1 else ''} "

@@ -614,11 +614,9 @@ class Diagnoser:
         method = "probabilities" if name == quantities.PROBABILITIES_NAME else "loss_gradient"
         if _plain(self.correct, method):
             return Fraction(1)
-        rule = self.correct
-        while isinstance(rule, SideMatched):
-            rule = rule.inner
-        if isinstance(rule, ConstantFactor) and method == "loss_gradient":
-            return Fraction(rule.factor)
+        # a text's rule is self.correct itself: check() never wraps it in SideMatched
+        if isinstance(self.correct, ConstantFactor) and method == "loss_gradient":
+            return Fraction(self.correct.factor)
         return None
 
     def _route_box(self, name: str, route: tuple[str, ...] | None, own: dict) -> np.ndarray:

@@ -464,7 +464,6 @@ class Formula:
     lhs: Node
     expression: Node
     value: object  # the entry's value in the exact pass
-    notes: list[str] = field(default_factory=list)
 
     def render(self, style: Style = TEXT, digits: int = 4) -> str:
         """``∂L/∂W2[2][0] = h[2] · ∂L/∂ŷ[0] = 0.5 × (−0.45) = −0.225``: the symbols and

@@ -57,11 +57,6 @@ def table_width(width: int | None):
         _WIDTH.reset(token)
 
 
-def current_width() -> int | None:
-    """The width tables wrap to now (``table_width``), None when they do not wrap."""
-    return _WIDTH.get()
-
-
 def _cell_width(cell) -> int:
     return max((len(line) for line in str("" if cell is None else cell).splitlines()), default=0)
 

@@ -96,9 +96,9 @@ class Working:
         """How an intermediate entry is named: ``[j]`` for one example, ``[b][j]`` for a batch."""
         return (j,) if self.batch == 1 else (b, j)
 
-    def q(self, name: str, b, j, symbol_name: str | None = None) -> Value:
+    def q(self, name: str, b, j) -> Value:
         """Entry j of example b of a quantity, named as the text names it."""
-        return Value(self._rows(name)[b, j], Entry(symbol_name or name, self.index(b, j)))
+        return Value(self._rows(name)[b, j], Entry(name, self.index(b, j)))
 
     def parameter(self, name: str, *index) -> Value:
         """Entry ``index`` (the (in, out) layout's) of parameter ``name`` (``W1``, ``b2``;

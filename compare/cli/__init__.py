@@ -24,7 +24,7 @@ from compare.usage import UNRECOGNIZED, Parser, UsageError, load_selected, optio
 from reference.backprop import check_finite
 from reference.exercise import ExerciseError, did_you_mean, printable
 
-OK, DISAGREE, BAD_INPUT = 0, 1, 2
+BAD_INPUT = 2  # the handlers return 0 (agree) or 1 (disagree) themselves
 SUBCOMMANDS = ("check", "grade", "train", "plot", "answer-key", "self-test", "gradescope", "variant")
 # The flags of the former single command, and what replaced them.
 FORMER_FLAGS = {"--backward": "grade FILE.py:FUNCTION", "--self-test": "self-test", "--lr": "train --lr LR",

@@ -30,7 +30,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--seed", type=non_negative_int, help="seed of --jvp directions and --sample (default 0)")
     parser.add_argument("--allow-large", action="store_true",
                         help=f"lift the cap on --jvp ({MAX_JVP:,}): a run that long is asked for explicitly")
-    parser.set_defaults(handler=run, needs_exercise=True)
+    parser.set_defaults(handler=run)
 
 
 def run(exercise, args, tolerance) -> int:

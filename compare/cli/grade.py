@@ -47,8 +47,7 @@ def add_parser(subparsers) -> None:
                              "the SUBMISSIONs hold several)")
     add_numbers(parser)
     add_output_format(parser)
-    parser.set_defaults(handler=run, needs_exercise=True, exercise_option="exercise",
-                        exact_comparisons="backward")
+    parser.set_defaults(handler=run, exact_comparisons="backward")
 
 
 def run(exercise, args, tolerance) -> int:

@@ -12,7 +12,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("exercise", metavar="EXERCISE.toml")
     parser.add_argument("--output", "-o", required=True, metavar="FILE.zip")
     add_student_calls(parser)
-    parser.set_defaults(handler=run, needs_exercise=True, plain_numbers=True)
+    parser.set_defaults(handler=run, plain_numbers=True)
 
 
 def run(exercise, args, tolerance) -> int:

@@ -11,7 +11,7 @@ def add_parser(subparsers) -> None:
                                                "and kinks, to a PNG or SVG file.")
     add_exercise(parser)
     parser.add_argument("--output", "-o", required=True, metavar="FILE", help="the picture to write (.svg or .png)")
-    parser.set_defaults(handler=run, needs_exercise=True, plain_numbers=True)
+    parser.set_defaults(handler=run, plain_numbers=True)
 
 
 def run(exercise, args, tolerance) -> int:

@@ -17,7 +17,7 @@ def add_parser(subparsers) -> None:
     add_exercise(parser, example=False)
     add_numbers(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
-    parser.set_defaults(handler=run, needs_exercise=True, exact_comparisons="self_test")
+    parser.set_defaults(handler=run, exact_comparisons="self_test")
 
 
 def run(exercise, args, tolerance) -> int:

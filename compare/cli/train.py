@@ -46,7 +46,7 @@ def add_parser(subparsers) -> None:
                              "(.png or .svg)")
     parser.add_argument("--allow-large", action="store_true",
                         help=f"lift the cap on --steps ({MAX_STEPS:,}): a run that long is asked for explicitly")
-    parser.set_defaults(handler=run, needs_exercise=True)
+    parser.set_defaults(handler=run)
 
 
 def refuse_steps(exercise, steps: int, asked: bool) -> None:

@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--output", "-o", metavar="FILE", help="write the variant here instead of stdout")
     parser.add_argument("--students", metavar="ROSTER.csv", help="one variant per student id of the roster")
     parser.add_argument("--out", metavar="DIR", help="with --students: the folder to write them to")
-    parser.set_defaults(handler=run, needs_exercise=True, plain_numbers=True)
+    parser.set_defaults(handler=run, plain_numbers=True)
 
 
 def run(exercise, args, tolerance) -> int:

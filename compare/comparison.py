@@ -103,6 +103,7 @@ class Comparison:
     hand_sides: dict = field(default_factory=dict)  # kink neuron -> alive, where the hand run took the other side
     text_backward: object = None  # compare.catalogue.Mistake: the rule the text differentiates by ([errata] backward)
     text_differs: int = 0  # gradient entries where that rule and the stated loss differ
+    underflows: int = 0  # values of the 50-digit ground truth that underflowed to 0 (Pass.underflows)
 
     @property
     def ok(self) -> bool:
@@ -319,7 +320,7 @@ def compare_exercise(exercise: Exercise, dtype: str = "float64", tolerance: Tole
     return Comparison(exercise, dtype, truth.tolerance, gradients, intermediates, truth.kinks,
                       _kink_notes(truth, hand_sides, hand_z, mixed), hand_error, truth.claims,
                       answers=truth.answers, hand_sides=taken, text_backward=truth.text_backward,
-                      text_differs=truth.text_differs)
+                      text_differs=truth.text_differs, underflows=truth.exact.underflows)
 
 
 def disagreements(truth: Truth, values: dict[str, np.ndarray], required: list[str]) -> list[tuple[str, float, object]]:

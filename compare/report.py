@@ -12,7 +12,6 @@ from compare.comparison import Comparison, Row, summarize
 from compare.diagnosis import answers_table, summary_line as answers_summary_line
 from compare.formatting import diff_text, exact_text, float_text, latex_escape
 from compare.tables import tabulate
-from reference.backprop import underflows
 from reference.numbers import MP_EXPONENT_LIMIT
 
 GRADIENT_HEADERS = ["parameter", "hand (NumPy)", "autograd (torch)", "|diff|", "exact",
@@ -76,7 +75,7 @@ def check_cost(comparison: Comparison) -> "fdm.Cost":
 def underflow_lines(comparison: Comparison) -> list[str]:
     """A line when the 50-digit ground truth underflowed somewhere: its exact column then
     shows 0 where the true value is tinier than any float."""
-    count = underflows(comparison.exercise)
+    count = comparison.underflows
     if not count:
         return []
     return [f"Underflow: {count} value(s) of the 50-digit pass fell below 2^-{MP_EXPONENT_LIMIT} (about 1e-4932, "
@@ -278,7 +277,7 @@ def render_json(comparison: Comparison) -> str:
             "answers": [c.as_json() for c in comparison.answers],
             **({"alive": alive_json(comparison.exercise)} if alive_applies(comparison.exercise) else {}),
             "check": cost_json(check_cost(comparison)),
-            "underflows": underflows(comparison.exercise),
+            "underflows": comparison.underflows,
             "summary": summarize(comparison)}
     if comparison.jvp is not None:
         data["jvp"] = [{"direction": j.direction, "jvp": j.jvp, "hand": j.hand, "exact": float(j.exact),

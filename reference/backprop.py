@@ -104,10 +104,14 @@ class Pass:
     output layer, equal to dL/dy_hat for a linear output) to its value, with the
     shape hand answers have (intermediates (n,) for one example, (B, n) for a batch; L
     a 0-d array). ``pre_activations[k-1]`` is z_k with shape (B, n_k), kept for kink checks.
+    ``underflows`` counts the values of the forward and backward steps that underflowed
+    to 0 (only a 50-digit pass can: ``reference.numbers.flush_underflow``; the printed
+    quantities are left out, as exp(ŷ) again would count the loss's underflows twice).
     """
     number_type: str
     values: dict[str, np.ndarray]
     pre_activations: list[np.ndarray]
+    underflows: int = 0
 
     def gradient(self, parameter: str) -> np.ndarray:
         """dL/dW1 etc. for a parameter name such as ``"W1"``."""
@@ -177,20 +181,21 @@ def run_network_pass(network: Network, x: np.ndarray, y: np.ndarray, number_type
     ``lr``, 0 for the ``frozen`` parameters). Used directly where the parameters are not the file's (after a
     gradient-descent step, say)."""
     backprop = backprop or Backprop()
-    zs, acts = network.forward(x)
     n = network.architecture.n_layers
-    raw = {"y_hat": acts[-1], "L": np.asarray(network.loss(acts[-1], y), dtype=acts[-1].dtype)}
-    if network.architecture.loss in losses.PROBABILITIES:
-        raw[quantities.PROBABILITIES_NAME] = backprop.probabilities(acts[-1], network.architecture.loss)
-    for k in range(1, n + 1):
-        raw[f"z{k}"] = zs[k - 1]
-        if k < n:
-            raw[quantities.hidden_name(k, n)] = acts[k]
-    raw.update(backprop.backward(network, zs, acts, y))
+    with counting_underflows() as underflowed:
+        zs, acts = network.forward(x)
+        raw = {"y_hat": acts[-1], "L": np.asarray(network.loss(acts[-1], y), dtype=acts[-1].dtype)}
+        if network.architecture.loss in losses.PROBABILITIES:
+            raw[quantities.PROBABILITIES_NAME] = backprop.probabilities(acts[-1], network.architecture.loss)
+        for k in range(1, n + 1):
+            raw[f"z{k}"] = zs[k - 1]
+            if k < n:
+                raw[quantities.hidden_name(k, n)] = acts[k]
+        raw.update(backprop.backward(network, zs, acts, y))
     if printed:
         raw.update(printed_values(network.architecture, acts[-1], y, raw, lr, frozen))
     values = {name: _per_example_shape(name, value, len(x)) for name, value in raw.items()}
-    return Pass(number_type, values, zs)
+    return Pass(number_type, values, zs, underflowed[0])
 
 
 def _per_example_shape(name: str, value: np.ndarray, batch_size: int) -> np.ndarray:
@@ -233,6 +238,4 @@ def underflows(exercise: Exercise) -> int:
     printed quantities are left out: exp(ŷ) again would count the loss's underflows twice."""
     if exercise.architecture.ground_truth != MP:
         return 0
-    with counting_underflows() as counter:
-        run_pass(exercise, MP, printed=False)
-    return counter[0]
+    return run_pass(exercise, MP, printed=False).underflows

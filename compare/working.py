@@ -265,13 +265,14 @@ class Working:
         return [self.batch] if self.arch.reduction == "mean" else []
 
     def _softmax(self, b: int, c: int) -> Value:
-        """p[c] = softmax(ŷ)[c] of example b, from the exact ŷ (cross-entropy)."""
-        return Value(losses.softmax(self._rows("y_hat")[b:b + 1])[0, c], Entry("p", self.index(b, c)))
+        """p[c] = softmax(ŷ)[c] of example b (cross-entropy): the exact pass's p."""
+        return self.q(quantities.PROBABILITIES_NAME, b, c)
 
     def _sigmoid_of_output(self, b: int, j: int) -> Value:
-        """σ(ŷ[j]) of example b, from the exact ŷ (binary cross-entropy on logits)."""
-        y_hat = self._rows("y_hat")[b:b + 1, j:j + 1]
-        return Value(activations.sigmoid(y_hat)[0, 0], Applied("sigmoid", Entry("y_hat", self.index(b, j))))
+        """σ(ŷ[j]) of example b (binary cross-entropy on logits): the exact pass's p, shown
+        as σ(ŷ[j])."""
+        return Value(self._rows(quantities.PROBABILITIES_NAME)[b, j],
+                     Applied("sigmoid", Entry("y_hat", self.index(b, j))))
 
     def _loss_term(self, y_hat: Value, y: Value, p: Value | None):
         """The loss of one output of one example, before its coefficient."""

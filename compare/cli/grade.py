@@ -68,13 +68,14 @@ def run(exercise, args, tolerance) -> int:
     if args.gradescope and len(submissions) > 1:  # one student's work: never grade one of several silently
         from compare.grading.gradescope import several_submissions
         raise UsageError(several_submissions(submissions))
-    key = GradingKey.build(exercise, args.dtype, tolerance, args.probes, args.seed, args.timeout, args.sandbox)
-    key_for = None
     if args.variants and getattr(args, "exercise_given", False):
         raise UsageError("--exercise: does not go with --variants (each student is graded against their own "
                          "variant in the folder)")
+    key = key_for = None  # with --variants every student has a key of their own, and the exercise none
     if args.variants:
         key_for = variant_keys(Path(args.variants), args, tolerance)
+    else:
+        key = GradingKey.build(exercise, args.dtype, tolerance, args.probes, args.seed, args.timeout, args.sandbox)
     try:
         graded = grade_all(submissions, key, args.jobs, key_for=key_for)
     except SandboxError as error:

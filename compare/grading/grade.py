@@ -70,12 +70,12 @@ def _signature(check: StudentCheck) -> tuple | None:
                  for p in failing)
 
 
-def grade_all(submissions: list[Submission], key: GradingKey, jobs: int = 2, progress: bool = True,
+def grade_all(submissions: list[Submission], key: GradingKey | None, jobs: int = 2, progress: bool = True,
               key_for=None) -> list[Graded]:
     """Grade every submission, ``jobs`` child processes at a time, with a progress bar
     on stderr when it is a terminal; then shrink one failing probe per kind of failure.
-    ``key_for(submission)``, when given, is each student's own key (their variant of the
-    exercise), or a string saying why there is none. The results are in the order of
+    ``key`` is the exercise's; ``key_for(submission)``, when given instead, is each
+    student's own key (their variant of the exercise), or a string saying why there is none. The results are in the order of
     ``submissions``."""
     bar = None
     if progress and sys.stderr.isatty() and len(submissions) > 1:
@@ -97,11 +97,13 @@ def grade_all(submissions: list[Submission], key: GradingKey, jobs: int = 2, pro
         if bar is not None:
             bar.close()
         if len(submissions) > 1:
-            _shrink_once_per_kind(results, key)
+            _shrink_once_per_kind(results)
     return results
 
 
-def _shrink_once_per_kind(results: list[Graded], key: GradingKey) -> None:
+def _shrink_once_per_kind(results: list[Graded]) -> None:
+    """One shrunk probe per kind of failure, by the first student (by id) who fails that
+    way, with that student's own key; shared by every student of the kind."""
     groups: dict[tuple, list[Graded]] = {}
     for graded in sorted(results, key=lambda g: g.submission.student):
         if graded.check is not None and (signature := _signature(graded.check)) is not None:
@@ -110,8 +112,7 @@ def _shrink_once_per_kind(results: list[Graded], key: GradingKey) -> None:
         leader = members[0]
         failing = next(p for p in leader.check.probes if not p.ok)
         support = support_files(leader.submission.path) if leader.submission.own_folder else []
-        own = leader.key or key
-        with SessionRunner(leader.ran, leader.submission.function, own, support) as runner:
-            shrunk = shrink(failing, runner, own.tolerance)
+        with SessionRunner(leader.ran, leader.submission.function, leader.key, support) as runner:
+            shrunk = shrink(failing, runner, leader.key.tolerance)
         for graded in members:
             graded.check.shrunk = shrunk

@@ -246,37 +246,42 @@ def _draw_biases(ax, pic: NetworkPicture, layout: Layout, largest) -> list:
     stubs = []
     for k in range(1, pic.n + 1):
         if layout.biased[k] and pic.shared_bias_gradient(k) is not None:
-            stubs += _draw_shared_bias(ax, pic.shared_bias_gradient(k), layout, k, largest)
+            stubs.append(_draw_shared_bias(ax, pic.shared_bias_gradient(k), layout, k, largest))
         grad = pic.bias_gradient(k)
         if grad is None or not layout.biased[k]:
             continue
         for j in layout.positions[k]:
-            (x, top), (_, box), _ = _bias_spots(layout, k, j)
-            g = grad[j]
-            ax.plot([x, x], [top, box], color=_colour(g), lw=_line_width(g, largest, 1.0, layout.scale), zorder=2,
-                    gid=f"bias-edge-{k}-{j}")
-            ax.text(x, box, short(g, TABLE_WIDTH), ha="center", va="bottom", fontsize=7.5, zorder=5,
-                    gid=f"bias-{k}-{j}",
-                    color="#666666" if g == 0 else _colour(g),
-                    bbox=dict(boxstyle="square,pad=0.25", fc="white", ec=_colour(g), lw=1.1))
-            stubs.append(((x, top), (x, box)))
+            stubs.append(_bias_box(ax, layout, k, j, grad[j], short(grad[j], TABLE_WIDTH), f"{k}-{j}", largest))
     return stubs
 
 
-def _draw_shared_bias(ax, g, layout: Layout, k: int, largest) -> list:
+def _bias_box(ax, layout: Layout, k: int, j: int, g, text: str, gid: str, largest) -> tuple:
+    """A box holding ``text`` above neuron j of layer k, on a stub coloured and as wide
+    as an edge with gradient ``g``; returns the stub's segment."""
+    (x, top), (_, box), _ = _bias_spots(layout, k, j)
+    ax.plot([x, x], [top, box], color=_colour(g), lw=_line_width(g, largest, 1.0, layout.scale), zorder=2,
+            gid=f"bias-edge-{gid}")
+    ax.text(x, box, text, ha="center", va="bottom", fontsize=7.5, zorder=5, gid=f"bias-{gid}",
+            color="#666666" if g == 0 else _colour(g),
+            bbox=dict(boxstyle="square,pad=0.25", fc="white", ec=_colour(g), lw=1.1))
+    return (x, top), (x, box)
+
+
+def _top_neuron(layout: Layout, k: int) -> int:
+    """The drawn neuron of layer k highest on the page (where a shared bias's box goes)."""
+    return max(layout.positions[k], key=lambda j: layout.positions[k][j][1])
+
+
+def _draw_shared_bias(ax, g, layout: Layout, k: int, largest) -> tuple:
     """One bias shared by layer k: its box above the top neuron, on a stub, and a dotted
     line down the layer's column to every neuron it is added to; returns the stub."""
-    top = max(layout.positions[k], key=lambda j: layout.positions[k][j][1])
+    top = _top_neuron(layout, k)
     bottom = min(layout.positions[k], key=lambda j: layout.positions[k][j][1])
-    (x, stub_top), (_, box), _ = _bias_spots(layout, k, top)
-    ax.plot([x, x], [stub_top, box], color=_colour(g), lw=_line_width(g, largest, 1.0, layout.scale), zorder=2,
-            gid=f"bias-edge-{k}-shared")
+    stub = _bias_box(ax, layout, k, top, g, "shared " + short(g, TABLE_WIDTH), f"{k}-shared", largest)
+    (x, stub_top), _ = stub
     ax.plot([x, x], [layout.positions[k][bottom][1], stub_top], color=_colour(g), lw=1.0, linestyle=":", zorder=0.5,
             gid=f"bias-column-{k}")
-    ax.text(x, box, "shared " + short(g, TABLE_WIDTH), ha="center", va="bottom", fontsize=7.5, zorder=5,
-            gid=f"bias-{k}-shared", color="#666666" if g == 0 else _colour(g),
-            bbox=dict(boxstyle="square,pad=0.25", fc="white", ec=_colour(g), lw=1.1))
-    return [((x, stub_top), (x, box))]
+    return stub
 
 
 def _has_box_above(pic: NetworkPicture, layout: Layout, k: int, j: int) -> bool:
@@ -285,7 +290,7 @@ def _has_box_above(pic: NetworkPicture, layout: Layout, k: int, j: int) -> bool:
     if not layout.biased[k]:
         return False
     if pic.shared_bias_gradient(k) is not None:
-        return j == max(layout.positions[k], key=lambda i: layout.positions[k][i][1])
+        return j == _top_neuron(layout, k)
     return pic.bias_gradient(k) is not None
 
 

@@ -148,14 +148,17 @@ def atomic_output(path, binary: bool = False):
         raise
 
 
-def check_targets(paths) -> None:
-    """Raise ``OSError`` naming (``filename``) the first of ``paths`` that exists and is
-    not a regular file: what ``atomic_output`` refuses, checked before anything is written."""
+def check_targets(paths) -> list[tuple[Path, int]]:
+    """The file to write and its permissions (``_target``) for each of ``paths``; raises
+    ``OSError`` naming (``filename``) the first that exists and is not a regular file:
+    what ``atomic_output`` refuses, checked before anything is written."""
+    found = []
     for path in paths:
         try:
-            _target(path)
+            found.append(_target(path))
         except OSError as error:
             raise OSError(error.errno, error.strerror, str(path)) from None
+    return found
 
 
 def _temporary_copy(path: Path, mode: int, text: str) -> str:
@@ -179,8 +182,7 @@ def atomic_outputs(files: dict) -> None:
     removes the temporary files, so it never leaves a half-written file or a part of the
     set (short of a rename itself failing, after every file is written). Paths as in
     ``atomic_output``."""
-    check_targets(files)
-    targets = [(*_target(path), text) for path, text in files.items()]
+    targets = [(*target, text) for target, text in zip(check_targets(files), files.values())]
     written: list[tuple[str, Path]] = []
     try:
         for path, mode, text in targets:
